@@ -1,0 +1,1 @@
+"""Adapters: one sub-package per port, one module per technology."""

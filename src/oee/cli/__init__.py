@@ -1,0 +1,1 @@
+"""The `oee` command line."""

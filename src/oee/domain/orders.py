@@ -1,0 +1,223 @@
+"""The order aggregate: the command that creates it and the moves that advance it.
+
+Every move checks the state machine, bumps `seq` and returns the event to persist with it, so
+the caller cannot change status without producing exactly one event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from oee.domain.errors import InvalidOrder
+from oee.domain.events import JSON, OrderEvent
+from oee.domain.routing import RoutingDecision, check_slippage_bps
+from oee.domain.status import OrderStatus, check_transition
+from oee.domain.tokens import Token, parse_amount, resolve_token
+
+
+class OrderType(StrEnum):
+    """How an order starts executing. Limit and sniper orders will join market orders."""
+
+    MARKET = "market"
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitOrder:
+    """Command: execute a swap of `amount_in` base units of `token_in` into `token_out`."""
+
+    token_in: Token
+    token_out: Token
+    amount_in: int
+    slippage_bps: int
+    type: OrderType = OrderType.MARKET
+
+    @classmethod
+    def parse(
+        cls,
+        token_in: str,
+        token_out: str,
+        amount_in: str | int | float | Decimal,
+        slippage_bps: int,
+    ) -> SubmitOrder:
+        """Validate user input into a command.
+
+        Raises:
+            InvalidOrder: An unknown token, the same token on both sides, a bad amount or a
+                slippage outside the accepted range; `code` says which.
+        """
+        t_in, t_out = resolve_token(token_in), resolve_token(token_out)
+        if t_in == t_out:
+            raise InvalidOrder("tokenIn and tokenOut must differ", code="SAME_TOKEN")
+        check_slippage_bps(slippage_bps)
+        units = t_in.to_base_units(parse_amount(amount_in))
+        return cls(token_in=t_in, token_out=t_out, amount_in=units, slippage_bps=slippage_bps)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedSwap:
+    """A signed swap transaction, persisted before it is sent so a re-run never signs another."""
+
+    signature: str
+    last_valid_block_height: int
+    raw_tx: str  # base64 wire format, re-sendable as is
+    venue: str
+    min_amount_out: int
+    compute_unit_price: int  # micro-lamports per compute unit
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """What landed on chain: read from the transaction's balance changes, not from the quote."""
+
+    tx_hash: str
+    amount_out: int
+    executed_price: Decimal  # whole tokenOut per whole tokenIn
+    venue: str
+    fee_lamports: int = 0
+
+
+@dataclass(slots=True)
+class Order:
+    """A swap order and everything persisted about it."""
+
+    id: str
+    type: OrderType
+    token_in: Token
+    token_out: Token
+    amount_in: int
+    slippage_bps: int
+    status: OrderStatus
+    seq: int
+    attempt: int
+    created_at: datetime
+    updated_at: datetime
+    decision: RoutingDecision | None = None
+    tx: SignedSwap | None = None
+    fill: Fill | None = None
+    error: str | None = None
+    reason: str | None = None
+    attempts: list[dict[str, JSON]] = field(default_factory=list)
+
+    @classmethod
+    def accept(cls, cmd: SubmitOrder, order_id: str, at: datetime) -> tuple[Order, OrderEvent]:
+        """Create a pending order (seq 1) from a validated command."""
+        order = cls(
+            id=order_id,
+            type=cmd.type,
+            token_in=cmd.token_in,
+            token_out=cmd.token_out,
+            amount_in=cmd.amount_in,
+            slippage_bps=cmd.slippage_bps,
+            status=OrderStatus.PENDING,
+            seq=1,
+            attempt=1,
+            created_at=at,
+            updated_at=at,
+        )
+        event = order._event(
+            at,
+            orderType=cmd.type.value,
+            tokenIn=cmd.token_in.symbol,
+            tokenOut=cmd.token_out.symbol,
+            amountIn=float(cmd.token_in.from_base_units(cmd.amount_in)),
+            slippageBps=cmd.slippage_bps,
+        )
+        return order, event
+
+    def start_routing(self, at: datetime) -> OrderEvent:
+        """pending -> routing: quotes are being fetched from every venue."""
+        return self._move(OrderStatus.ROUTING, at)
+
+    def route(self, decision: RoutingDecision, at: datetime) -> OrderEvent:
+        """routing -> building: the best venue is chosen and the transaction is being built."""
+        self.decision = decision
+        return self._move(
+            OrderStatus.BUILDING,
+            at,
+            chosenDex=decision.chosen.venue,
+            marginBps=float(decision.margin_bps),
+            quotes={
+                q.venue: float(self.token_out.from_base_units(q.amount_out))
+                for q in decision.quotes
+            },
+        )
+
+    def submit(self, tx: SignedSwap, at: datetime) -> OrderEvent:
+        """building -> submitted: the signed transaction is persisted and about to be sent."""
+        self.tx = tx
+        return self._move(
+            OrderStatus.SUBMITTED,
+            at,
+            txHash=tx.signature,
+            chosenDex=tx.venue,
+            lastValidBlockHeight=tx.last_valid_block_height,
+        )
+
+    def confirm(self, fill: Fill, at: datetime) -> OrderEvent:
+        """submitted -> confirmed: the swap landed."""
+        self.fill = fill
+        self._record_attempt("confirmed", at)
+        return self._move(
+            OrderStatus.CONFIRMED,
+            at,
+            txHash=fill.tx_hash,
+            executedPrice=float(fill.executed_price),
+            chosenDex=fill.venue,
+            amountOut=float(self.token_out.from_base_units(fill.amount_out)),
+            amountOutBaseUnits=str(fill.amount_out),
+        )
+
+    def fail(self, code: str, reason: str, at: datetime) -> OrderEvent:
+        """Any working status -> failed, for good."""
+        self.error, self.reason = code, reason
+        self._record_attempt("failed", at)
+        return self._move(OrderStatus.FAILED, at, error=code, reason=reason)
+
+    def retry(self, code: str, reason: str, delay_s: float, at: datetime) -> OrderEvent:
+        """Back to pending with the next attempt number, to run again after `delay_s`."""
+        check_transition(self.status, OrderStatus.PENDING)
+        self._record_attempt("retried", at, code=code, reason=reason)
+        self.attempt += 1
+        self.tx = None
+        return self._move(
+            OrderStatus.PENDING,
+            at,
+            error=code,
+            reason=reason,
+            retryInMs=round(delay_s * 1000),
+        )
+
+    def _record_attempt(
+        self, outcome: str, at: datetime, code: str | None = None, reason: str | None = None
+    ) -> None:
+        self.attempts.append(
+            {
+                "attempt": self.attempt,
+                "outcome": outcome,
+                "venue": self.decision.chosen.venue if self.decision else None,
+                "txHash": self.tx.signature if self.tx else None,
+                "error": code or self.error,
+                "reason": reason or self.reason,
+                "at": at.isoformat(),
+            }
+        )
+
+    def _move(self, to: OrderStatus, at: datetime, **details: JSON) -> OrderEvent:
+        check_transition(self.status, to)
+        self.status = to
+        self.seq += 1
+        self.updated_at = at
+        return self._event(at, **details)
+
+    def _event(self, at: datetime, **details: JSON) -> OrderEvent:
+        return OrderEvent(
+            order_id=self.id,
+            seq=self.seq,
+            type=self.status.value,
+            at=at,
+            attempt=self.attempt,
+            details=details,
+        )

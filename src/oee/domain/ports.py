@@ -1,0 +1,181 @@
+"""Ports: what the services need from the outside world, as Protocols.
+
+Adapters live in `oee.adapters.<port>.<technology>`; `oee.bootstrap` picks them from settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from oee.domain.events import OrderEvent
+from oee.domain.orders import Order
+from oee.domain.routing import Quote
+from oee.domain.tokens import Token
+
+
+class OrderStore(Protocol):
+    """The source of truth: orders and their append-only event logs."""
+
+    async def create(self, order: Order, event: OrderEvent) -> None:
+        """Insert a new order and its first event in one transaction."""
+
+    async def save(self, order: Order, event: OrderEvent) -> None:
+        """Persist `order` and append `event` in one transaction.
+
+        Compare-and-set on the sequence: the stored order must still be at `event.seq - 1`,
+        otherwise someone else advanced it and `StaleOrder` is raised with nothing written.
+        """
+
+    async def get(self, order_id: str) -> Order | None:
+        """The order, or None when there is no such order."""
+
+    async def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]:
+        """The order's events with `seq > after_seq`, in seq order."""
+
+    async def active(self, limit: int) -> tuple[int, list[str]]:
+        """How many orders are not terminal, and the ids of up to `limit` of them (oldest first)."""
+
+    async def recent(self, limit: int) -> list[Order]:
+        """The most recently created orders, newest first."""
+
+    async def unfinished(self, updated_before: datetime, limit: int) -> list[str]:
+        """Ids of non-terminal orders last changed before `updated_before` (for recovery)."""
+
+    async def ping(self) -> None:
+        """Raise if the store cannot be reached."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+
+JobHandler = Callable[[str], Awaitable[None]]
+
+
+class JobQueue(Protocol):
+    """Delivers order ids to workers, at least once. The job id is the order id."""
+
+    async def enqueue(self, order_id: str) -> None:
+        """Queue the order for execution; a no-op while a job for it is waiting or running."""
+
+    async def consume(self, handler: JobHandler, concurrency: int) -> None:
+        """Start running `handler(order_id)` for queued jobs, up to `concurrency` at once.
+
+        Returns once consuming has started. A handler that raises leaves the job to be
+        delivered again; one that returns completes it.
+        """
+
+    async def drain(self, grace_s: float) -> None:
+        """Stop taking jobs and wait up to `grace_s` for running ones; the rest stay queued."""
+
+    async def depth(self) -> int:
+        """Jobs waiting to run (not counting running ones)."""
+
+    async def ping(self) -> None:
+        """Raise if the queue's backend cannot be reached."""
+
+    async def close(self) -> None:
+        """Release connections (after `drain`, when consuming)."""
+
+
+class Subscription(Protocol):
+    """A live feed of events, registered the moment `EventBus.subscribe` returns."""
+
+    def __aiter__(self) -> AsyncIterator[OrderEvent]: ...
+
+    def close(self) -> None:
+        """Stop receiving; safe to call twice."""
+
+
+class EventBus(Protocol):
+    """Fans events out to every API process after they are committed."""
+
+    async def start(self) -> None:
+        """Connect and begin listening."""
+
+    async def publish(self, event: OrderEvent) -> None:
+        """Deliver `event` to every subscriber of its order and to the firehose; best effort."""
+
+    def subscribe(self, order_id: str | None) -> Subscription:
+        """Events of one order, or of every order when `order_id` is None."""
+
+    async def ping(self) -> None:
+        """Raise if the bus's backend cannot be reached."""
+
+    async def close(self) -> None:
+        """Stop listening and end every subscription."""
+
+
+class Venue(Protocol):
+    """A DEX's quote service: what it would pay for a swap right now."""
+
+    name: str
+    program_id: str
+
+    async def quote(self, token_in: Token, token_out: Token, amount_in: int) -> Quote:
+        """Quote `amount_in` base units of `token_in` into `token_out`.
+
+        Raises:
+            ExecutionError: retryable for timeouts and rate limits; not retryable when the
+                venue has no pool for the pair.
+        """
+
+
+@dataclass(frozen=True, slots=True)
+class Blockhash:
+    """A recent blockhash and the last block height at which a transaction using it may land."""
+
+    blockhash: str
+    last_valid_block_height: int
+
+
+class TxState(StrEnum):
+    """What the chain knows of a signature."""
+
+    LANDED = "landed"  # executed successfully
+    FAILED = "failed"  # executed with an on-chain error (fee paid, nothing swapped)
+
+
+@dataclass(frozen=True, slots=True)
+class TxStatus:
+    """A landed transaction's outcome, read from its token balance changes."""
+
+    state: TxState
+    slot: int
+    error_code: str | None = None  # program error, e.g. "SLIPPAGE_EXCEEDED"
+    error_message: str | None = None
+    amount_out: int = 0  # base units the wallet received
+    fee_lamports: int = 0
+
+
+class Chain(Protocol):
+    """A Solana JSON-RPC node (the simulator today, devnet later)."""
+
+    async def latest_blockhash(self) -> Blockhash:
+        """The latest blockhash and its `lastValidBlockHeight`."""
+
+    async def block_height(self) -> int:
+        """The current block height."""
+
+    async def send_transaction(self, raw_tx: str) -> str:
+        """Send a base64 wire transaction; returns its signature.
+
+        Re-sending a transaction the chain already has is harmless: the same signature can
+        land at most once.
+        """
+
+    async def signature_status(self, signature: str) -> TxStatus | None:
+        """The transaction's outcome, or None while the chain has not seen it land."""
+
+
+class Clock(Protocol):
+    """Time, so tests and simulations can control it."""
+
+    def now(self) -> datetime:
+        """The current UTC time."""
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait `seconds`."""

@@ -1,0 +1,98 @@
+"""The token registry and exact conversions between token units and integer base units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from oee.domain.errors import InvalidOrder
+
+# Anything above this many whole tokens in one order is a typo, not a trade.
+MAX_WHOLE_TOKENS = Decimal(10) ** 12
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """An SPL token: the symbol users type, its mint address and its decimals."""
+
+    symbol: str
+    mint: str
+    decimals: int
+
+    def to_base_units(self, amount: Decimal) -> int:
+        """Convert an amount in whole tokens to integer base units, exactly.
+
+        Args:
+            amount: A finite, positive amount with no more places than `decimals`.
+
+        Returns:
+            The amount in base units (lamports for SOL).
+
+        Raises:
+            InvalidOrder: The amount is not finite, not positive, too large, or finer
+                than the token's smallest unit.
+        """
+        if not amount.is_finite():
+            raise InvalidOrder("amount must be a finite number", code="AMOUNT_NOT_FINITE")
+        if amount <= 0:
+            raise InvalidOrder("amount must be greater than zero", code="AMOUNT_NOT_POSITIVE")
+        if amount > MAX_WHOLE_TOKENS:
+            raise InvalidOrder(
+                f"amount must be at most {MAX_WHOLE_TOKENS:,} {self.symbol}",
+                code="AMOUNT_TOO_LARGE",
+            )
+        scaled = amount.scaleb(self.decimals)
+        if scaled != scaled.to_integral_value():
+            raise InvalidOrder(
+                f"{self.symbol} has {self.decimals} decimals; {amount} is finer than that",
+                code="AMOUNT_TOO_PRECISE",
+            )
+        return int(scaled)
+
+    def from_base_units(self, units: int) -> Decimal:
+        """Convert integer base units to a `Decimal` amount of whole tokens."""
+        return Decimal(units).scaleb(-self.decimals)
+
+
+WSOL_MINT = "So11111111111111111111111111111111111111112"
+
+REGISTRY: tuple[Token, ...] = (
+    Token("SOL", WSOL_MINT, 9),
+    Token("USDC", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", 6),
+    Token("USDT", "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB", 6),
+    Token("BONK", "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263", 5),
+    Token("JUP", "JUPyiwrYJFskUPiHa7hkeR8VUtAeFoSYbKedZNsDvCN", 6),
+    Token("WIF", "EKpQGSJtjMFqKZ9KQanSqYXRcF8fBopzLHYxdM65zcjm", 6),
+    Token("RAY", "4k3Dyjzvzp8eMZWUXbBCjEvwSkkk59S5iCNLY3QrkX6R", 6),
+)
+
+_BY_SYMBOL = {t.symbol: t for t in REGISTRY}
+_BY_MINT = {t.mint: t for t in REGISTRY}
+
+
+def resolve_token(symbol_or_mint: str) -> Token:
+    """Find a token by symbol (case-insensitive) or by mint address (exact).
+
+    Raises:
+        InvalidOrder: with code `UNKNOWN_TOKEN` when the registry has no such token.
+    """
+    token = _BY_SYMBOL.get(symbol_or_mint.upper()) or _BY_MINT.get(symbol_or_mint)
+    if token is None:
+        known = ", ".join(_BY_SYMBOL)
+        raise InvalidOrder(
+            f"unknown token {symbol_or_mint!r}; use a symbol ({known}) or its mint address",
+            code="UNKNOWN_TOKEN",
+        )
+    return token
+
+
+def parse_amount(value: str | int | float | Decimal) -> Decimal:
+    """Read an amount as a `Decimal` without binary float rounding (1.1 stays 1.1).
+
+    Raises:
+        InvalidOrder: The value is not a number.
+    """
+    try:
+        return Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    except (InvalidOperation, ValueError, TypeError):
+        raise InvalidOrder(f"amount {value!r} is not a number", code="AMOUNT_NOT_NUMBER") from None

@@ -1,0 +1,1 @@
+"""Application services: accepting orders, executing them, recovering lost work."""

@@ -1,0 +1,112 @@
+"""One typed settings tree, read from the environment once, at the composition root.
+
+Environment names: `OEE_` plus the field name (`OEE_MAX_ATTEMPTS`), nested groups add their own
+prefix (`OEE_WORKER_CONCURRENCY`, `OEE_SIM_LATENCY_SCALE`), and the seed's `PORT`,
+`DATABASE_URL` and `REDIS_URL` are read as they are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseSettings):
+    """How a worker takes and runs jobs."""
+
+    model_config = SettingsConfigDict(env_prefix="OEE_WORKER_", extra="ignore")
+
+    concurrency: int = Field(10, ge=1, le=1000, description="Orders executed at once per worker.")
+    grace_s: float = Field(
+        10.0, ge=0, description="On shutdown, how long running orders may finish."
+    )
+    lock_duration_ms: int = Field(
+        10_000,
+        ge=1000,
+        description="BullMQ job lock; a dead worker's jobs resume after about this.",
+    )
+    stalled_interval_ms: int = Field(5_000, ge=500, description="BullMQ stalled-job check period.")
+
+
+class SimSettings(BaseSettings):
+    """The simulated venues and chain that run inside the engine today."""
+
+    model_config = SettingsConfigDict(env_prefix="OEE_SIM_", extra="ignore")
+
+    latency_scale: float = Field(
+        1.0, ge=0, description="Multiplies every simulated latency; 0 = none."
+    )
+    seed: int = Field(7, description="Seeds prices and faults so a run is reproducible.")
+    quote_latency_ms: float = Field(200.0, ge=0, description="Mean venue quote latency.")
+    confirm_min_ms: float = Field(2000.0, ge=0, description="Least time from send to landing.")
+    confirm_max_ms: float = Field(3000.0, ge=0, description="Most time from send to landing.")
+    fault_rate: float = Field(
+        0.0, ge=0, le=1, description="Chance that a quote or a send fails with a transient error."
+    )
+    slot_ms: float = Field(400.0, gt=0, description="Time per block before latency scaling.")
+
+
+class RecoverySettings(BaseSettings):
+    """The sweep that re-enqueues orders no live job holds."""
+
+    model_config = SettingsConfigDict(env_prefix="OEE_RECOVERY_", extra="ignore")
+
+    interval_s: float = Field(5.0, gt=0, description="How often the sweep runs.")
+    stale_after_s: float = Field(
+        15.0, ge=0, description="An unfinished order untouched this long is enqueued again."
+    )
+
+
+class Settings(BaseSettings):
+    """Everything the engine reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="OEE_", extra="ignore", populate_by_name=True)
+
+    env: str = "development"
+    host: str = "0.0.0.0"
+    port: int = Field(3000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "OEE_PORT"))
+    data_dir: Path = Path(".oee")
+    database_url: str | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "OEE_DATABASE_URL")
+    )
+    redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "OEE_REDIS_URL"))
+    redis_prefix: str = Field("oee", description="Prefix of every Redis key and channel.")
+    migrate_on_start: bool = True
+    max_attempts: int = Field(3, ge=1, le=20)
+    retry_base_delay_s: float = Field(
+        0.5, ge=0, description="First retry delay; doubles each time."
+    )
+    retry_max_delay_s: float = Field(10.0, ge=0)
+    quote_timeout_s: float = Field(2.0, gt=0)
+    confirm_poll_s: float = Field(0.2, gt=0, description="Signature status poll period.")
+    max_body_bytes: int = Field(16_384, ge=256)
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    sim: SimSettings = Field(default_factory=SimSettings)
+    recovery: RecoverySettings = Field(default_factory=RecoverySettings)
+
+    @field_validator("database_url", "redis_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The store's SQLAlchemy URL: PostgreSQL via asyncpg when set, else SQLite in data_dir."""
+        if self.database_url is None:
+            return f"sqlite+aiosqlite:///{self.data_dir / 'oee.sqlite3'}"
+        url = self.database_url
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def production(self) -> bool:
+        """Both servers configured: PostgreSQL store, BullMQ queue and Redis bus."""
+        return self.database_url is not None and self.redis_url is not None
