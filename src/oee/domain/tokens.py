@@ -9,6 +9,8 @@ from oee.domain.errors import InvalidOrder
 
 # Anything above this many whole tokens in one order is a typo, not a trade.
 MAX_WHOLE_TOKENS = Decimal(10) ** 12
+# SPL token amounts are u64 on chain.
+MAX_BASE_UNITS = 2**64 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,13 @@ class Token:
                 f"{self.symbol} has {self.decimals} decimals; {amount} is finer than that",
                 code="AMOUNT_TOO_PRECISE",
             )
-        return int(scaled)
+        units = int(scaled)
+        if units > MAX_BASE_UNITS:
+            raise InvalidOrder(
+                f"amount exceeds the largest {self.symbol} amount a transaction can carry",
+                code="AMOUNT_TOO_LARGE",
+            )
+        return units
 
     def from_base_units(self, units: int) -> Decimal:
         """Convert integer base units to a `Decimal` amount of whole tokens."""
