@@ -1,24 +1,30 @@
 """The composition root: builds the engine's object graph from settings.
 
 Only this module (and the CLI that calls it) reads settings and picks adapters; everything else
-receives its collaborators. Tests build their own `Engine` with the pieces they want.
+receives its collaborators. Adapters that need Redis are imported lazily, so the embedded
+default never imports them. Tests build their own `Engine` with the pieces they want.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+from oee.adapters.clock import SystemClock
 from oee.domain.ports import Clock, EventBus, JobQueue, OrderStore
 from oee.services.orders import OrderService
 from oee.settings import Settings
+from oee.worker.main import Worker
+
+Role = Literal["serve", "api", "worker"]
 
 
 @dataclass
 class Engine:
-    """Everything a process of the engine runs with.
+    """Everything one process of the engine runs with.
 
-    `start()` connects the bus and, when `run_worker` is set, starts consuming jobs and the
-    recovery sweep; `stop()` drains and closes in reverse order.
+    `start()` connects the bus and starts the worker when there is one; `stop()` drains the
+    worker first and closes the adapters after, so no running step loses its connections.
     """
 
     settings: Settings
@@ -27,12 +33,119 @@ class Engine:
     queue: JobQueue
     bus: EventBus
     orders: OrderService
-    run_worker: bool = True
+    worker: Worker | None = None
 
     async def start(self) -> None:
+        """Connect the bus, then start consuming jobs (if this process is a worker)."""
         await self.bus.start()
+        if self.worker is not None:
+            await self.worker.start()
 
     async def stop(self) -> None:
+        """Drain the worker, then close queue, bus and store."""
+        if self.worker is not None:
+            await self.worker.stop()
         await self.queue.close()
         await self.bus.close()
         await self.store.close()
+
+
+async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
+    """Build the engine for one process from settings.
+
+    Args:
+        settings: The whole settings tree.
+        role: "serve" runs API and worker in one process, "api" only accepts and streams
+            orders, "worker" only executes them.
+
+    Returns:
+        An engine that is built but not started.
+    """
+    from oee.adapters.store.migrate import migrate
+    from oee.adapters.store.sqlalchemy import SqlAlchemyStore
+
+    url = settings.sqlalchemy_url
+    if settings.migrate_on_start:
+        await migrate(url)
+    store = SqlAlchemyStore.from_url(url)
+    queue = _build_queue(settings)
+    bus = _build_bus(settings)
+    clock = SystemClock()
+    worker = None if role == "api" else _build_worker(settings, store, queue, bus, clock)
+    return Engine(
+        settings=settings,
+        clock=clock,
+        store=store,
+        queue=queue,
+        bus=bus,
+        orders=OrderService(store, queue, bus, clock),
+        worker=worker,
+    )
+
+
+def _build_queue(settings: Settings) -> JobQueue:
+    if settings.redis_url is None:
+        from oee.adapters.queue.memory import MemoryQueue
+
+        return MemoryQueue()
+    from oee.adapters.queue.bullmq import BullMQQueue
+
+    return BullMQQueue(
+        settings.redis_url,
+        settings.redis_prefix,
+        lock_duration_ms=settings.worker.lock_duration_ms,
+        stalled_interval_ms=settings.worker.stalled_interval_ms,
+    )
+
+
+def _build_bus(settings: Settings) -> EventBus:
+    if settings.redis_url is None:
+        from oee.adapters.bus.memory import MemoryBus
+
+        return MemoryBus()
+    from oee.adapters.bus.redis import RedisBus
+
+    return RedisBus(settings.redis_url, settings.redis_prefix)
+
+
+def _build_worker(
+    settings: Settings, store: OrderStore, queue: JobQueue, bus: EventBus, clock: Clock
+) -> Worker:
+    from oee.adapters.chain.sim import SimChain
+    from oee.adapters.chain.transactions import SwapTransactionBuilder, load_or_create_keypair
+    from oee.adapters.venues.sim import sim_venues
+    from oee.services.executor import Executor, RetryPolicy
+    from oee.services.recovery import RecoverySweep
+    from oee.sim import build_sim
+
+    world, ledger = build_sim(settings.sim)
+    signer = SwapTransactionBuilder(load_or_create_keypair(settings.data_dir / "wallet.json"))
+    executor = Executor(
+        store,
+        bus,
+        sim_venues(world, settings.sim),
+        SimChain(ledger, settings.sim),
+        signer,
+        clock,
+        retry=RetryPolicy(
+            max_attempts=settings.max_attempts,
+            base_delay_s=settings.retry_base_delay_s,
+            max_delay_s=settings.retry_max_delay_s,
+        ),
+        quote_timeout_s=settings.quote_timeout_s,
+        confirm_poll_s=settings.confirm_poll_s,
+    )
+    recovery = RecoverySweep(
+        store,
+        queue,
+        clock,
+        interval_s=settings.recovery.interval_s,
+        stale_after_s=settings.recovery.stale_after_s,
+    )
+    return Worker(
+        queue,
+        executor,
+        recovery,
+        concurrency=settings.worker.concurrency,
+        grace_s=settings.worker.grace_s,
+    )

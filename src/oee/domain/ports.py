@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from oee.domain.events import OrderEvent
-from oee.domain.orders import Order
+from oee.domain.orders import Order, SignedSwap
 from oee.domain.routing import Quote
 from oee.domain.tokens import Token
 
@@ -169,6 +169,23 @@ class Chain(Protocol):
 
     async def signature_status(self, signature: str) -> TxStatus | None:
         """The transaction's outcome, or None while the chain has not seen it land."""
+
+
+class SwapSigner(Protocol):
+    """The engine's wallet: builds and signs swap transactions (a local key today, a KMS later)."""
+
+    def build(
+        self,
+        venue: str,
+        program_id: str,
+        pool: str,
+        token_in: Token,
+        token_out: Token,
+        amount_in: int,
+        min_amount_out: int,
+        blockhash: Blockhash,
+    ) -> SignedSwap:
+        """A signed swap of `amount_in` for at least `min_amount_out`, valid until the blockhash expires."""
 
 
 class Clock(Protocol):
