@@ -184,8 +184,13 @@ class SwapSigner(Protocol):
         amount_in: int,
         min_amount_out: int,
         blockhash: Blockhash,
+        memo: str | None = None,
     ) -> SignedSwap:
-        """A signed swap of `amount_in` for at least `min_amount_out`, valid until the blockhash expires."""
+        """A signed swap of `amount_in` for at least `min_amount_out`, valid until the blockhash expires.
+
+        `memo` (the order id and attempt) makes two otherwise identical swaps distinct
+        transactions and lets a ledger be audited per order.
+        """
 
 
 class Clock(Protocol):

@@ -167,6 +167,7 @@ class Executor:
             amount_in=order.amount_in,
             min_amount_out=order.decision.min_amount_out,
             blockhash=blockhash,
+            memo=f"{order.id}/{order.attempt}",
         )
         # Persisted before it is sent: a crash after this line re-sends these bytes, never new ones.
         await self._commit(order, order.submit(signed, self.clock.now()))

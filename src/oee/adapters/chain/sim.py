@@ -1,0 +1,85 @@
+"""The chain adapter over the simulated ledger: a thin RPC-like client with latency and faults.
+
+`SimChain` stands where a Solana JSON-RPC client will stand, so network latency, an
+unreachable node and a transaction lost on its way to the leader are injected here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import random
+
+from solders.transaction import Transaction
+
+from oee.domain.errors import ExecutionError
+from oee.domain.ports import Blockhash, TxStatus
+from oee.settings import SimSettings
+from oee.sim.ledger import LedgerError, SimLedger
+
+# A round trip to a nearby RPC node, before latency scaling.
+RPC_LATENCY_MS = 5.0
+JITTER = 0.25
+
+
+class SimChain:
+    """The `Chain` port over `SimLedger`."""
+
+    def __init__(self, ledger: SimLedger, settings: SimSettings) -> None:
+        self._ledger = ledger
+        self._latency_s = RPC_LATENCY_MS * settings.latency_scale / 1000
+        self._fault_rate = settings.fault_rate
+        self._rng = random.Random(f"oee-sim/chain/{settings.seed}")
+
+    async def latest_blockhash(self) -> Blockhash:
+        """The latest blockhash and its `lastValidBlockHeight`."""
+        await self._round_trip()
+        return self._ledger.latest_blockhash()
+
+    async def block_height(self) -> int:
+        """The current block height."""
+        await self._round_trip()
+        return self._ledger.block_height()
+
+    async def send_transaction(self, raw_tx: str) -> str:
+        """Send a base64 wire transaction; returns its signature.
+
+        Raises:
+            ExecutionError: RPC_UNAVAILABLE (retryable, injected), BLOCKHASH_EXPIRED
+                (retryable with a new blockhash), INVALID_SIGNATURE, INVALID_TRANSACTION or
+                UNSUPPORTED_TRANSACTION (not retryable).
+        """
+        await self._round_trip()
+        if self._fault_rate and self._rng.random() < self._fault_rate:
+            raise ExecutionError(
+                "RPC node unavailable (503)", code="RPC_UNAVAILABLE", retryable=True
+            )
+        if self._fault_rate and self._rng.random() < self._fault_rate:
+            # Accepted by the node but lost before a leader: the caller gets the signature and
+            # must find out from the blockhash expiring that it never landed.
+            return _signature_of(raw_tx)
+        try:
+            return self._ledger.send(raw_tx)
+        except LedgerError as error:
+            raise ExecutionError(
+                error.message, code=error.code, retryable=error.retryable
+            ) from None
+
+    async def signature_status(self, signature: str) -> TxStatus | None:
+        """The transaction's outcome, or None while it has not landed."""
+        await self._round_trip()
+        return self._ledger.signature_status(signature)
+
+    async def _round_trip(self) -> None:
+        if self._latency_s > 0:
+            await asyncio.sleep(self._latency_s * self._rng.uniform(1 - JITTER, 1 + JITTER))
+
+
+def _signature_of(raw_tx: str) -> str:
+    """The first signature of a wire transaction, as a node reports it on acceptance."""
+    try:
+        return str(Transaction.from_bytes(base64.b64decode(raw_tx, validate=True)).signatures[0])
+    except Exception as error:  # untrusted bytes: solders raises several error types
+        raise ExecutionError(
+            f"not a transaction: {error}", code="INVALID_TRANSACTION", retryable=False
+        ) from None

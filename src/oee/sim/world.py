@@ -1,0 +1,259 @@
+"""The simulated market: every registry pair on Raydium and Meteora, moved by a seeded price process.
+
+The world is plain objects and advances lazily from elapsed monotonic time, so it needs no
+background task and a test can drive it with its own clock. It is a small discrete-event
+simulation: price ticks and scheduled actions (the ledger's landings) run in time order, so a
+swap lands against the pools exactly as they are at its landing time. A later issue serves it
+over the venues' HTTP APIs and Solana JSON-RPC; nothing here knows about latency or faults.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from solders.pubkey import Pubkey
+
+from oee.domain.routing import Quote
+from oee.domain.tokens import REGISTRY, Token
+from oee.settings import SimSettings
+from oee.sim.pools import ConstantProductPool, Pool
+
+
+@dataclass(frozen=True, slots=True)
+class VenueSpec:
+    """A DEX as the chain knows it: its program, its fee and how its program reports slippage."""
+
+    name: str
+    program_id: str
+    fee_bps: int
+    slippage_error: str  # the program's custom error, as the RPC node prints it
+
+
+RAYDIUM = VenueSpec(
+    "raydium", "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8", 25, "0x1e (ExceededSlippage)"
+)
+# Meteora is constant product for now; DLMM bins will implement the same `Pool` interface.
+METEORA = VenueSpec(
+    "meteora",
+    "LBUZKhRxPF3XUpBCjp4YzTKgLccjZhTSDM9YuVaPwxo",
+    20,
+    "0x1771 (ExceededAmountSlippageTolerance)",
+)
+VENUES = (RAYDIUM, METEORA)
+
+REFERENCE_USD: dict[str, Decimal] = {
+    "SOL": Decimal(150),
+    "USDC": Decimal(1),
+    "USDT": Decimal(1),
+    "BONK": Decimal("0.00002"),
+    "JUP": Decimal("0.8"),
+    "WIF": Decimal("1.5"),
+    "RAY": Decimal("2.5"),
+}
+# Log-price volatility per tick; stablecoins stay pegged.
+VOLATILITY: dict[str, Decimal] = {
+    "SOL": Decimal("0.0003"),
+    "BONK": Decimal("0.0008"),
+    "JUP": Decimal("0.0005"),
+    "WIF": Decimal("0.0008"),
+    "RAY": Decimal("0.0005"),
+}
+TICK_S = 1.0
+# Share of a pool's gap to its target price that arbitrage closes per tick.
+ARBITRAGE_PER_TICK = Decimal("0.5")
+SPREAD_MIN, SPREAD_MAX = Decimal("0.02"), Decimal("0.05")
+CENTER_MAX = Decimal("0.01")
+# Per-tick steps of the venue gap and its center: slow next to a 2-3 s confirmation, so a
+# 50 bps slippage tolerance fails only under real contention.
+SPREAD_STEP, CENTER_STEP = Decimal("0.0005"), Decimal("0.0002")
+_POOL_BASE = Pubkey(hashlib.sha256(b"oee-sim/pool-authority").digest())
+
+
+class NoPool(LookupError):
+    """The venue has no pool for the pair."""
+
+
+@dataclass(slots=True)
+class _Market:
+    """One pair on both venues: the venues sit `spread` apart around `center` off reference."""
+
+    token_a: Token
+    token_b: Token
+    center: Decimal
+    spread: Decimal
+    raydium_above: bool
+    pools: dict[str, Pool] = field(default_factory=dict)
+
+    def offset(self, venue: str) -> Decimal:
+        half = (
+            self.spread / 2 if (venue == RAYDIUM.name) == self.raydium_above else -self.spread / 2
+        )
+        return self.center + half
+
+
+class SimWorld:
+    """Pools for every pair of registry tokens on every venue, and the reference prices."""
+
+    def __init__(self, settings: SimSettings, *, now: Callable[[], float] = time.monotonic) -> None:
+        self.venues = VENUES
+        self._now = now
+        self._t0 = now()
+        self._ticks = 0
+        self._events: list[tuple[float, int, Callable[[float], None]]] = []
+        self._event_seq = itertools.count()  # breaks time ties in scheduling order
+        self._advancing = False
+        self._rng = random.Random(f"oee-sim/world/{settings.seed}")
+        self._reference = dict(REFERENCE_USD)
+        self._markets: dict[frozenset[str], _Market] = {}
+        self._by_address: dict[str, tuple[VenueSpec, Pool]] = {}
+        for token_a, token_b in itertools.combinations(REGISTRY, 2):
+            self._add_market(token_a, token_b)
+
+    def now(self) -> float:
+        """The world's monotonic time in seconds; the ledger keeps its blocks by it too."""
+        return self._now()
+
+    def venue(self, name: str) -> VenueSpec:
+        """The venue called `name`; raises `NoPool` for an unknown venue."""
+        for spec in self.venues:
+            if spec.name == name:
+                return spec
+        raise NoPool(f"no venue named {name!r}")
+
+    def pool(self, venue: str, token_in: Token, token_out: Token) -> Pool:
+        """The venue's pool for the pair, brought up to date; raises `NoPool` if there is none."""
+        market = self._markets.get(frozenset((token_in.mint, token_out.mint)))
+        if market is None or token_in == token_out or venue not in market.pools:
+            raise NoPool(f"{venue} has no {token_in.symbol}/{token_out.symbol} pool")
+        self.advance()
+        return market.pools[venue]
+
+    def pool_at(self, address: str) -> tuple[VenueSpec, Pool] | None:
+        """The pool at an account address and its venue, as it is now (no advancing), or None.
+
+        Scheduled actions use this: they run inside `advance`, at their own time.
+        """
+        return self._by_address.get(address)
+
+    def pools(self) -> list[Pool]:
+        """Every pool, in a stable order."""
+        return [pool for _, pool in self._by_address.values()]
+
+    def quote(self, venue: str, token_in: Token, token_out: Token, amount_in: int) -> Quote:
+        """What the venue's pool pays right now for `amount_in` base units of `token_in`."""
+        pool = self.pool(venue, token_in, token_out)
+        result = pool.quote(token_in.mint, amount_in)
+        price = token_out.from_base_units(result.amount_out) / token_in.from_base_units(amount_in)
+        return Quote(
+            venue=venue,
+            amount_in=amount_in,
+            amount_out=result.amount_out,
+            fee=result.fee,
+            fee_bps=pool.fee_bps,
+            price=price,
+            price_impact_bps=result.price_impact_bps,
+            pool=pool.address,
+        )
+
+    def reference_price(self, symbol: str) -> Decimal:
+        """The current reference USD price of a token."""
+        self.advance()
+        return self._reference[symbol]
+
+    def schedule(self, at: float, action: Callable[[float], None]) -> None:
+        """Run `action(at)` once the world reaches monotonic time `at`, in order with the ticks."""
+        heapq.heappush(self._events, (at, next(self._event_seq), action))
+
+    def advance(self, to: float | None = None) -> None:
+        """Bring the world to monotonic time `to` (default now); it never goes back.
+
+        Due actions run in time order, each after the price ticks before its time, so they see
+        the world as it is at their time. Called again from inside an action, it does nothing.
+        """
+        if self._advancing:
+            return
+        at = self._now() if to is None else to
+        self._advancing = True
+        try:
+            while self._events and self._events[0][0] <= at:
+                event_at, _, action = heapq.heappop(self._events)
+                self._tick_to(event_at)
+                action(event_at)
+            self._tick_to(at)
+        finally:
+            self._advancing = False
+
+    def _tick_to(self, at: float) -> None:
+        ticks = int((at - self._t0) / TICK_S) - self._ticks
+        if ticks > 0:
+            self._ticks += ticks
+            self._step(ticks)
+
+    def _add_market(self, token_a: Token, token_b: Token) -> None:
+        rng = self._rng
+        market = _Market(
+            token_a,
+            token_b,
+            center=_uniform(rng, -CENTER_MAX, CENTER_MAX),
+            spread=_uniform(rng, SPREAD_MIN, SPREAD_MAX),
+            raydium_above=rng.random() < 0.5,
+        )
+        for spec in self.venues:
+            side_usd = Decimal(rng.randrange(2_000_000, 5_000_001))
+            ref_a, ref_b = self._reference[token_a.symbol], self._reference[token_b.symbol]
+            reserve_a = int((side_usd / ref_a).scaleb(token_a.decimals))
+            value_b = side_usd * (1 + market.offset(spec.name))
+            reserve_b = int((value_b / ref_b).scaleb(token_b.decimals))
+            seed = f"{spec.name}:{token_a.symbol}-{token_b.symbol}"
+            address = str(
+                Pubkey.create_with_seed(_POOL_BASE, seed, Pubkey.from_string(spec.program_id))
+            )
+            pool = ConstantProductPool(
+                address, spec.name, token_a.mint, token_b.mint, spec.fee_bps, reserve_a, reserve_b
+            )
+            market.pools[spec.name] = pool
+            self._by_address[address] = (spec, pool)
+        self._markets[frozenset((token_a.mint, token_b.mint))] = market
+
+    def _step(self, ticks: int) -> None:
+        """Advance `ticks` ticks at once: Gaussian steps add up, so one draw of sqrt(n) sigma."""
+        rng, root = self._rng, Decimal(ticks).sqrt()
+        for symbol, sigma in VOLATILITY.items():
+            self._reference[symbol] *= (Decimal(rng.gauss(0.0, 1.0)) * sigma * root).exp()
+        weight = 1 - (1 - ARBITRAGE_PER_TICK) ** ticks
+        for market in self._markets.values():
+            market.spread = _reflect(
+                market.spread + Decimal(rng.gauss(0.0, 1.0)) * SPREAD_STEP * root,
+                SPREAD_MIN,
+                SPREAD_MAX,
+            )
+            market.center = _reflect(
+                market.center + Decimal(rng.gauss(0.0, 1.0)) * CENTER_STEP * root,
+                -CENTER_MAX,
+                CENTER_MAX,
+            )
+            a, b = market.token_a, market.token_b
+            ratio = self._reference[a.symbol] / self._reference[b.symbol]
+            for venue, pool in market.pools.items():
+                target = (ratio * (1 + market.offset(venue))).scaleb(b.decimals - a.decimals)
+                pool.drift_toward(target, weight)
+
+
+def _uniform(rng: random.Random, low: Decimal, high: Decimal) -> Decimal:
+    return low + (high - low) * Decimal(rng.random())
+
+
+def _reflect(value: Decimal, low: Decimal, high: Decimal) -> Decimal:
+    """Fold `value` back into [low, high] like a random walk bouncing off both walls."""
+    width = high - low
+    folded = (value - low) % (2 * width)
+    if folded < 0:  # Decimal's % keeps the dividend's sign
+        folded += 2 * width
+    return low + (folded if folded <= width else 2 * width - folded)

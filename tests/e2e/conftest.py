@@ -1,0 +1,121 @@
+"""A whole engine on a real port, in both deployments, for end-to-end tests.
+
+`engine_server` builds the engine exactly as `oee serve` does (the composition root, real
+adapters, migrations) and serves it with uvicorn on a free 127.0.0.1 port. Parametrised over
+the embedded default (SQLite, in-process queue and bus) and production (PostgreSQL, BullMQ and
+Redis pub/sub).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from oee.bootstrap import Engine, build_engine
+from oee.settings import RecoverySettings, Settings, SimSettings, WorkerSettings
+
+
+@dataclass
+class EngineServer:
+    """A running engine: its base URLs, an HTTP client, and the engine itself."""
+
+    engine: Engine
+    http_url: str
+    ws_url: str
+    client: httpx.AsyncClient
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Fast settings for tests: no simulated latency, quick polls and retries."""
+    sim = SimSettings(
+        latency_scale=overrides.pop("latency_scale", 0.0),
+        fault_rate=overrides.pop("fault_rate", 0.0),
+    )
+    base: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "host": "127.0.0.1",
+        "port": free_port(),
+        "retry_base_delay_s": 0.05,
+        "confirm_poll_s": 0.02,
+        "sim": sim,
+        "worker": WorkerSettings(
+            concurrency=10, grace_s=2, lock_duration_ms=2000, stalled_interval_ms=1000
+        ),
+        "recovery": RecoverySettings(interval_s=0.5, stale_after_s=1.0),
+        "database_url": None,
+        "redis_url": None,
+    }
+    base.update(overrides)
+    return Settings(**base)
+
+
+@pytest.fixture(params=["embedded", "production"])
+def deployment(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings_factory(
+    deployment: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Callable[..., Settings]:
+    """Builds settings for the current deployment; production pulls in PostgreSQL and Redis."""
+    servers: dict[str, Any] = {}
+    if deployment == "production":
+        servers = {
+            "database_url": request.getfixturevalue("postgres_url"),
+            "redis_url": request.getfixturevalue("redis_url"),
+            "redis_prefix": request.getfixturevalue("redis_prefix"),
+        }
+
+    def factory(**overrides: Any) -> Settings:
+        return make_settings(tmp_path, **{**servers, **overrides})
+
+    return factory
+
+
+async def serve(settings: Settings) -> AsyncIterator[EngineServer]:
+    engine = await build_engine(settings, "serve")
+    from oee.api.app import create_app
+
+    config = uvicorn.Config(
+        create_app(engine),
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        log_level="warning",
+        ws="websockets-sansio",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    base = f"http://{settings.host}:{settings.port}"
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        try:
+            yield EngineServer(engine, base, f"ws://{settings.host}:{settings.port}", client)
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(task, timeout=15)
+
+
+@pytest.fixture
+async def engine_server(settings_factory: Callable[..., Settings]) -> AsyncIterator[EngineServer]:
+    """The default fast engine, in the current deployment."""
+    async for running in serve(settings_factory()):
+        yield running

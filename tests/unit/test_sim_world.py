@@ -1,0 +1,180 @@
+"""The simulated market: pools, reference prices, venue spreads and the seeded price process."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+import pytest
+from solders.pubkey import Pubkey
+
+from oee.domain.tokens import REGISTRY, resolve_token
+from oee.settings import SimSettings
+from oee.sim.pools import Pool
+from oee.sim.world import NoPool, SimWorld
+
+SOL, USDC, USDT, BONK = (resolve_token(s) for s in ("SOL", "USDC", "USDT", "BONK"))
+
+
+class FakeClock:
+    """Monotonic seconds that only move when the test says so."""
+
+    def __init__(self) -> None:
+        self.t = 1_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make_world(seed: int = 7) -> tuple[SimWorld, FakeClock]:
+    clock = FakeClock()
+    return SimWorld(SimSettings(seed=seed), now=clock), clock
+
+
+def spot(pool: Pool) -> Decimal:
+    """mint_b base units per mint_a base unit."""
+    reserve_a, reserve_b = pool.reserves()
+    return Decimal(reserve_b) / Decimal(reserve_a)
+
+
+def venue_gap(world: SimWorld, a: str, b: str) -> Decimal:
+    token_a, token_b = resolve_token(a), resolve_token(b)
+    ray = spot(world.pool("raydium", token_a, token_b))
+    met = spot(world.pool("meteora", token_a, token_b))
+    return abs(ray - met) / min(ray, met)
+
+
+def test_every_pair_has_a_pool_on_both_venues_at_a_distinct_address() -> None:
+    world, _ = make_world()
+    pools = world.pools()
+    assert len(pools) == 2 * len(list(itertools.combinations(REGISTRY, 2)))
+    addresses = {pool.address for pool in pools}
+    assert len(addresses) == len(pools)
+    for address in addresses:
+        assert str(Pubkey.from_string(address)) == address
+    assert {pool.venue for pool in pools} == {"raydium", "meteora"}
+    assert world.pool("raydium", USDC, SOL) is world.pool("raydium", SOL, USDC)
+
+
+def test_the_same_seed_builds_the_same_world_and_another_seed_does_not() -> None:
+    first, second, other = make_world(7)[0], make_world(7)[0], make_world(8)[0]
+    assert [(p.address, p.reserves()) for p in first.pools()] == [
+        (p.address, p.reserves()) for p in second.pools()
+    ]
+    # Addresses are a property of the venue and pair, reserves of the seed.
+    assert [p.address for p in first.pools()] == [p.address for p in other.pools()]
+    assert [p.reserves() for p in first.pools()] != [p.reserves() for p in other.pools()]
+
+
+def test_pools_hold_a_few_million_usd_a_side_near_the_reference_price() -> None:
+    world, _ = make_world()
+    pool = world.pool("raydium", SOL, USDC)
+    reserve_sol, reserve_usdc = pool.reserves()
+    assert 2_000_000 <= SOL.from_base_units(reserve_sol) * 150 <= 5_000_000
+    assert 1_900_000 <= USDC.from_base_units(reserve_usdc) <= 5_300_000
+    price = USDC.from_base_units(reserve_usdc) / SOL.from_base_units(reserve_sol)
+    assert 150 * Decimal("0.96") <= price <= 150 * Decimal("1.04")
+    # BONK's base-unit reserves are the largest and still fit a u64 token amount.
+    assert max(max(p.reserves()) for p in world.pools()) < 2**64
+
+
+def test_the_two_venues_differ_by_two_to_five_percent_on_every_pair() -> None:
+    world, clock = make_world()
+    for _ in range(3):
+        for a, b in itertools.combinations(REGISTRY, 2):
+            assert Decimal("0.019") <= venue_gap(world, a.symbol, b.symbol) <= Decimal("0.053")
+        clock.t += 600
+
+
+def test_a_quote_is_the_pools_output_and_does_not_move_the_pool() -> None:
+    world, _ = make_world()
+    pool = world.pool("meteora", SOL, USDC)
+    before = pool.reserves()
+    quote = world.quote("meteora", SOL, USDC, 1_500_000_000)
+    assert pool.reserves() == before
+    assert quote.pool == pool.address
+    assert quote.fee_bps == 20
+    assert quote.fee == 3_000_000  # 0.20 % of 1.5 SOL
+    assert quote.amount_out == pool.quote(SOL.mint, 1_500_000_000).amount_out
+    assert quote.price == USDC.from_base_units(quote.amount_out) / Decimal("1.5")
+    assert 140 < quote.price < 160
+
+
+def test_a_swap_moves_the_reserves_by_exactly_its_amounts() -> None:
+    world, _ = make_world()
+    pool = world.pool("raydium", SOL, USDC)
+    reserve_sol, reserve_usdc = pool.reserves()
+    result = pool.swap(USDC.mint, 1_000_000_000)
+    assert pool.reserves() == (reserve_sol - result.amount_out, reserve_usdc + 1_000_000_000)
+
+
+def test_an_unknown_pair_has_no_pool() -> None:
+    world, _ = make_world()
+    with pytest.raises(NoPool):
+        world.pool("raydium", SOL, SOL)
+    with pytest.raises(NoPool):
+        world.quote("orca", SOL, USDC, 1)
+
+
+def test_prices_walk_with_time_and_stand_still_without_it() -> None:
+    world, clock = make_world()
+    pool = world.pool("raydium", SOL, USDC)
+    start_sol, start_usdt, start_spot = (
+        world.reference_price("SOL"),
+        world.reference_price("USDT"),
+        spot(pool),
+    )
+    clock.t += 0.9  # less than a tick: nothing moves
+    assert world.reference_price("SOL") == start_sol
+    clock.t += 120
+    assert world.reference_price("SOL") != start_sol
+    assert world.reference_price("USDT") == start_usdt == 1
+    world.advance()
+    assert spot(pool) != start_spot
+    moved = world.reference_price("SOL")
+    world.advance(clock.t - 60)  # the world never goes back
+    assert world.reference_price("SOL") == moved
+
+
+def test_the_walk_is_reproducible_from_the_seed() -> None:
+    (first, clock_1), (second, clock_2) = make_world(), make_world()
+    for step in (1, 5, 30, 2):
+        clock_1.t += step
+        clock_2.t += step
+        first.advance()
+        second.advance()
+    assert [p.reserves() for p in first.pools()] == [p.reserves() for p in second.pools()]
+
+
+def test_arbitrage_pulls_a_pushed_pool_back_toward_its_price() -> None:
+    world, clock = make_world()
+    pool = world.pool("meteora", SOL, USDC)
+    fair = spot(pool)
+    pool.swap(SOL.mint, 2_000 * 10**9)  # dumps ~10 % of the pool's SOL side
+    pushed = spot(pool)
+    assert pushed < fair * Decimal("0.85")
+    clock.t += 10
+    world.advance()
+    # Back to within the walk's own 10-second move of the old price.
+    assert abs(spot(pool) - fair) < abs(pushed - fair) / 20
+
+
+def test_scheduled_actions_run_in_time_order_between_the_ticks() -> None:
+    world, clock = make_world()
+    twin, twin_clock = make_world()
+    seen: list[tuple[float, Decimal]] = []
+
+    def record(at: float) -> None:
+        seen.append((at, world.reference_price("SOL")))  # no re-entrant advance
+
+    start = clock.t
+    world.schedule(start + 2.5, record)
+    world.schedule(start + 0.5, record)
+    clock.t += 5
+    world.advance()
+    twin_clock.t = start + 0.5
+    at_half = twin.reference_price("SOL")
+    twin_clock.t = start + 2.5
+    at_two_and_a_half = twin.reference_price("SOL")
+    assert seen == [(start + 0.5, at_half), (start + 2.5, at_two_and_a_half)]
+    assert at_half != at_two_and_a_half
