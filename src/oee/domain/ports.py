@@ -184,6 +184,7 @@ class SwapSigner(Protocol):
         amount_in: int,
         min_amount_out: int,
         blockhash: Blockhash,
+        *,
         memo: str | None = None,
     ) -> SignedSwap:
         """A signed swap of `amount_in` for at least `min_amount_out`, valid until the blockhash expires.

@@ -1,0 +1,178 @@
+"""The executor resumes from whatever was persisted and never executes a swap twice.
+
+Real components: the SQLite store, the in-process bus, the simulated chain and venues. A
+"crash" is a cancelled executor task: from the database's point of view that is what a killed
+worker looks like.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from oee.adapters.bus.memory import MemoryBus
+from oee.adapters.chain.sim import SimChain
+from oee.adapters.chain.transactions import SwapTransactionBuilder, load_or_create_keypair
+from oee.adapters.clock import SystemClock
+from oee.adapters.store.migrate import migrate
+from oee.adapters.store.sqlalchemy import SqlAlchemyStore
+from oee.adapters.venues.sim import sim_venues
+from oee.domain.orders import Order, SubmitOrder
+from oee.domain.routing import choose_best
+from oee.domain.status import OrderStatus
+from oee.services.executor import Executor, RetryPolicy
+from oee.settings import SimSettings
+from oee.sim import SimLedger, build_sim
+
+
+@dataclass
+class Rig:
+    store: SqlAlchemyStore
+    ledger: SimLedger
+    chain: SimChain
+    executor: Executor
+
+    def landed_for(self, order_id: str) -> list[str]:
+        return [
+            s.signature for s in self.ledger.landed_swaps() if (s.memo or "").startswith(order_id)
+        ]
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'oee.sqlite3'}"
+    await migrate(url)
+    store = SqlAlchemyStore.from_url(url)
+    # 0.01: blocks of 4 ms (a blockhash lives ~0.6 s) and landings after 20-30 ms.
+    sim = SimSettings(latency_scale=0.01)
+    world, ledger = build_sim(sim)
+    chain = SimChain(ledger, sim)
+    executor = Executor(
+        store,
+        MemoryBus(),
+        sim_venues(world, sim),
+        chain,
+        SwapTransactionBuilder(load_or_create_keypair(tmp_path / "wallet.json")),
+        SystemClock(),
+        retry=RetryPolicy(max_attempts=3, base_delay_s=0.01),
+        quote_timeout_s=2,
+        confirm_poll_s=0.01,
+    )
+    yield Rig(store, ledger, chain, executor)
+    await store.close()
+
+
+async def new_order(rig: Rig) -> Order:
+    order, event = Order.accept(
+        SubmitOrder.parse("SOL", "USDC", "1", 100), str(uuid.uuid4()), SystemClock().now()
+    )
+    await rig.store.create(order, event)
+    return order
+
+
+async def run_until(rig: Rig, order_id: str, status: OrderStatus) -> None:
+    """Run the executor and kill it as soon as the order reaches `status`."""
+    task = asyncio.create_task(rig.executor.run(order_id))
+    async with asyncio.timeout(10):
+        while True:
+            order = await rig.store.get(order_id)
+            assert order is not None
+            if order.status is status:
+                break
+            await asyncio.sleep(0.001)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_rerun_after_send_finds_the_landed_transaction(rig: Rig) -> None:
+    order = await new_order(rig)
+    await run_until(rig, order.id, OrderStatus.SUBMITTED)
+    persisted = await rig.store.get(order.id)
+    assert persisted is not None
+    assert persisted.tx is not None
+    await rig.chain.send_transaction(persisted.tx.raw_tx)  # it was in flight when we "died"
+    await asyncio.sleep(0.1)  # it lands while no worker runs
+
+    await rig.executor.run(order.id)
+
+    final = await rig.store.get(order.id)
+    assert final is not None
+    assert final.status is OrderStatus.CONFIRMED
+    assert final.fill is not None
+    assert final.fill.tx_hash == persisted.tx.signature
+    assert rig.landed_for(order.id) == [persisted.tx.signature]
+
+
+async def test_rerun_after_signing_sends_the_same_bytes(rig: Rig) -> None:
+    persisted = await persist_signed_but_unsent(rig, await new_order(rig))
+    order = persisted
+    assert persisted.tx is not None
+
+    await rig.executor.run(order.id)
+
+    final = await rig.store.get(order.id)
+    assert final is not None
+    assert final.status is OrderStatus.CONFIRMED
+    assert final.attempt == 1
+    assert rig.landed_for(order.id) == [persisted.tx.signature]
+
+
+async def persist_signed_but_unsent(rig: Rig, order: Order) -> Order:
+    """Drive the order to `submitted` the way the executor does, minus the send (a crash)."""
+    now = SystemClock().now
+    await rig.store.save(order, order.start_routing(now()))
+    venues = list(rig.executor.venues.values())
+    quotes = [await v.quote(order.token_in, order.token_out, order.amount_in) for v in venues]
+    decision = choose_best(quotes, order.slippage_bps)
+    await rig.store.save(order, order.route(decision, now()))
+    venue = rig.executor.venues[decision.chosen.venue]
+    signed = rig.executor.signer.build(
+        venue.name,
+        venue.program_id,
+        decision.chosen.pool,
+        order.token_in,
+        order.token_out,
+        order.amount_in,
+        decision.min_amount_out,
+        await rig.chain.latest_blockhash(),
+        memo=f"{order.id}/1",
+    )
+    await rig.store.save(order, order.submit(signed, now()))
+    return order
+
+
+async def test_expired_unsent_transaction_allows_a_fresh_attempt(rig: Rig) -> None:
+    persisted = await persist_signed_but_unsent(rig, await new_order(rig))
+    order = persisted
+    assert persisted.tx is not None
+    while await rig.chain.block_height() <= persisted.tx.last_valid_block_height:
+        await asyncio.sleep(0.05)  # never sent, and now it never can land
+
+    await rig.executor.run(order.id)
+
+    final = await rig.store.get(order.id)
+    assert final is not None
+    assert final.status is OrderStatus.CONFIRMED
+    assert final.attempt == 2
+    assert final.attempts[0]["error"] == "BLOCKHASH_EXPIRED"
+    landed = rig.landed_for(order.id)
+    assert len(landed) == 1
+    assert landed != [persisted.tx.signature]
+
+
+async def test_two_racing_runs_execute_once(rig: Rig) -> None:
+    orders = [await new_order(rig) for _ in range(5)]
+    await asyncio.gather(*(rig.executor.run(o.id) for o in orders for _ in range(2)))
+    for order in orders:
+        final = await rig.store.get(order.id)
+        assert final is not None
+        assert final.status is OrderStatus.CONFIRMED
+        events = await rig.store.events(order.id)
+        assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+        assert len(rig.landed_for(order.id)) == 1
