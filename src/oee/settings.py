@@ -101,9 +101,13 @@ class Settings(BaseSettings):
         if self.database_url is None:
             return f"sqlite+aiosqlite:///{self.data_dir / 'oee.sqlite3'}"
         url = self.database_url
-        for prefix in ("postgres://", "postgresql://"):
+        for prefix, driver in (
+            ("postgres://", "postgresql+asyncpg://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("sqlite:///", "sqlite+aiosqlite:///"),
+        ):
             if url.startswith(prefix):
-                return "postgresql+asyncpg://" + url[len(prefix) :]
+                return driver + url[len(prefix) :]
         return url
 
     @property

@@ -25,10 +25,12 @@ app = typer.Typer(
 err = Console(stderr=True)
 
 HostOpt = Annotated[
-    str | None, typer.Option("--host", help="Interface to listen on [env: OEE_HOST; default 0.0.0.0].")
+    str | None,
+    typer.Option("--host", help="Interface to listen on [env: OEE_HOST; default 0.0.0.0]."),
 ]
 PortOpt = Annotated[
-    int | None, typer.Option("--port", help="Port for HTTP and WebSocket [env: PORT; default 3000].")
+    int | None,
+    typer.Option("--port", help="Port for HTTP and WebSocket [env: PORT; default 3000]."),
 ]
 
 
@@ -47,7 +49,10 @@ def _settings(**overrides: Any) -> Settings:
 def _require_servers(settings: Settings, command: str) -> None:
     missing = [
         name
-        for name, value in (("DATABASE_URL", settings.database_url), ("REDIS_URL", settings.redis_url))
+        for name, value in (
+            ("DATABASE_URL", settings.database_url),
+            ("REDIS_URL", settings.redis_url),
+        )
         if value is None
     ]
     if missing:
@@ -176,7 +181,9 @@ def migrate() -> None:
 
 @app.command()
 def loadtest(
-    url: Annotated[str, typer.Argument(help="Base URL of a running engine.")] = "http://localhost:3000",
+    url: Annotated[
+        str, typer.Argument(help="Base URL of a running engine.")
+    ] = "http://localhost:3000",
     count: Annotated[int, typer.Argument(min=1, max=1_000_000, help="Orders to submit.")] = 100,
     concurrency: Annotated[int, typer.Option(min=1, help="Orders in flight at once.")] = 50,
     token_in: Annotated[str, typer.Option(help="Token sold.")] = "SOL",

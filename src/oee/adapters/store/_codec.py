@@ -1,0 +1,154 @@
+"""Orders and events to table rows and back, as pure functions.
+
+Every integer amount is written as decimal text and every `Decimal` as `str(Decimal)`, so
+u64 base units and prices survive JSON (and JavaScript readers) exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from oee.domain.events import JSON, OrderEvent
+from oee.domain.orders import Fill, Order, OrderType, SignedSwap
+from oee.domain.routing import RoutingDecision
+from oee.domain.status import OrderStatus
+from oee.domain.tokens import resolve_token
+
+# What `save` rewrites; id, type, tokens, amount, slippage and created_at never change.
+MUTABLE_COLUMNS = (
+    "status",
+    "seq",
+    "attempt",
+    "updated_at",
+    "decision",
+    "tx",
+    "fill",
+    "attempts",
+    "error",
+    "reason",
+    "tx_hash",
+)
+
+
+def order_to_row(order: Order) -> dict[str, Any]:
+    """Every column of the order's `orders` row."""
+    return {
+        "id": order.id,
+        "type": order.type.value,
+        "token_in": order.token_in.symbol,
+        "token_out": order.token_out.symbol,
+        "amount_in": str(order.amount_in),
+        "slippage_bps": order.slippage_bps,
+        "created_at": order.created_at,
+        **order_changes(order),
+    }
+
+
+def order_changes(order: Order) -> dict[str, Any]:
+    """The columns in `MUTABLE_COLUMNS`, as `save` writes them."""
+    tx_hash = order.fill.tx_hash if order.fill else order.tx.signature if order.tx else None
+    return {
+        "status": order.status.value,
+        "seq": order.seq,
+        "attempt": order.attempt,
+        "updated_at": order.updated_at,
+        "decision": order.decision.to_dict() if order.decision else None,
+        "tx": _tx_to_dict(order.tx) if order.tx else None,
+        "fill": _fill_to_dict(order.fill) if order.fill else None,
+        "attempts": order.attempts,
+        "error": order.error,
+        "reason": order.reason,
+        "tx_hash": tx_hash,
+    }
+
+
+def order_from_row(row: Mapping[Any, Any]) -> Order:
+    """Rebuild the order from its `orders` row."""
+    decision, tx, fill = row["decision"], row["tx"], row["fill"]
+    return Order(
+        id=row["id"],
+        type=OrderType(row["type"]),
+        token_in=resolve_token(row["token_in"]),
+        token_out=resolve_token(row["token_out"]),
+        amount_in=int(row["amount_in"]),
+        slippage_bps=row["slippage_bps"],
+        status=OrderStatus(row["status"]),
+        seq=row["seq"],
+        attempt=row["attempt"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        decision=RoutingDecision.from_dict(decision) if decision is not None else None,
+        tx=_tx_from_dict(tx) if tx is not None else None,
+        fill=_fill_from_dict(fill) if fill is not None else None,
+        error=row["error"],
+        reason=row["reason"],
+        attempts=list(row["attempts"]),
+    )
+
+
+def event_to_row(event: OrderEvent) -> dict[str, Any]:
+    """The event's `order_events` row."""
+    return {
+        "order_id": event.order_id,
+        "seq": event.seq,
+        "type": event.type,
+        "at": event.at,
+        "attempt": event.attempt,
+        "details": event.details,
+    }
+
+
+def event_from_row(row: Mapping[Any, Any]) -> OrderEvent:
+    """Rebuild the event from its `order_events` row."""
+    return OrderEvent(
+        order_id=row["order_id"],
+        seq=row["seq"],
+        type=row["type"],
+        at=row["at"],
+        attempt=row["attempt"],
+        details=dict(row["details"]),
+    )
+
+
+def _tx_to_dict(tx: SignedSwap) -> dict[str, JSON]:
+    return {
+        "signature": tx.signature,
+        "lastValidBlockHeight": tx.last_valid_block_height,
+        "rawTx": tx.raw_tx,
+        "venue": tx.venue,
+        "minAmountOut": str(tx.min_amount_out),
+        "computeUnitPrice": str(tx.compute_unit_price),
+    }
+
+
+def _tx_from_dict(data: Mapping[str, JSON]) -> SignedSwap:
+    return SignedSwap(
+        signature=data["signature"],
+        last_valid_block_height=int(data["lastValidBlockHeight"]),
+        raw_tx=data["rawTx"],
+        venue=data["venue"],
+        min_amount_out=int(data["minAmountOut"]),
+        compute_unit_price=int(data["computeUnitPrice"]),
+    )
+
+
+def _fill_to_dict(fill: Fill) -> dict[str, JSON]:
+    return {
+        "txHash": fill.tx_hash,
+        "amountOut": str(fill.amount_out),
+        "executedPrice": str(fill.executed_price),
+        "venue": fill.venue,
+        "feeLamports": str(fill.fee_lamports),
+    }
+
+
+def _fill_from_dict(data: Mapping[str, JSON]) -> Fill:
+    return Fill(
+        tx_hash=data["txHash"],
+        amount_out=int(data["amountOut"]),
+        executed_price=Decimal(data["executedPrice"]),
+        venue=data["venue"],
+        fee_lamports=int(data["feeLamports"]),
+    )

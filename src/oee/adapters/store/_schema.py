@@ -1,0 +1,103 @@
+"""The store's tables as SQLAlchemy Core metadata, in types both SQLite and PostgreSQL have.
+
+`versions/0001_initial.py` creates the same tables by hand; a test checks that the migrated
+database and this metadata agree, so the two cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+# Stable constraint names, so later migrations can refer to them on both backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A `DateTime(timezone=True)` that only takes aware datetimes and always gives UTC back.
+
+    SQLite keeps datetimes as text without an offset, so values are normalised to UTC on the way
+    in (text order is then time order) and get their tzinfo back on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store only keeps aware datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# none_as_null: a missing decision/tx/fill is SQL NULL, not the JSON text 'null'.
+_JSON = JSON(none_as_null=True)
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("type", String(16), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("token_in", String(16), nullable=False),
+    Column("token_out", String(16), nullable=False),
+    # u64 base units overflow a signed BIGINT, so the integer is kept as its decimal text.
+    Column("amount_in", String(20), nullable=False),
+    Column("slippage_bps", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("updated_at", UTCDateTime, nullable=False, index=True),
+    Column("decision", _JSON),
+    Column("tx", _JSON),
+    Column("fill", _JSON),
+    Column("attempts", JSON, nullable=False),
+    Column("error", String),
+    Column("reason", Text),
+    # The signature while submitted, the fill's hash once confirmed: look-ups by hash.
+    Column("tx_hash", String(128), index=True),
+)
+
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("order_id", String(36), ForeignKey("orders.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("details", JSON, nullable=False),
+    PrimaryKeyConstraint("order_id", "seq"),
+)

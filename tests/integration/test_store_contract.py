@@ -1,0 +1,391 @@
+"""The `OrderStore` contract, run against SQLite (a file) and a real PostgreSQL database.
+
+Every test migrates its own fresh database through `migrate()`, as the engine does at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, select, text
+
+from oee.adapters.store._schema import metadata, orders
+from oee.adapters.store.migrate import migrate
+from oee.adapters.store.sqlalchemy import SqlAlchemyStore
+from oee.domain.errors import StaleOrder
+from oee.domain.events import OrderEvent
+from oee.domain.orders import Fill, Order, SignedSwap, SubmitOrder
+from oee.domain.routing import Quote, RoutingDecision, choose_best
+from oee.domain.status import OrderStatus
+
+T0 = datetime(2025, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
+U64_MAX = 2**64 - 1
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A plain fixture: `postgres_url` checks the server with `asyncio.run`, outside any loop."""
+    if request.param == "sqlite":
+        # A missing directory on purpose: migrate() creates it.
+        return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'oee.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[SqlAlchemyStore]:
+    await migrate(store_url)
+    store = SqlAlchemyStore.from_url(store_url)
+    yield store
+    await store.close()
+
+
+def new_order(at: datetime = T0, amount: str = "1.5") -> tuple[Order, OrderEvent]:
+    cmd = SubmitOrder.parse("SOL", "USDC", amount, 50)
+    return Order.accept(cmd, str(uuid.uuid4()), at)
+
+
+def decision() -> RoutingDecision:
+    def quote(venue: str, out: int, price: str) -> Quote:
+        return Quote(venue, U64_MAX, out, 3, 25, Decimal(price), Decimal("12.34"), f"{venue}-pool")
+
+    # More digits than a float or a NUMERIC(18, 9) keeps: only exact storage survives.
+    return choose_best(
+        [
+            quote("raydium", U64_MAX - 7, "0.1234567890123456789012345"),
+            quote("meteora", 9, "1E-30"),
+        ],
+        50,
+    )
+
+
+def signed(n: int = 1) -> SignedSwap:
+    return SignedSwap(f"sig{n}", 1_000 + n, "AQID", "raydium", U64_MAX - 8, 5_000)
+
+
+def fill() -> Fill:
+    return Fill("sig1", U64_MAX - 9, Decimal("123.456789012345678901234567"), "raydium", 5_000)
+
+
+async def advance(store: SqlAlchemyStore, order: Order, *moves: str) -> list[OrderEvent]:
+    """Apply domain moves one by one, saving each as the executor would."""
+    at = order.updated_at
+    saved = []
+    for move in moves:
+        at += timedelta(milliseconds=250)
+        match move:
+            case "routing":
+                event = order.start_routing(at)
+            case "building":
+                event = order.route(decision(), at)
+            case "submitted":
+                event = order.submit(signed(order.attempt), at)
+            case "confirmed":
+                event = order.confirm(fill(), at)
+            case "retry":
+                event = order.retry("RPC_TIMEOUT", "the RPC node did not answer", 0.5, at)
+            case "failed":
+                event = order.fail("SLIPPAGE_EXCEEDED", "output below minAmountOut", at)
+            case _:
+                raise ValueError(move)
+        await store.save(order, event)
+        saved.append(event)
+    return saved
+
+
+async def tx_hash_column(store: SqlAlchemyStore, order_id: str) -> str | None:
+    async with store._engine.connect() as conn:
+        query = select(orders.c.tx_hash).where(orders.c.id == order_id)
+        return (await conn.execute(query)).scalar_one()
+
+
+async def test_create_then_get_round_trips_a_new_order(store: SqlAlchemyStore) -> None:
+    order, first = new_order(amount="18446744073.709551615")  # u64::MAX lamports
+    await store.create(order, first)
+
+    stored = await store.get(order.id)
+    assert stored == order
+    assert stored.amount_in == U64_MAX
+    assert stored.created_at.tzinfo is UTC
+    assert stored.updated_at.tzinfo is UTC
+    assert await store.events(order.id) == [first]
+
+
+async def test_every_field_round_trips_through_a_confirmed_order(store: SqlAlchemyStore) -> None:
+    order, first = new_order()
+    await store.create(order, first)
+    saved = await advance(store, order, "routing", "building", "submitted")
+    assert await tx_hash_column(store, order.id) == "sig1"
+    saved += await advance(store, order, "confirmed")
+
+    stored = await store.get(order.id)
+    assert stored == order  # dataclass equality: every field, Decimals compared exactly
+    assert stored.decision == decision()
+    assert stored.fill == fill()
+    assert stored.tx == signed()
+    assert stored.fill.executed_price.as_tuple() == fill().executed_price.as_tuple()
+    assert stored.attempts[0]["outcome"] == "confirmed"
+    assert await store.events(order.id) == [first, *saved]
+    assert [e.at.tzinfo for e in await store.events(order.id)] == [UTC] * 5
+    assert await tx_hash_column(store, order.id) == fill().tx_hash
+
+
+async def test_retries_and_failure_round_trip(store: SqlAlchemyStore) -> None:
+    order, first = new_order()
+    await store.create(order, first)
+    moves = ("routing", "retry", "routing", "building", "submitted", "retry", "routing", "failed")
+    saved = await advance(store, order, *moves)
+
+    stored = await store.get(order.id)
+    assert stored == order
+    assert (stored.status, stored.attempt, stored.seq) == (OrderStatus.FAILED, 3, 9)
+    assert (stored.error, stored.reason) == ("SLIPPAGE_EXCEEDED", "output below minAmountOut")
+    assert stored.tx is None  # a retry forgets the expired transaction; attempts remember it
+    assert [a["outcome"] for a in stored.attempts] == ["retried", "retried", "failed"]
+    assert stored.attempts[1]["txHash"] == "sig2"
+    assert await store.events(order.id) == [first, *saved]
+
+
+async def test_an_unknown_order_is_none_and_has_no_events(store: SqlAlchemyStore) -> None:
+    assert await store.get(str(uuid.uuid4())) is None
+    assert await store.events(str(uuid.uuid4())) == []
+
+
+async def test_datetimes_come_back_in_utc_whatever_offset_went_in(store: SqlAlchemyStore) -> None:
+    order, first = new_order(at=T0.astimezone(timezone(timedelta(hours=-5))))
+    await store.create(order, first)
+    stored = await store.get(order.id)
+    assert stored is not None
+    assert stored.created_at == T0
+    assert stored.created_at.tzinfo is UTC
+    assert (await store.events(order.id))[0].at.tzinfo is UTC
+
+
+async def test_a_stale_save_raises_and_writes_nothing(store: SqlAlchemyStore) -> None:
+    order, first = new_order()
+    await store.create(order, first)
+    mine, theirs = await store.get(order.id), await store.get(order.id)
+    assert mine is not None
+    assert theirs is not None
+    winner = await advance(store, theirs, "routing")
+
+    loser = mine.fail("NO_ROUTE", "no venue answered", T0 + timedelta(seconds=1))
+    with pytest.raises(StaleOrder):
+        await store.save(mine, loser)
+    assert await store.get(order.id) == theirs
+    assert await store.events(order.id) == [first, *winner]
+
+    # Skipping a seq is stale too: 3 is never stored, so 4 finds the order at 2.
+    theirs.route(decision(), T0 + timedelta(seconds=2))
+    ahead = theirs.submit(signed(), T0 + timedelta(seconds=3))
+    with pytest.raises(StaleOrder):
+        await store.save(theirs, ahead)
+    assert await store.events(order.id) == [first, *winner]
+    stored = await store.get(order.id)
+    assert stored is not None
+    assert (stored.seq, stored.status, stored.decision) == (2, OrderStatus.ROUTING, None)
+
+
+async def test_saving_an_event_of_another_order_is_refused(store: SqlAlchemyStore) -> None:
+    order, first = new_order()
+    other, _ = new_order()
+    await store.create(order, first)
+    with pytest.raises(ValueError, match="is not"):
+        await store.save(order, other.start_routing(T0))
+
+
+async def test_concurrent_saves_of_one_seq_have_exactly_one_winner(store_url: str) -> None:
+    await migrate(store_url)
+    workers = [SqlAlchemyStore.from_url(store_url) for _ in range(4)]
+    try:
+        for _ in range(10):
+            order, first = new_order()
+            await workers[0].create(order, first)
+            copies = [await w.get(order.id) for w in workers]
+            assert all(copies)
+            # Half the workers route, half fail the order: the stored state shows who won.
+            events = [
+                c.fail(f"W{i}", f"worker {i}", T0) if i % 2 else c.start_routing(T0)
+                for i, c in enumerate(copies)
+            ]
+            results = await asyncio.gather(
+                *(w.save(c, e) for w, c, e in zip(workers, copies, events, strict=True)),
+                return_exceptions=True,
+            )
+            wins = [i for i, r in enumerate(results) if r is None]
+            assert len(wins) == 1, results
+            assert all(isinstance(r, StaleOrder) for r in results if r is not None), results
+            assert await workers[1].get(order.id) == copies[wins[0]]
+            assert await workers[2].events(order.id) == [first, events[wins[0]]]
+    finally:
+        for worker in workers:
+            await worker.close()
+
+
+@pytest.mark.postgres
+async def test_two_saves_blocked_on_the_same_row_have_one_winner(postgres_url: str) -> None:
+    """Both UPDATEs wait on a row lock, then run back to back: PostgreSQL re-checks the seq."""
+    await migrate(postgres_url)
+    worker_a, worker_b = (
+        SqlAlchemyStore.from_url(postgres_url),
+        SqlAlchemyStore.from_url(postgres_url),
+    )
+    blocker = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        order, first = new_order()
+        await worker_a.create(order, first)
+        copy_a, copy_b = await worker_a.get(order.id), await worker_b.get(order.id)
+        assert copy_a is not None
+        assert copy_b is not None
+        event_a, event_b = copy_a.start_routing(T0), copy_b.fail("X", "worker b", T0)
+
+        lock = blocker.transaction()
+        await lock.start()
+        await blocker.execute("SELECT 1 FROM orders WHERE id = $1 FOR UPDATE", order.id)
+        saves = [
+            asyncio.create_task(worker_a.save(copy_a, event_a)),
+            asyncio.create_task(worker_b.save(copy_b, event_b)),
+        ]
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        for _ in range(1000):  # the database is polled: there is no event to wait on
+            if await blocker.fetchval(waiting) == 2:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the two saves never both waited on the row lock")
+        await lock.commit()
+        results = await asyncio.gather(*saves, return_exceptions=True)
+
+        assert sorted(type(r).__name__ for r in results) == ["NoneType", "StaleOrder"]
+        winner = (copy_a, event_a) if results[0] is None else (copy_b, event_b)
+        assert await worker_a.get(order.id) == winner[0]
+        assert await worker_a.events(order.id) == [first, winner[1]]
+    finally:
+        await blocker.close()
+        await worker_a.close()
+        await worker_b.close()
+
+
+async def test_fifty_concurrent_saves_all_land(store: SqlAlchemyStore) -> None:
+    """On SQLite too: no 'database is locked' when many orders advance at once."""
+    pairs = [new_order() for _ in range(50)]
+    await asyncio.gather(*(store.create(o, e) for o, e in pairs))
+    await asyncio.gather(*(advance(store, o, "routing", "building") for o, _ in pairs))
+    stored = [await store.get(o.id) for o, _ in pairs]
+    assert [o.seq if o else None for o in stored] == [3] * 50
+
+
+async def test_events_after_a_seq_in_order(store: SqlAlchemyStore) -> None:
+    order, first = new_order()
+    await store.create(order, first)
+    saved = await advance(store, order, "routing", "building", "submitted")
+    assert [e.seq for e in await store.events(order.id)] == [1, 2, 3, 4]
+    assert await store.events(order.id, after_seq=2) == saved[1:]
+    assert await store.events(order.id, after_seq=4) == []
+
+
+async def test_active_counts_and_lists_only_working_orders(store: SqlAlchemyStore) -> None:
+    made = [new_order(at=T0 + timedelta(seconds=i)) for i in range(5)]
+    for order, first in reversed(made):  # insertion order must not matter
+        await store.create(order, first)
+    await advance(store, made[0][0], "routing", "failed")
+    await advance(store, made[2][0], "routing", "building", "submitted", "confirmed")
+    await advance(store, made[3][0], "routing")
+
+    working = [made[i][0].id for i in (1, 3, 4)]
+    assert await store.active(10) == (3, working)
+    assert await store.active(2) == (3, working[:2])
+    assert await store.active(0) == (3, [])
+
+
+async def test_recent_is_newest_first_and_limited(store: SqlAlchemyStore) -> None:
+    made = [new_order(at=T0 + timedelta(seconds=i)) for i in range(4)]
+    for order, first in made:
+        await store.create(order, first)
+    await advance(store, made[0][0], "routing")  # a later update does not make it recent
+
+    assert [o.id for o in await store.recent(3)] == [made[i][0].id for i in (3, 2, 1)]
+    assert (await store.recent(10))[-1] == made[0][0]
+
+
+async def test_unfinished_lists_working_orders_untouched_since(store: SqlAlchemyStore) -> None:
+    made = [new_order(at=T0 + timedelta(minutes=i)) for i in range(4)]
+    for order, first in made:
+        await store.create(order, first)
+    await advance(store, made[0][0], "routing", "failed")
+    cutoff = T0 + timedelta(minutes=2, seconds=30)
+
+    assert await store.unfinished(cutoff, 10) == [made[1][0].id, made[2][0].id]
+    assert await store.unfinished(cutoff, 1) == [made[1][0].id]
+    assert await store.unfinished(T0, 10) == []
+
+
+def _schema_drift(conn: Connection) -> list[object]:
+    return list(compare_metadata(MigrationContext.configure(conn), metadata))
+
+
+async def test_migrate_is_idempotent_and_matches_the_metadata(
+    store: SqlAlchemyStore, store_url: str
+) -> None:
+    order, first = new_order()
+    await store.create(order, first)
+    await migrate(store_url)
+    await asyncio.gather(migrate(store_url), migrate(store_url))
+
+    assert await store.get(order.id) == order
+    async with store._engine.connect() as conn:
+        assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).all() == [
+            ("0001",)
+        ]
+        assert await conn.run_sync(_schema_drift) == []
+
+
+async def test_concurrent_first_migrations_agree(store_url: str) -> None:
+    await asyncio.gather(*(migrate(store_url) for _ in range(3)))
+    store = SqlAlchemyStore.from_url(store_url)
+    try:
+        order, first = new_order()
+        await store.create(order, first)
+        assert await store.get(order.id) == order
+    finally:
+        await store.close()
+
+
+async def test_ping(store: SqlAlchemyStore) -> None:
+    await store.ping()
+
+
+@pytest.mark.postgres
+async def test_reads_survive_the_server_dropping_every_connection(postgres_url: str) -> None:
+    """No pre-ping: the dead pool is found by the first call, and a read simply runs again."""
+    await migrate(postgres_url)
+    store = SqlAlchemyStore.from_url(postgres_url)
+    admin = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        order, first = new_order()
+        await store.create(order, first)
+        await asyncio.gather(*(store.get(order.id) for _ in range(5)))  # several pooled
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = 'oee'"
+        )
+        assert killed >= 1
+
+        assert await store.get(order.id) == order
+        await store.save(order, order.start_routing(T0))
+        assert await store.get(order.id) == order
+    finally:
+        await admin.close()
+        await store.close()
