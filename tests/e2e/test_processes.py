@@ -1,0 +1,104 @@
+"""Production as operators run it: `oee api` plus two `oee worker` processes on PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import free_port
+from tests.e2e.test_pipeline import EngineServer, assert_stream_well_formed, final_status, follow
+
+OEE = str(Path(sys.executable).with_name("oee"))
+
+
+async def spawn(args: list[str], env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    with log.open("wb") as out:
+        return await asyncio.create_subprocess_exec(
+            OEE, *args, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out
+        )
+
+
+async def stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 20)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+@pytest.fixture
+async def cluster(
+    postgres_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> AsyncIterator[tuple[EngineServer, list[Path]]]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OEE_")}
+    env |= {
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": redis_url,
+        "OEE_REDIS_PREFIX": redis_prefix,
+        "OEE_DATA_DIR": str(tmp_path / "data"),
+        "OEE_SIM_LATENCY_SCALE": "0.1",
+        "OEE_LOG_FORMAT": "json",
+        "OEE_WORKER_CONCURRENCY": "5",
+    }
+    api = await spawn(
+        ["api", "--host", "127.0.0.1", "--port", str(port)], env, tmp_path / "api.log"
+    )
+    logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
+    procs = [api]
+    try:
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            async with asyncio.timeout(60):
+                while True:
+                    assert api.returncode is None, (tmp_path / "api.log").read_text()
+                    try:
+                        if (await client.get("/health")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.1)
+            # Workers start after the API has migrated the database.
+            procs += [await spawn(["worker"], env, log) for log in logs]
+            yield EngineServer(None, base, f"ws://127.0.0.1:{port}", client), logs  # type: ignore[arg-type]
+    finally:
+        await asyncio.gather(*(stop(p) for p in procs))
+
+
+def orders_worked(log: Path) -> set[str]:
+    ids = set()
+    for line in log.read_text().splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            if entry.get("event") == "order_stage":
+                ids.add(entry["order_id"])
+    return ids
+
+
+async def test_api_and_two_workers_confirm_every_order(
+    cluster: tuple[EngineServer, list[Path]],
+) -> None:
+    server, logs = cluster
+    body = {"tokenIn": "USDC", "tokenOut": "SOL", "amountIn": "25", "slippageBps": 100}
+    responses = await asyncio.gather(
+        *(server.client.post("/api/orders/execute", json=body) for _ in range(30))
+    )
+    ids = [r.json()["orderId"] for r in responses]
+    streams = await asyncio.gather(*(follow(server, i) for i in ids))
+    for frames in streams:
+        assert_stream_well_formed(frames)
+        assert final_status(frames) == "confirmed"
+    per_worker = [orders_worked(log) for log in logs]
+    assert per_worker[0] | per_worker[1] == set(ids)
+    assert all(per_worker), "both workers should have taken orders"
+    active = (await server.client.get("/api/orders/active")).json()
+    assert active["activeCount"] == 0
