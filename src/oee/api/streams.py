@@ -1,0 +1,205 @@
+"""`WS /ws/orders/{orderId}`: a snapshot (or a replay), then every later event exactly once.
+
+The bus is subscribed to before the order is read, so nothing committed after the read can be
+missed; events already covered are skipped by seq. Pub/sub may still drop or reorder messages,
+so a gap is filled from the event log before the next event goes out, and a quiet subscription
+is checked against the log every couple of seconds. The log is only read on those paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from oee.api.deps import engine_of, parse_order_id
+from oee.api.errors import ApiError, unavailable_dependency
+from oee.api.schemas import order_view
+from oee.bootstrap import Engine
+from oee.domain.events import OrderEvent
+from oee.domain.status import TERMINAL
+
+log = structlog.get_logger(__name__)
+router = APIRouter()
+
+# How long the subscription may stay quiet before the event log is checked for dropped events.
+LOG_CHECK_INTERVAL_S = 2.0
+
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001  # the bus closed under us (server shutting down): reconnect with since
+CLOSE_INTERNAL = 1011
+CLOSE_TRY_AGAIN = 1013
+CLOSE_BAD_REQUEST = 4400
+CLOSE_NOT_FOUND = 4404
+
+
+class _Closed(Exception):
+    """The stream is over; `code` is how to close the socket."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _is_terminal(event: OrderEvent) -> bool:
+    return event.type in TERMINAL
+
+
+def _parse_since(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise ApiError(400, "INVALID_SINCE", f"since must be an integer >= 0, got {raw[:20]!r}")
+    return int(text)
+
+
+class _OrderStream:
+    """One client's view of one order: sends frames and remembers the last seq sent."""
+
+    def __init__(self, ws: WebSocket, engine: Engine, order_id: str) -> None:
+        self.ws, self.engine, self.order_id = ws, engine, order_id
+        self.last = 0
+
+    async def send_event(self, event: OrderEvent) -> None:
+        if event.seq <= self.last:
+            return  # already sent (snapshot, replay or backfill covered it)
+        await self.ws.send_text(json.dumps(event.to_wire()))
+        self.last = event.seq
+        if _is_terminal(event):
+            raise _Closed(CLOSE_NORMAL)
+
+    async def catch_up(self) -> None:
+        """Send whatever the log holds after the last seq sent."""
+        for event in await self.engine.orders.events(self.order_id, self.last):
+            await self.send_event(event)
+
+    async def start(self, since: int | None) -> None:
+        """Send the snapshot (or the replay after `since`); close if the order is finished."""
+        order = await self.engine.orders.get(self.order_id)
+        if order is None:
+            raise ApiError(404, "ORDER_NOT_FOUND", f"no order with id {self.order_id}")
+        if since is None:
+            frame = {
+                "type": "snapshot",
+                "orderId": order.id,
+                "seq": order.seq,
+                "order": order_view(order),
+            }
+            await self.ws.send_text(json.dumps(frame))
+            self.last = order.seq
+        elif since > order.seq:
+            raise ApiError(
+                400, "INVALID_SINCE", f"since={since} is ahead of the order's seq {order.seq}"
+            )
+        else:
+            self.last = since
+            await self.catch_up()
+        if order.status in TERMINAL and self.last >= order.seq:
+            raise _Closed(CLOSE_NORMAL)
+
+    async def follow(self, events: AsyncIterator[OrderEvent]) -> None:
+        """Forward live events in seq order, filling gaps and quiet spells from the log."""
+        next_event = asyncio.ensure_future(anext(events))
+        try:
+            while True:
+                # Wait on the same pending `anext` across timeouts: cancelling it could end
+                # an async-generator subscription for good.
+                done, _ = await asyncio.wait({next_event}, timeout=LOG_CHECK_INTERVAL_S)
+                if not done:
+                    await self.catch_up()
+                    continue
+                try:
+                    event = next_event.result()
+                except StopAsyncIteration:
+                    await self.catch_up()  # the bus closed: flush what the log has, then go
+                    raise _Closed(CLOSE_GOING_AWAY) from None
+                next_event = asyncio.ensure_future(anext(events))
+                if event.seq > self.last + 1:
+                    await self.catch_up()
+                await self.send_event(event)
+        finally:
+            next_event.cancel()
+
+
+async def _until_disconnect(ws: WebSocket) -> None:
+    # Clients have nothing to say; reading is how a closed or vanished client is noticed.
+    while (await ws.receive())["type"] != "websocket.disconnect":
+        pass
+
+
+@router.websocket("/ws/orders/{order_id}")
+async def order_stream(ws: WebSocket, order_id: str) -> None:
+    """Stream one order: snapshot or `?since=` replay, live events, close 1000 when terminal."""
+    await ws.accept()
+    engine = engine_of(ws)
+    code: int | None = CLOSE_NORMAL
+    try:
+        oid = parse_order_id(order_id)
+        since = _parse_since(ws.query_params.get("since"))
+        code = await _serve(ws, engine, oid, since)
+    except ApiError as exc:
+        frame = {"type": "error", "code": exc.code, "message": exc.message}
+        code = CLOSE_NOT_FOUND if exc.status == 404 else CLOSE_BAD_REQUEST
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await ws.send_text(json.dumps(frame))
+    if code is not None and ws.client_state != WebSocketState.DISCONNECTED:
+        with contextlib.suppress(RuntimeError, OSError):
+            await ws.close(code)
+
+
+async def _serve(ws: WebSocket, engine: Engine, order_id: str, since: int | None) -> int | None:
+    """Run the stream until it ends or the client leaves; the close code, or None if gone."""
+    subscription = engine.bus.subscribe(order_id)  # before reading the order: nothing slips by
+    stream = _OrderStream(ws, engine, order_id)
+
+    async def pump() -> None:
+        await stream.start(since)
+        await stream.follow(aiter(subscription))
+
+    pumping = asyncio.ensure_future(pump())
+    watching = asyncio.ensure_future(_until_disconnect(ws))
+    try:
+        await asyncio.wait({pumping, watching}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watching.cancel()
+        pumping.cancel()
+        subscription.close()
+        await asyncio.gather(watching, pumping, return_exceptions=True)
+    if pumping.cancelled() or ws.client_state == WebSocketState.DISCONNECTED:
+        return None  # the client left first
+    exc = pumping.exception()
+    if exc is None or isinstance(exc, _Closed):
+        return exc.code if exc else CLOSE_NORMAL
+    if isinstance(exc, ApiError):
+        raise exc
+    if isinstance(exc, WebSocketDisconnect):
+        return None
+    return await _report_failure(ws, order_id, exc)
+
+
+async def _report_failure(ws: WebSocket, order_id: str, exc: BaseException) -> int:
+    dependency = unavailable_dependency(exc)
+    if dependency is not None:
+        log.warning(
+            "ws_dependency_unavailable", order_id=order_id, dependency=dependency, error=repr(exc)
+        )
+        code, message, close = (
+            "SERVICE_UNAVAILABLE",
+            f"{dependency} is unavailable right now",
+            CLOSE_TRY_AGAIN,
+        )
+    else:
+        log.error("ws_stream_failed", order_id=order_id, exc_info=exc)
+        code, message, close = (
+            "INTERNAL_ERROR",
+            "internal error; it has been logged",
+            CLOSE_INTERNAL,
+        )
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        await ws.send_text(json.dumps({"type": "error", "code": code, "message": message}))
+    return close
