@@ -10,6 +10,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -45,7 +46,9 @@ async def _pg_admin_execute(sql: str) -> None:
 @pytest.fixture(scope="session")
 def postgres_available() -> None:
     try:
-        asyncio.run(_pg_admin_execute("SELECT 1"))
+        # Its own thread: this may be set up while an event loop runs (for an async fixture).
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _pg_admin_execute("SELECT 1")).result()
     except Exception as error:
         _unavailable("PostgreSQL", START_PG, error)
 

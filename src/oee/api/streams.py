@@ -148,7 +148,8 @@ async def order_stream(ws: WebSocket, order_id: str) -> None:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await ws.send_text(json.dumps(frame))
     if code is not None and ws.client_state != WebSocketState.DISCONNECTED:
-        with contextlib.suppress(RuntimeError, OSError):
+        # The client may close first, right after the terminal event: nothing left to do then.
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await ws.close(code)
 
 

@@ -50,6 +50,11 @@ class Token:
                 code="AMOUNT_TOO_PRECISE",
             )
         units = int(scaled)
+        if units == 0:  # e.g. 1e-1000000: rounds to an integer zero, but is not one
+            raise InvalidOrder(
+                f"{self.symbol} has {self.decimals} decimals; {amount} is finer than that",
+                code="AMOUNT_TOO_PRECISE",
+            )
         if units > MAX_BASE_UNITS:
             raise InvalidOrder(
                 f"amount exceeds the largest {self.symbol} amount a transaction can carry",
@@ -100,6 +105,8 @@ def parse_amount(value: str | int | float | Decimal) -> Decimal:
     Raises:
         InvalidOrder: The value is not a number.
     """
+    if isinstance(value, str) and "_" in value:  # Decimal("1_000") is valid Python, not JSON
+        raise InvalidOrder(f"amount {value!r} is not a number", code="AMOUNT_NOT_NUMBER")
     try:
         return Decimal(str(value)) if isinstance(value, float) else Decimal(value)
     except (InvalidOperation, ValueError, TypeError):
