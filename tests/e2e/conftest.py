@@ -8,8 +8,6 @@ Redis pub/sub).
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
+from oee.api.app import create_app
 from oee.bootstrap import Engine, build_engine
+from oee.devtools.inloop import serving
 from oee.settings import RecoverySettings, Settings, SimSettings, WorkerSettings
 
 
@@ -33,12 +32,6 @@ class EngineServer:
     client: httpx.AsyncClient
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     """Fast settings for tests: no simulated latency, quick polls and retries."""
     sim = SimSettings(
@@ -47,8 +40,6 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     )
     base: dict[str, Any] = {
         "data_dir": tmp_path / "data",
-        "host": "127.0.0.1",
-        "port": free_port(),
         "retry_base_delay_s": 0.05,
         "confirm_poll_s": 0.02,
         "sim": sim,
@@ -88,30 +79,12 @@ def settings_factory(
 
 
 async def serve(settings: Settings) -> AsyncIterator[EngineServer]:
+    """Build the engine as `oee serve` does and serve it on a free port until the caller is done."""
     engine = await build_engine(settings, "serve")
-    from oee.api.app import create_app
-
-    config = uvicorn.Config(
-        create_app(engine),
-        host=settings.host,
-        port=settings.port,
-        lifespan="on",
-        log_level="warning",
-        ws="websockets-sansio",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    base = f"http://{settings.host}:{settings.port}"
-    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-        try:
-            yield EngineServer(engine, base, f"ws://{settings.host}:{settings.port}", client)
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, timeout=15)
+    async with serving(create_app(engine)) as port:
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            yield EngineServer(engine, base, f"ws://127.0.0.1:{port}", client)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import free_port
+from oee.devtools.engine_process import free_port
 from tests.e2e.test_pipeline import EngineServer, assert_stream_well_formed, final_status, follow
 
 OEE = str(Path(sys.executable).with_name("oee"))

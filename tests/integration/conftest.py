@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -29,6 +27,7 @@ from oee.adapters.store.migrate import migrate
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore
 from oee.api.app import create_app
 from oee.bootstrap import Engine
+from oee.devtools.inloop import serving
 from oee.domain.events import OrderEvent
 from oee.domain.orders import Fill, SignedSwap, SubmitOrder
 from oee.domain.ports import EventBus, JobQueue, OrderStore
@@ -62,28 +61,10 @@ def make_engine(store: OrderStore, queue: JobQueue, bus: EventBus, **settings: A
 
 async def serve(engine: Engine) -> AsyncIterator[Api]:
     """Serve `create_app(engine)` with uvicorn on a free 127.0.0.1 port in this event loop."""
-    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only when the
-    # listening socket says TCP, and without it every keep-alive request waits ~40 ms (Nagle).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(engine), lifespan="on", log_level="warning", ws="websockets-sansio"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()  # start-up failed: raise its error
-            await asyncio.sleep(0.01)
+    async with serving(create_app(engine), stop_timeout_s=TIMEOUT_S) as port:
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT_S) as http:
             yield Api(engine, http, f"ws://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, TIMEOUT_S)
-        sock.close()
 
 
 async def embedded_engine(tmp_path: Path, **settings: Any) -> Engine:

@@ -81,18 +81,10 @@ async def _serve(settings: Settings, role: Role) -> None:
     import uvicorn
 
     from oee.api.app import create_app
+    from oee.api.server import server_config
 
     engine = await build_engine(settings, role)
-    config = uvicorn.Config(
-        create_app(engine),
-        host=settings.host,
-        port=settings.port,
-        http="httptools",
-        ws="websockets-sansio",
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-    )
+    config = server_config(create_app(engine), host=settings.host, port=settings.port)
     mode = "production (PostgreSQL + Redis)" if settings.production else "embedded"
     err.print(
         f"[bold green]oee[/] {role} on http://{settings.host}:{settings.port} — {mode}; "
