@@ -65,6 +65,13 @@ async def test_a_pair_without_a_pool_is_not_retryable() -> None:
     assert (caught.value.code, caught.value.retryable) == ("NO_POOL", False)
 
 
+async def test_more_than_the_bins_hold_is_not_retryable() -> None:
+    with pytest.raises(ExecutionError) as info:
+        await venues()["meteora"].quote(SOL, USDC, 10**9 * 10**9)  # a billion SOL
+    assert info.value.code == "INSUFFICIENT_LIQUIDITY"
+    assert not info.value.retryable
+
+
 def chain_and_venue(fault_rate: float = 0.0) -> tuple[Chain, Venue, SwapTransactionBuilder]:
     """A chain with `fault_rate` and a fault-free venue over the same world."""
     clean = SimSettings(latency_scale=0.0)

@@ -32,9 +32,9 @@ def make_world(seed: int = 7) -> tuple[SimWorld, FakeClock]:
 
 
 def spot(pool: Pool) -> Decimal:
-    """mint_b base units per mint_a base unit."""
-    reserve_a, reserve_b = pool.reserves()
-    return Decimal(reserve_b) / Decimal(reserve_a)
+    """mint_b base units per mint_a base unit: the reserve ratio on Raydium, the active bin's
+    price on Meteora, whose reserves sit in bins on either side of the price."""
+    return pool.spot_price()
 
 
 def venue_gap(world: SimWorld, a: str, b: str) -> Decimal:
@@ -146,13 +146,25 @@ def test_the_walk_is_reproducible_from_the_seed() -> None:
     assert [p.reserves() for p in first.pools()] == [p.reserves() for p in second.pools()]
 
 
-def test_arbitrage_pulls_a_pushed_pool_back_toward_its_price() -> None:
+@pytest.mark.parametrize(
+    ("venue", "usdc_share", "pushed_below"),
+    [
+        # Dumping ~10 % of the constant-product pool's SOL side moves its price over 15 %.
+        ("raydium", Decimal("0.1"), Decimal("0.85")),
+        # Meteora's bins hold the same value concentrated near the price: it takes SOL worth
+        # half of the USDC side to cross about a third of the bins below.
+        ("meteora", Decimal("0.5"), Decimal("0.94")),
+    ],
+)
+def test_arbitrage_pulls_a_pushed_pool_back_toward_its_price(
+    venue: str, usdc_share: Decimal, pushed_below: Decimal
+) -> None:
     world, clock = make_world()
-    pool = world.pool("meteora", SOL, USDC)
+    pool = world.pool(venue, SOL, USDC)
     fair = spot(pool)
-    pool.swap(SOL.mint, 2_000 * 10**9)  # dumps ~10 % of the pool's SOL side
+    pool.swap(SOL.mint, int(pool.reserves()[1] * usdc_share / fair))
     pushed = spot(pool)
-    assert pushed < fair * Decimal("0.85")
+    assert pushed < fair * pushed_below
     clock.t += 10
     world.advance()
     # Back to within the walk's own 10-second move of the old price.

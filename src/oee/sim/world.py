@@ -23,7 +23,7 @@ from solders.pubkey import Pubkey
 from oee.domain.routing import Quote
 from oee.domain.tokens import REGISTRY, Token
 from oee.settings import SimSettings
-from oee.sim.pools import ConstantProductPool, Pool
+from oee.sim.pools import ConstantProductPool, DlmmPool, Pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class VenueSpec:
 RAYDIUM = VenueSpec(
     "raydium", "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8", 25, "0x1e (ExceededSlippage)"
 )
-# Meteora is constant product for now; DLMM bins will implement the same `Pool` interface.
+# Meteora pools are DLMM bins (`DlmmPool`); its fee is their base fee, before the variable fee.
 METEORA = VenueSpec(
     "meteora",
     "LBUZKhRxPF3XUpBCjp4YzTKgLccjZhTSDM9YuVaPwxo",
@@ -215,9 +215,17 @@ class SimWorld:
             address = str(
                 Pubkey.create_with_seed(_POOL_BASE, seed, Pubkey.from_string(spec.program_id))
             )
-            pool = ConstantProductPool(
-                address, spec.name, token_a.mint, token_b.mint, spec.fee_bps, reserve_a, reserve_b
-            )
+            mints = (token_a.mint, token_b.mint)
+            pool: Pool
+            if spec == METEORA:
+                # The same value a side as on Raydium, concentrated in bins around the price.
+                pool = DlmmPool.around(
+                    address, spec.name, *mints, spec.fee_bps, reserve_a, reserve_b, clock=self._now
+                )
+            else:
+                pool = ConstantProductPool(
+                    address, spec.name, *mints, spec.fee_bps, reserve_a, reserve_b
+                )
             market.pools[spec.name] = pool
             self._by_address[address] = (spec, pool)
         self._markets[frozenset((token_a.mint, token_b.mint))] = market

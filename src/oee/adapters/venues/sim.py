@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 
+from oee.domain.dlmm import InsufficientLiquidity
 from oee.domain.errors import ExecutionError
 from oee.domain.routing import Quote
 from oee.domain.tokens import Token
@@ -35,7 +36,8 @@ class SimVenue:
 
         Raises:
             ExecutionError: VENUE_TIMEOUT or VENUE_RATE_LIMITED (retryable) as injected faults;
-                NO_POOL (not retryable) when the venue has no pool for the pair.
+                NO_POOL or INSUFFICIENT_LIQUIDITY (not retryable) when the venue has no pool
+                for the pair or cannot fill the amount.
         """
         if self._latency_s > 0:
             await asyncio.sleep(self._latency_s * self._rng.uniform(1 - JITTER, 1 + JITTER))
@@ -53,6 +55,9 @@ class SimVenue:
             return self._world.quote(self.name, token_in, token_out, amount_in)
         except NoPool as error:
             raise ExecutionError(str(error), code="NO_POOL", retryable=False) from None
+        except InsufficientLiquidity as error:
+            # Larger than every bin the pool holds: no retry will make it fit.
+            raise ExecutionError(error.message, code=error.code, retryable=False) from None
 
 
 def sim_venues(world: SimWorld, settings: SimSettings) -> list[SimVenue]:
