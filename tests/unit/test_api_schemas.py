@@ -15,7 +15,8 @@ from uvicorn.protocols.utils import ClientDisconnected
 
 from oee.api.deps import parse_limit, parse_order_id
 from oee.api.errors import ApiError, install_error_handlers, unavailable_dependency
-from oee.api.schemas import EXAMPLE_ORDER, OrderView, order_view, parse_execute
+from oee.api.models import EXAMPLE_ORDER, OrderView
+from oee.api.schemas import order_view, parse_execute
 from oee.domain.orders import Fill, Order, SignedSwap, SubmitOrder
 from oee.domain.routing import Quote, choose_best
 

@@ -21,16 +21,15 @@ from oee.api.deps import (
     read_body,
 )
 from oee.api.errors import ApiError
-from oee.api.schemas import (
+from oee.api.models import (
     EXAMPLE_ORDER,
     ActiveOrders,
     ErrorBody,
     ExecuteAccepted,
     ExecuteRequest,
     OrderView,
-    order_view,
-    parse_execute,
 )
+from oee.api.schemas import order_view, parse_execute
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 

@@ -2,8 +2,8 @@
 
 Requests are read with `json.loads(parse_float=Decimal)` rather than a Pydantic body model so
 that `1.1` stays 1.1 on its way to base units, `NaN` is an amount error rather than a float, and
-every refusal carries the machine code the contract names. The Pydantic models at the end of
-this module only document these shapes in OpenAPI; a unit test keeps them in step with the view.
+every refusal carries the machine code the contract names. The Pydantic models in
+`oee.api.models` only document these shapes in OpenAPI; a unit test keeps them in step.
 """
 
 from __future__ import annotations
@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from oee.api.errors import ApiError
 from oee.domain.errors import InvalidOrder
 from oee.domain.events import JSON
 from oee.domain.orders import Order, OrderType, SignedSwap, SubmitOrder
-from oee.domain.routing import MAX_SLIPPAGE_BPS, MIN_SLIPPAGE_BPS, Quote, RoutingDecision
+from oee.domain.routing import Quote, RoutingDecision
 from oee.domain.tokens import Token, resolve_token
 
 DEFAULT_SLIPPAGE_BPS = 50
@@ -259,230 +257,3 @@ def _result(order: Order) -> dict[str, JSON] | None:
         "chosenDex": fill.venue,
         "feeLamports": fill.fee_lamports,
     }
-
-
-# --- OpenAPI documentation of the shapes above (never on the request path) ---------------
-
-_EXAMPLE_ID = "0b6a3a52-3c1e-4c55-9d0e-6f1f3f1d2a10"
-_SIG = "5VfYtq3JbQ8nR2wXk1mZ9pLhT4cD7eA6sB3uN8oG2rF1yW5vK9jH3xC6bM4nQ7tP2sL8dE1fA9gR6hU3kJ5wZ"
-EXAMPLE_ORDER: dict[str, JSON] = {
-    "orderId": _EXAMPLE_ID,
-    "type": "market",
-    "status": "confirmed",
-    "tokenIn": {
-        "symbol": "SOL",
-        "mint": "So11111111111111111111111111111111111111112",
-        "decimals": 9,
-    },
-    "tokenOut": {
-        "symbol": "USDC",
-        "mint": "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
-        "decimals": 6,
-    },
-    "amountIn": 1.5,
-    "amountInBaseUnits": "1500000000",
-    "slippageBps": 50,
-    "seq": 5,
-    "attempt": 1,
-    "createdAt": "2025-01-01T12:00:00.000000+00:00",
-    "updatedAt": "2025-01-01T12:00:02.700000+00:00",
-    "quotes": [
-        {
-            "venue": "raydium",
-            "amountOut": 224.1,
-            "amountOutBaseUnits": "224100000",
-            "price": 149.4,
-            "priceImpactBps": 2.1,
-            "fee": 0.00375,
-            "feeBaseUnits": "3750000",
-            "feeBps": 25,
-            "pool": "58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2",
-        },
-        {
-            "venue": "meteora",
-            "amountOut": 225.3,
-            "amountOutBaseUnits": "225300000",
-            "price": 150.2,
-            "priceImpactBps": 1.4,
-            "fee": 0.003,
-            "feeBaseUnits": "3000000",
-            "feeBps": 20,
-            "pool": "5rCf1DM8LjKTw4YqhnoLcngyZYeNnQqztScTogYHAS6",
-        },
-    ],
-    "routing": {
-        "chosenDex": "meteora",
-        "marginBps": 53.55,
-        "minAmountOut": 224.1735,
-        "minAmountOutBaseUnits": "224173500",
-    },
-    "transaction": {
-        "txHash": _SIG,
-        "venue": "meteora",
-        "lastValidBlockHeight": 1150,
-        "computeUnitPrice": 1000,
-        "minAmountOut": 224.1735,
-        "minAmountOutBaseUnits": "224173500",
-    },
-    "result": {
-        "txHash": _SIG,
-        "executedPrice": 150.18,
-        "amountOut": 225.27,
-        "amountOutBaseUnits": "225270000",
-        "chosenDex": "meteora",
-        "feeLamports": 5000,
-    },
-    "error": None,
-    "reason": None,
-    "attempts": [
-        {
-            "attempt": 1,
-            "outcome": "confirmed",
-            "venue": "meteora",
-            "txHash": _SIG,
-            "error": None,
-            "reason": None,
-            "at": "2025-01-01T12:00:02.700000+00:00",
-        }
-    ],
-    "txHash": _SIG,
-    "executedPrice": 150.18,
-    "chosenDex": "meteora",
-}
-
-
-class ExecuteRequest(BaseModel):
-    """A market swap order."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": 1.5, "slippageBps": 50},
-                {"tokenIn": "USDC", "tokenOut": "BONK", "amountIn": "250.000001"},
-            ]
-        }
-    )
-
-    tokenIn: str = Field(description="Token sold: a symbol (any case) or its mint address.")
-    tokenOut: str = Field(description="Token bought; must differ from tokenIn.")
-    amountIn: float | str = Field(
-        description="Whole tokens of tokenIn, as a JSON number or a decimal string; positive, "
-        "finite, at most 10^12 and no finer than the token's decimals."
-    )
-    slippageBps: int = Field(
-        DEFAULT_SLIPPAGE_BPS,
-        ge=MIN_SLIPPAGE_BPS,
-        le=MAX_SLIPPAGE_BPS,
-        description="Tolerated slippage in basis points; optional, default 50 (0.5 %).",
-    )
-    orderType: Literal["market"] = Field("market", description="Only market orders today.")
-
-
-class ExecuteAccepted(BaseModel):
-    """The order is durable and queued; follow it on `wsUrl`."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "orderId": "0b6a3a52-3c1e-4c55-9d0e-6f1f3f1d2a10",
-                    "wsUrl": "/ws/orders/0b6a3a52-3c1e-4c55-9d0e-6f1f3f1d2a10",
-                }
-            ]
-        }
-    )
-
-    orderId: str
-    wsUrl: str
-
-
-class ActiveOrders(BaseModel):
-    """Orders not yet in a terminal status."""
-
-    activeCount: int
-    orderIds: list[str]
-
-
-class TokenView(BaseModel):
-    symbol: str
-    mint: str
-    decimals: int
-
-
-class QuoteView(BaseModel):
-    venue: str
-    amountOut: float = Field(description="Whole tokenOut, net of the venue fee.")
-    amountOutBaseUnits: str
-    price: float = Field(description="Whole tokenOut per whole tokenIn.")
-    priceImpactBps: float
-    fee: float = Field(description="Venue fee in whole tokenIn.")
-    feeBaseUnits: str
-    feeBps: int
-    pool: str
-
-
-class RoutingView(BaseModel):
-    chosenDex: str
-    marginBps: float = Field(description="How much more the winner pays than the runner-up.")
-    minAmountOut: float
-    minAmountOutBaseUnits: str
-
-
-class TransactionView(BaseModel):
-    txHash: str
-    venue: str
-    lastValidBlockHeight: int
-    computeUnitPrice: int = Field(description="Micro-lamports per compute unit.")
-    minAmountOut: float
-    minAmountOutBaseUnits: str
-
-
-class ResultView(BaseModel):
-    txHash: str
-    executedPrice: float
-    amountOut: float
-    amountOutBaseUnits: str
-    chosenDex: str
-    feeLamports: int
-
-
-class OrderView(BaseModel):
-    """Everything persisted about an order (also the `order` of a WebSocket snapshot)."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_ORDER]})
-
-    orderId: str
-    type: str
-    status: str = Field(description="pending, routing, building, submitted, confirmed, failed, ...")
-    tokenIn: TokenView
-    tokenOut: TokenView
-    amountIn: float
-    amountInBaseUnits: str
-    slippageBps: int
-    seq: int = Field(description="Seq of the last event applied; events count up from 1.")
-    attempt: int
-    createdAt: str
-    updatedAt: str
-    quotes: list[QuoteView] = Field(description="Every venue's quote, once routed.")
-    routing: RoutingView | None
-    transaction: TransactionView | None
-    result: ResultView | None
-    error: str | None = Field(description="Machine code of the last failure or retry cause.")
-    reason: str | None
-    attempts: list[dict[str, Any]] = Field(description="One entry per finished attempt.")
-    txHash: str | None
-    executedPrice: float | None
-    chosenDex: str | None
-
-
-class FieldError(BaseModel):
-    field: str
-    message: str
-
-
-class ErrorBody(BaseModel):
-    """Every 4xx and 5xx answer."""
-
-    code: str = Field(description="Stable machine code, e.g. VALIDATION_ERROR, ORDER_NOT_FOUND.")
-    message: str = Field(description="What went wrong, in words.")
-    errors: list[FieldError] | None = Field(None, description="Per-field problems, when known.")
