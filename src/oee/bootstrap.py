@@ -7,11 +7,12 @@ default never imports them. Tests build their own `Engine` with the pieces they 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from oee.adapters.clock import SystemClock
 from oee.domain.ports import Clock, EventBus, JobQueue, OrderStore
+from oee.metrics import Metrics
 from oee.services.orders import OrderService
 from oee.settings import Settings
 from oee.worker.main import Worker
@@ -34,6 +35,8 @@ class Engine:
     bus: EventBus
     orders: OrderService
     worker: Worker | None = None
+    # One registry per engine: the executor records into it, the API renders it on /metrics.
+    metrics: Metrics = field(default_factory=Metrics)
 
     async def start(self) -> None:
         """Connect the bus, then start consuming jobs (if this process is a worker)."""
@@ -71,15 +74,19 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
     queue = _build_queue(settings)
     bus = _build_bus(settings)
     clock = SystemClock()
-    worker = None if role == "api" else _build_worker(settings, store, queue, bus, clock)
+    metrics = Metrics()
+    worker = None if role == "api" else _build_worker(settings, store, queue, bus, clock, metrics)
     return Engine(
         settings=settings,
         clock=clock,
         store=store,
         queue=queue,
         bus=bus,
-        orders=OrderService(store, queue, bus, clock),
+        orders=OrderService(
+            store, queue, bus, clock, idempotency_window_s=settings.idempotency_window_s
+        ),
         worker=worker,
+        metrics=metrics,
     )
 
 
@@ -109,7 +116,12 @@ def _build_bus(settings: Settings) -> EventBus:
 
 
 def _build_worker(
-    settings: Settings, store: OrderStore, queue: JobQueue, bus: EventBus, clock: Clock
+    settings: Settings,
+    store: OrderStore,
+    queue: JobQueue,
+    bus: EventBus,
+    clock: Clock,
+    metrics: Metrics,
 ) -> Worker:
     from oee.adapters.chain.sim import SimChain
     from oee.adapters.chain.transactions import SwapTransactionBuilder, load_or_create_keypair
@@ -134,6 +146,7 @@ def _build_worker(
         ),
         quote_timeout_s=settings.quote_timeout_s,
         confirm_poll_s=settings.confirm_poll_s,
+        metrics=metrics,
     )
     recovery = RecoverySweep(
         store,

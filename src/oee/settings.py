@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     quote_timeout_s: float = Field(2.0, gt=0)
     confirm_poll_s: float = Field(0.2, gt=0, description="Signature status poll period.")
     max_body_bytes: int = Field(16_384, ge=256)
+    idempotency_window_s: float = Field(
+        86_400.0, gt=0, description="How long an Idempotency-Key keeps returning its order."
+    )
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
 

@@ -129,8 +129,8 @@ class Driver:
         self.engine = engine
 
     async def submit(self, amount: str = "1.5") -> str:
-        order = await self.engine.orders.submit(SubmitOrder.parse("SOL", "USDC", amount, 50))
-        return order.id
+        accepted = await self.engine.orders.submit(SubmitOrder.parse("SOL", "USDC", amount, 50))
+        return accepted.order_id
 
     async def advance(self, order_id: str, step: str, *, publish: bool = True) -> OrderEvent:
         """Apply one move (`routing`, `building`, `submitted`, `confirmed`, `failed`)."""

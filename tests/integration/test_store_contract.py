@@ -16,14 +16,15 @@ import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, select, text
 
 from oee.adapters.store._schema import metadata, orders
-from oee.adapters.store.migrate import migrate
+from oee.adapters.store.migrate import alembic_config, migrate
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore
-from oee.domain.errors import StaleOrder
+from oee.domain.errors import IdempotencyConflict, StaleOrder
 from oee.domain.events import OrderEvent
-from oee.domain.orders import Fill, Order, SignedSwap, SubmitOrder
+from oee.domain.orders import Fill, IdempotencyKey, Order, SignedSwap, SubmitOrder
 from oee.domain.routing import Quote, RoutingDecision, choose_best
 from oee.domain.status import OrderStatus
 
@@ -346,9 +347,9 @@ async def test_migrate_is_idempotent_and_matches_the_metadata(
 
     assert await store.get(order.id) == order
     async with store._engine.connect() as conn:
-        assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).all() == [
-            ("0001",)
-        ]
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+        assert versions == [(head,)]
         assert await conn.run_sync(_schema_drift) == []
 
 
@@ -389,3 +390,63 @@ async def test_reads_survive_the_server_dropping_every_connection(postgres_url: 
     finally:
         await admin.close()
         await store.close()
+
+
+# --- idempotency keys ---------------------------------------------------------------------
+
+
+def claim(key: str, order: Order, *, hours: float = 24) -> IdempotencyKey:
+    cmd = SubmitOrder(order.token_in, order.token_out, order.amount_in, order.slippage_bps)
+    return IdempotencyKey(key, cmd.fingerprint(), order.created_at + timedelta(hours=hours))
+
+
+async def test_a_key_returns_the_order_it_first_created(store: SqlAlchemyStore) -> None:
+    first, event = new_order()
+    assert await store.create(first, event, claim("k-1", first)) == first.id
+    again, again_event = new_order(T0 + timedelta(minutes=5))
+    assert await store.create(again, again_event, claim("k-1", again)) == first.id
+    assert await store.get(again.id) is None  # nothing was written for the duplicate
+
+
+async def test_a_key_reused_for_another_request_conflicts(store: SqlAlchemyStore) -> None:
+    first, event = new_order()
+    await store.create(first, event, claim("k-2", first))
+    other, other_event = new_order(amount="2")
+    with pytest.raises(IdempotencyConflict):
+        await store.create(other, other_event, claim("k-2", other))
+    assert await store.get(other.id) is None
+
+
+async def test_an_expired_key_creates_a_new_order(store: SqlAlchemyStore) -> None:
+    first, event = new_order()
+    await store.create(first, event, claim("k-3", first, hours=1))
+    later, later_event = new_order(T0 + timedelta(hours=2), amount="2")
+    assert await store.create(later, later_event, claim("k-3", later)) == later.id
+
+
+async def test_concurrent_duplicates_create_exactly_one_order(store_url: str) -> None:
+    await migrate(store_url)
+    stores = [SqlAlchemyStore.from_url(store_url) for _ in range(4)]
+    try:
+        attempts = [new_order() for _ in range(12)]
+        ids = await asyncio.gather(
+            *(
+                stores[i % 4].create(order, event, claim("k-race", order))
+                for i, (order, event) in enumerate(attempts)
+            )
+        )
+        assert len(set(ids)) == 1
+        count, _ = await stores[0].active(100)
+        assert count == 1
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+
+
+async def test_purge_forgets_only_expired_keys(store: SqlAlchemyStore) -> None:
+    old, old_event = new_order()
+    await store.create(old, old_event, claim("k-old", old, hours=1))
+    fresh, fresh_event = new_order()
+    await store.create(fresh, fresh_event, claim("k-fresh", fresh, hours=48))
+    assert await store.purge_idempotency_keys(T0 + timedelta(hours=2)) == 1
+    retry, retry_event = new_order(T0 + timedelta(hours=3))
+    assert await store.create(retry, retry_event, claim("k-fresh", retry)) == fresh.id

@@ -81,3 +81,25 @@ def parse_limit(raw: str | None) -> int:
             [{"field": "limit", "message": f"an integer from 1 to {RECENT_MAX}"}],
         )
     return int(text)
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_MAX_KEY_LENGTH = 255
+
+
+def parse_idempotency_key(value: str | None) -> str | None:
+    """The `Idempotency-Key` header, checked: 1-255 printable ASCII characters, or absent.
+
+    Raises:
+        ApiError: 400 `INVALID_IDEMPOTENCY_KEY`.
+    """
+    if value is None:
+        return None
+    if not 0 < len(value) <= _MAX_KEY_LENGTH or not all(" " < c <= "~" for c in value):
+        raise ApiError(
+            400,
+            "INVALID_IDEMPOTENCY_KEY",
+            f"{IDEMPOTENCY_HEADER} must be 1-{_MAX_KEY_LENGTH} printable ASCII characters "
+            "without spaces",
+        )
+    return value

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from oee.domain.errors import InvalidOrder
+from oee.domain.errors import IdempotencyConflict, InvalidOrder
 
 log = structlog.get_logger(__name__)
 
@@ -88,6 +88,11 @@ async def _invalid_order(_: Request, exc: Exception) -> Response:
     return error_response(422, exc.code, exc.message)
 
 
+async def _idempotency_conflict(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IdempotencyConflict)
+    return error_response(409, exc.code, exc.message)
+
+
 async def _validation_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [{"field": _field_name(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
@@ -118,6 +123,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that shape client errors, and the guard for everything else."""
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(InvalidOrder, _invalid_order)
+    app.add_exception_handler(IdempotencyConflict, _idempotency_conflict)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(UnexpectedErrorMiddleware)

@@ -13,9 +13,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from oee.api.deps import (
+    IDEMPOTENCY_HEADER,
     RECENT_DEFAULT,
     RECENT_MAX,
     engine_of,
+    parse_idempotency_key,
     parse_limit,
     parse_order_id,
     read_body,
@@ -38,6 +40,7 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     words = {
         400: "Malformed JSON, a body that is not an object, or an order id that is not a UUID.",
         404: "No order with this id.",
+        409: "`IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used for a different request.",
         413: "The body is larger than the server accepts.",
         422: "A missing or mistyped field, or an order rule broken; `code` says which.",
         503: "The order store (or another backing service) cannot be reached; retry shortly.",
@@ -75,17 +78,23 @@ _EXECUTE_BODY = {
     summary="Submit a market swap order",
     description="Validates the order, stores it as `pending` and queues it for execution. "
     "`slippageBps` is optional and defaults to 50 (0.5 %); `orderType` is optional and only "
-    '`"market"` is accepted today. Follow the order on `wsUrl`.',
+    '`"market"` is accepted today. Follow the order on `wsUrl`. With an `Idempotency-Key` '
+    "header (1-255 printable ASCII characters), repeating the same request within 24 h "
+    "returns the same order (header `Idempotent-Replayed: true`); the same key with a "
+    "different request answers 409 `IDEMPOTENCY_KEY_REUSED`.",
     response_model=ExecuteAccepted,
-    responses=_errors(400, 413, 422, 503),
+    responses=_errors(400, 409, 413, 422, 503),
     openapi_extra={"requestBody": _EXECUTE_BODY},
 )
 async def execute(request: Request) -> JSONResponse:
     """Accept an order: one body read, one parse, one store insert (inside `submit`)."""
     engine = engine_of(request)
+    key = parse_idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
     cmd = parse_execute(await read_body(request, engine.settings.max_body_bytes))
-    order = await engine.orders.submit(cmd)
-    return JSONResponse({"orderId": order.id, "wsUrl": f"/ws/orders/{order.id}"})
+    accepted = await engine.orders.submit(cmd, key)
+    oid = accepted.order_id
+    headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
+    return JSONResponse({"orderId": oid, "wsUrl": f"/ws/orders/{oid}"}, headers=headers)
 
 
 # Declared before `/{order_id}` so that "active" and "recent" are never taken for ids.

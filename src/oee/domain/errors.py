@@ -33,6 +33,12 @@ class StaleOrder(DomainError):
     code = "STALE_ORDER"
 
 
+class IdempotencyConflict(DomainError):
+    """An idempotency key already names an order with a different request."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
 class NoRoute(DomainError):
     """No venue returned a usable quote."""
 

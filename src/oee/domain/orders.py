@@ -6,6 +6,7 @@ the caller cannot change status without producing exactly one event.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -54,6 +55,22 @@ class SubmitOrder:
         check_slippage_bps(slippage_bps)
         units = t_in.to_base_units(parse_amount(amount_in))
         return cls(token_in=t_in, token_out=t_out, amount_in=units, slippage_bps=slippage_bps)
+
+    def fingerprint(self) -> str:
+        """A digest of what the command asks for, so `1.5` and `"1.50"` count as the same request."""
+        canonical = "|".join(
+            (self.type.value, self.token_in.mint, self.token_out.mint, str(self.amount_in))
+        )
+        return hashlib.sha256(f"{canonical}|{self.slippage_bps}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    """A client's key for one submit: the same key and request return the same order."""
+
+    key: str
+    fingerprint: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from oee.domain.events import OrderEvent
-from oee.domain.orders import Order, SignedSwap
+from oee.domain.orders import IdempotencyKey, Order, SignedSwap
 from oee.domain.routing import Quote
 from oee.domain.tokens import Token
 
@@ -20,8 +20,15 @@ from oee.domain.tokens import Token
 class OrderStore(Protocol):
     """The source of truth: orders and their append-only event logs."""
 
-    async def create(self, order: Order, event: OrderEvent) -> None:
-        """Insert a new order and its first event in one transaction."""
+    async def create(
+        self, order: Order, event: OrderEvent, idempotency: IdempotencyKey | None = None
+    ) -> str:
+        """Insert a new order and its first event in one transaction; returns the order's id.
+
+        With `idempotency`, the key is claimed in the same transaction. If an unexpired claim
+        exists, nothing is written and the id of the order that holds it is returned, or
+        `IdempotencyConflict` is raised when that order was asked with another fingerprint.
+        """
 
     async def save(self, order: Order, event: OrderEvent) -> None:
         """Persist `order` and append `event` in one transaction.
@@ -44,6 +51,9 @@ class OrderStore(Protocol):
 
     async def unfinished(self, updated_before: datetime, limit: int) -> list[str]:
         """Ids of non-terminal orders last changed before `updated_before` (for recovery)."""
+
+    async def purge_idempotency_keys(self, expired_before: datetime) -> int:
+        """Forget idempotency keys that expired before `expired_before`; returns how many."""
 
     async def ping(self) -> None:
         """Raise if the store cannot be reached."""

@@ -5,13 +5,19 @@ stored status: routing and building have sent nothing yet and are simply redone;
 order never signs again while its transaction may still land, it only re-sends the same signed
 bytes and asks the chain for that signature. Every save is a compare-and-set on `seq`, so if two
 runs race, the loser gets `StaleOrder` and stops.
+
+Every committed move is logged (`order_stage`, with how long the order spent in the stage it
+left) and measured (`oee.metrics`). Durations come from the persisted timestamps, so a stage
+that spanned a worker crash is measured in full.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Context, Decimal
 
 import structlog
@@ -30,7 +36,8 @@ from oee.domain.ports import (
     Venue,
 )
 from oee.domain.routing import Quote, RoutingDecision, choose_best
-from oee.domain.status import OrderStatus
+from oee.domain.status import TERMINAL, OrderStatus
+from oee.metrics import STAGES, Metrics
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +48,8 @@ MAX_POLL_BACKOFF_S = 5.0
 DRIVEN = frozenset(
     {OrderStatus.PENDING, OrderStatus.ROUTING, OrderStatus.BUILDING, OrderStatus.SUBMITTED}
 )
+# A move applies an order's domain method at the given time and returns the event to persist.
+Move = Callable[[datetime], OrderEvent]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,7 @@ class Executor:
         retry: RetryPolicy,
         quote_timeout_s: float,
         confirm_poll_s: float,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -81,6 +91,12 @@ class Executor:
         self.retry = retry
         self.quote_timeout_s = quote_timeout_s
         self.confirm_poll_s = confirm_poll_s
+        self.metrics = metrics or Metrics(process_collectors=False)
+        # Children are bound once (here, or on first use) and looked up in dicts afterwards.
+        self._stage_seconds = {OrderStatus(s): self.metrics.stage_seconds_for(s) for s in STAGES}
+        for name in self.venues:  # so that every venue's series exist before its first quote
+            self.metrics.quote_seconds_for(name)
+            self.metrics.routing_wins_for(name)
 
     async def run(self, order_id: str) -> None:
         """Execute the order until it is terminal (the queue's job handler).
@@ -104,10 +120,10 @@ class Executor:
     async def _step(self, order: Order) -> None:
         match order.status:
             case OrderStatus.PENDING:
-                await self._commit(order, order.start_routing(self.clock.now()))
+                await self._commit(order, order.start_routing)
             case OrderStatus.ROUTING:
                 decision = await self._route(order)
-                await self._commit(order, order.route(decision, self.clock.now()))
+                await self._commit(order, lambda at: order.route(decision, at))
             case OrderStatus.BUILDING:
                 await self._build(order)
             case OrderStatus.SUBMITTED:
@@ -117,6 +133,11 @@ class Executor:
         results = await asyncio.gather(
             *(self._quote(venue, order) for venue in self.venues.values()), return_exceptions=True
         )
+        failed = {
+            name: r.code
+            for name, r in zip(self.venues, results, strict=True)
+            if isinstance(r, ExecutionError)
+        }
         quotes = [r for r in results if isinstance(r, Quote)]
         errors = [r for r in results if isinstance(r, ExecutionError)]
         unexpected = [r for r in results if isinstance(r, BaseException) and r not in errors]
@@ -135,23 +156,33 @@ class Executor:
             "routing_decision",
             order_id=order.id,
             attempt=order.attempt,
-            chosen=decision.chosen.venue,
+            venue=decision.chosen.venue,
             margin_bps=str(decision.margin_bps),
             quotes={q.venue: str(q.amount_out) for q in decision.quotes},
-            failed_venues={e.code for e in errors} or None,
+            failed_venues=failed or None,
         )
         return decision
 
     async def _quote(self, venue: Venue, order: Order) -> Quote:
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self.quote_timeout_s):
-                return await venue.quote(order.token_in, order.token_out, order.amount_in)
+                quote = await venue.quote(order.token_in, order.token_out, order.amount_in)
         except TimeoutError:
+            self.metrics.quote_errors_for(venue.name, "VENUE_TIMEOUT").inc()
             raise ExecutionError(
                 f"{venue.name} did not quote within {self.quote_timeout_s} s",
                 code="VENUE_TIMEOUT",
                 retryable=True,
             ) from None
+        except ExecutionError as error:
+            self.metrics.quote_errors_for(venue.name, error.code).inc()
+            raise
+        except Exception:
+            self.metrics.quote_errors_for(venue.name, "UNEXPECTED").inc()
+            raise
+        self.metrics.quote_seconds_for(venue.name).observe(time.perf_counter() - started)
+        return quote
 
     async def _build(self, order: Order) -> None:
         assert order.decision is not None  # building is only reached through route()
@@ -170,7 +201,7 @@ class Executor:
             memo=f"{order.id}/{order.attempt}",
         )
         # Persisted before it is sent: a crash after this line re-sends these bytes, never new ones.
-        await self._commit(order, order.submit(signed, self.clock.now()))
+        await self._commit(order, lambda at: order.submit(signed, at))
 
     async def _confirm(self, order: Order) -> None:
         assert order.tx is not None  # submitted always carries its transaction
@@ -181,7 +212,7 @@ class Executor:
         while True:
             if loop.time() - last_send >= RESEND_EVERY_S:
                 last_send = loop.time()
-                await self._send(tx.raw_tx)
+                await self._send(order, tx.raw_tx)
             try:
                 height = await self.chain.block_height()
                 # Read the status after the height: a transaction that has not landed by a
@@ -192,7 +223,13 @@ class Executor:
                     raise
                 # Outcome unknown: keep reconciling, never sign anew while it may still land.
                 failures += 1
-                log.info("status_unknown_will_retry", order_id=order.id, code=error.code)
+                log.info(
+                    "status_unknown_will_retry",
+                    order_id=order.id,
+                    attempt=order.attempt,
+                    venue=tx.venue,
+                    code=error.code,
+                )
                 await self.clock.sleep(min(self.confirm_poll_s * 2**failures, MAX_POLL_BACKOFF_S))
                 continue
             failures = 0
@@ -207,7 +244,7 @@ class Executor:
                 )
             await self.clock.sleep(self.confirm_poll_s)
 
-    async def _send(self, raw_tx: str) -> None:
+    async def _send(self, order: Order, raw_tx: str) -> None:
         try:
             await self.chain.send_transaction(raw_tx)
         except ExecutionError as error:
@@ -215,7 +252,14 @@ class Executor:
                 raise
             # Whether it reached the node is unknown (and an expired blockhash on a re-send does
             # not prove it never landed): the status and height checks decide, not the send.
-            log.info("send_failed_will_resend", code=error.code, reason=error.message)
+            log.info(
+                "send_failed_will_resend",
+                order_id=order.id,
+                attempt=order.attempt,
+                venue=order.tx.venue if order.tx else None,
+                code=error.code,
+                reason=error.message,
+            )
 
     async def _settle(self, order: Order, status: TxStatus) -> None:
         assert order.tx is not None
@@ -234,23 +278,39 @@ class Executor:
             venue=order.tx.venue,
             fee_lamports=status.fee_lamports,
         )
-        await self._commit(order, order.confirm(fill, self.clock.now()))
+        await self._commit(order, lambda at: order.confirm(fill, at))
 
     async def _handle_failure(self, order: Order, error: ExecutionError) -> None:
-        now = self.clock.now()
         if error.retryable and order.attempt < self.retry.max_attempts:
             delay = self.retry.delay_after(order.attempt)
-            log.info("order_retry", order_id=order.id, attempt=order.attempt, code=error.code)
-            await self._commit(order, order.retry(error.code, error.message, delay, now))
+            log.info(
+                "order_retry",
+                order_id=order.id,
+                attempt=order.attempt,
+                venue=order.decision.chosen.venue if order.decision else None,
+                code=error.code,
+            )
+            await self._commit(order, lambda at: order.retry(error.code, error.message, delay, at))
+            self.metrics.retries_for(error.code).inc()
             await self.clock.sleep(delay)
             return
         reason = error.message
         if error.retryable:
             reason = f"{reason} (gave up after {order.attempt} attempts)"
-        await self._commit(order, order.fail(error.code, reason, now))
+        await self._commit(order, lambda at: order.fail(error.code, reason, at))
 
-    async def _commit(self, order: Order, event: OrderEvent) -> None:
+    async def _commit(self, order: Order, move: Move) -> None:
+        """Apply `move` now, persist the order with its event, then measure, log and publish.
+
+        The move is applied here (not by the caller) so that the stage it leaves and the time
+        that stage was entered are read before the order changes.
+        """
+        left, entered = order.status, order.updated_at
+        event = move(self.clock.now())
         await self.store.save(order, event)
+        # Only after the save: a stale run (StaleOrder) must not count what it did not persist.
+        seconds = max((event.at - entered).total_seconds(), 0.0)
+        self._measure(order, left, event, seconds)
         log.info(
             "order_stage",
             order_id=order.id,
@@ -258,8 +318,25 @@ class Executor:
             seq=event.seq,
             attempt=event.attempt,
             venue=order.decision.chosen.venue if order.decision else None,
+            from_status=left.value,
+            duration_ms=round(seconds * 1000, 1),
         )
         await self.bus.publish(event)
+
+    def _measure(self, order: Order, left: OrderStatus, event: OrderEvent, seconds: float) -> None:
+        """Record one committed move: `seconds` were spent in `left`, the status just left."""
+        stage = self._stage_seconds.get(left)
+        if stage is not None:
+            stage.observe(seconds)
+        elif left is OrderStatus.PENDING and order.attempt == 1 and event.type == "routing":
+            self.metrics.queue_wait_seconds.observe(seconds)  # created -> first routing
+        status = order.status
+        if status is OrderStatus.BUILDING and order.decision is not None:
+            self.metrics.routing_wins_for(order.decision.chosen.venue).inc()
+        elif status in TERMINAL:
+            self.metrics.orders_for(order.type.value, status.value).inc()
+            total = max((event.at - order.created_at).total_seconds(), 0.0)
+            self.metrics.order_seconds_for(status.value).observe(total)
 
 
 _PRICE_CONTEXT = Context(prec=12)

@@ -3,39 +3,74 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 
 from oee.domain.events import OrderEvent
-from oee.domain.orders import Order, SubmitOrder
+from oee.domain.orders import IdempotencyKey, Order, SubmitOrder
 from oee.domain.ports import Clock, EventBus, JobQueue, OrderStore
 
 log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The answer to a submit: the order's id, and whether an idempotency key replayed it."""
+
+    order_id: str
+    replayed: bool = False
+
+
 class OrderService:
     """Use cases behind the HTTP API."""
 
-    def __init__(self, store: OrderStore, queue: JobQueue, bus: EventBus, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: OrderStore,
+        queue: JobQueue,
+        bus: EventBus,
+        clock: Clock,
+        *,
+        idempotency_window_s: float = 86_400.0,
+    ) -> None:
         self.store = store
         self.queue = queue
         self.bus = bus
         self.clock = clock
+        self.idempotency_window = timedelta(seconds=idempotency_window_s)
 
-    async def submit(self, cmd: SubmitOrder) -> Order:
+    async def submit(self, cmd: SubmitOrder, idempotency_key: str | None = None) -> Accepted:
         """Persist a new pending order, publish its first event and queue it.
 
         The order is durable once `store.create` returns. If enqueueing fails after that, the
         recovery sweep finds the order and queues it, so it is accepted, not lost.
+
+        Args:
+            cmd: The validated order.
+            idempotency_key: The client's key: within the window, the same key and request
+                return the first order instead of creating another.
+
+        Raises:
+            IdempotencyConflict: The key was used for a different request.
         """
-        order, event = Order.accept(cmd, str(uuid.uuid4()), self.clock.now())
-        await self.store.create(order, event)
+        now = self.clock.now()
+        order, event = Order.accept(cmd, str(uuid.uuid4()), now)
+        claim = None
+        if idempotency_key is not None:
+            claim = IdempotencyKey(
+                idempotency_key, cmd.fingerprint(), now + self.idempotency_window
+            )
+        order_id = await self.store.create(order, event, claim)
+        if order_id != order.id:
+            return Accepted(order_id, replayed=True)
         await self.bus.publish(event)
         try:
             await self.queue.enqueue(order.id)
         except Exception:
             log.warning("enqueue_failed_recovery_will_retry", order_id=order.id, exc_info=True)
-        return order
+        return Accepted(order.id)
 
     async def get(self, order_id: str) -> Order | None:
         """The order with this id, or None."""

@@ -56,6 +56,8 @@ class RecoverySweep:
         for order_id in ids:
             await self.queue.enqueue(order_id)
         total = len(ids)
+        # Expired idempotency keys go with the same beat; an indexed delete, usually of nothing.
+        await self.store.purge_idempotency_keys(self.clock.now())
         if total:
             log.info("recovery_enqueued", count=total)
         return total

@@ -101,3 +101,13 @@ order_events = Table(
     Column("details", JSON, nullable=False),
     PrimaryKeyConstraint("order_id", "seq"),
 )
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    # A client key: the same key with the same request returns the same order.
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("order_id", String(36), ForeignKey("orders.id"), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

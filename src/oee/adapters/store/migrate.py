@@ -9,6 +9,7 @@ mid-upgrade leaves the previous revision, not half of the next one.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from oee.adapters.store.sqlalchemy import make_engine
 
@@ -23,6 +25,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 # Any fixed 64-bit key works; every engine process must use the same one ("oeemigr").
 ADVISORY_LOCK_KEY = 0x6F65656D696772
+_SQLITE_ATTEMPTS = 5
 
 
 async def migrate(url: str) -> None:
@@ -34,6 +37,19 @@ async def migrate(url: str) -> None:
     """
     sqlite = make_url(url).get_backend_name() == "sqlite"
     ensure_sqlite_dir(url)
+    for attempt in range(1, _SQLITE_ATTEMPTS + 1):
+        try:
+            await _migrate_once(url, sqlite)
+            return
+        except OperationalError as error:
+            # Switching a brand-new file to WAL takes an exclusive lock that SQLite does not
+            # wait for through busy_timeout: a process racing us gets "database is locked".
+            if not sqlite or "locked" not in str(error) or attempt == _SQLITE_ATTEMPTS:
+                raise
+            await asyncio.sleep(0.05 * attempt)
+
+
+async def _migrate_once(url: str, sqlite: bool) -> None:
     engine = make_engine(url, pooled=False)
     if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_for_migrations)

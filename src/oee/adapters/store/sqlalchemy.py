@@ -13,9 +13,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, bindparam, event, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -26,10 +26,10 @@ from oee.adapters.store._codec import (
     order_from_row,
     order_to_row,
 )
-from oee.adapters.store._schema import order_events, orders
-from oee.domain.errors import StaleOrder
+from oee.adapters.store._schema import idempotency_keys, order_events, orders
+from oee.domain.errors import IdempotencyConflict, StaleOrder
 from oee.domain.events import OrderEvent
-from oee.domain.orders import Order
+from oee.domain.orders import IdempotencyKey, Order
 from oee.domain.status import TERMINAL, OrderStatus
 
 _T = TypeVar("_T")
@@ -71,6 +71,10 @@ _UNFINISHED = (
     .limit(bindparam("limit"))
 )
 _PING = text("SELECT 1")
+_INSERT_KEY = insert(idempotency_keys)
+_GET_KEY = select(idempotency_keys).where(idempotency_keys.c.key == bindparam("key"))
+_DELETE_KEY = delete(idempotency_keys).where(idempotency_keys.c.key == bindparam("key"))
+_PURGE_KEYS = delete(idempotency_keys).where(idempotency_keys.c.expires_at < bindparam("before"))
 
 
 def make_engine(url: str, *, pooled: bool = True) -> AsyncEngine:
@@ -120,6 +124,48 @@ def _insert(conn: Connection, order_row: dict[str, Any], event_row: dict[str, An
     with conn.begin():
         conn.execute(_INSERT_ORDER, order_row)
         conn.execute(_INSERT_EVENT, event_row)
+
+
+def _insert_claiming(
+    conn: Connection, order_row: dict[str, Any], event_row: dict[str, Any], key: IdempotencyKey
+) -> str:
+    """Insert the order and claim its key in one transaction, or return the key's holder."""
+    for _ in range(2):  # the second pass follows the removal of an expired claim
+        try:
+            with conn.begin():
+                conn.execute(_INSERT_ORDER, order_row)
+                conn.execute(_INSERT_EVENT, event_row)
+                # Last, so a concurrent duplicate fails on the key's primary key and rolls
+                # its order back with it: exactly one order per key, whoever commits first.
+                conn.execute(_INSERT_KEY, _key_row(key, order_row["id"]))
+            return str(order_row["id"])
+        except IntegrityError:
+            with conn.begin():
+                held = conn.execute(_GET_KEY, {"key": key.key}).mappings().first()
+                if held is None:
+                    continue  # purged in between: claim it again
+                if held["expires_at"] > order_row["created_at"]:  # still in its window
+                    if held["fingerprint"] != key.fingerprint:
+                        raise IdempotencyConflict(
+                            "this Idempotency-Key was already used for a different order request"
+                        ) from None
+                    return str(held["order_id"])
+                conn.execute(delete(idempotency_keys).where(idempotency_keys.c.key == key.key))
+    raise IdempotencyConflict("this Idempotency-Key is being claimed concurrently; retry")
+
+
+def _key_row(key: IdempotencyKey, order_id: str) -> dict[str, Any]:
+    return {
+        "key": key.key,
+        "fingerprint": key.fingerprint,
+        "order_id": order_id,
+        "expires_at": key.expires_at,
+    }
+
+
+def _purge_keys(conn: Connection, before: datetime) -> int:
+    with conn.begin():
+        return int(conn.execute(_PURGE_KEYS, {"before": before}).rowcount)
 
 
 def _compare_and_set(conn: Connection, changes: dict[str, Any], event_row: dict[str, Any]) -> None:
@@ -174,10 +220,29 @@ class SqlAlchemyStore:
         """A store on its own engine for `url` (`sqlite+aiosqlite:///...`, `postgresql+asyncpg://...`)."""
         return cls(make_engine(url))
 
-    async def create(self, order: Order, event: OrderEvent) -> None:
-        """Insert a new order and its first event in one transaction."""
+    async def create(
+        self, order: Order, event: OrderEvent, idempotency: IdempotencyKey | None = None
+    ) -> str:
+        """Insert a new order and its first event in one transaction; returns the order's id.
+
+        With `idempotency`, the key is claimed in the same transaction; an unexpired claim
+        returns the id of the order holding it instead, writing nothing.
+
+        Raises:
+            IdempotencyConflict: The key holds an order asked with a different fingerprint.
+        """
         async with self._write_lock, self._engine.connect() as conn:
-            await conn.run_sync(_insert, order_to_row(order), event_to_row(event))
+            if idempotency is None:
+                await conn.run_sync(_insert, order_to_row(order), event_to_row(event))
+                return order.id
+            return await conn.run_sync(
+                _insert_claiming, order_to_row(order), event_to_row(event), idempotency
+            )
+
+    async def purge_idempotency_keys(self, expired_before: datetime) -> int:
+        """Forget idempotency keys that expired before `expired_before`; returns how many."""
+        async with self._write_lock, self._engine.connect() as conn:
+            return await conn.run_sync(_purge_keys, expired_before)
 
     async def save(self, order: Order, event: OrderEvent) -> None:
         """Persist `order` and append `event`, if the stored order is still at `event.seq - 1`.
