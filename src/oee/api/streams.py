@@ -137,6 +137,15 @@ async def order_stream(ws: WebSocket, order_id: str) -> None:
     """Stream one order: snapshot or `?since=` replay, live events, close 1000 when terminal."""
     await ws.accept()
     engine = engine_of(ws)
+    connections = engine.metrics.ws_connections
+    connections.inc()
+    try:
+        await _stream(ws, engine, order_id)
+    finally:
+        connections.dec()
+
+
+async def _stream(ws: WebSocket, engine: Engine, order_id: str) -> None:
     code: int | None = CLOSE_NORMAL
     try:
         oid = parse_order_id(order_id)

@@ -1,0 +1,104 @@
+"""Operations routes: `GET /metrics` for Prometheus and `GET /ready` for load balancers.
+
+`/health` (in `oee.api.app`) says the process is up; `/ready` says it can do its job right now,
+by pinging what it depends on. The chain is not checked: the API process does not hold a chain
+client (only workers do), so there is nothing of it to ping here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from oee.api.deps import engine_of
+from oee.bootstrap import Engine
+
+log = structlog.get_logger(__name__)
+router = APIRouter(tags=["service"])
+
+# Each dependency gets this long: a load balancer's probe usually times out after a few seconds,
+# and one slow dependency must not make the whole answer late.
+CHECK_TIMEOUT_S = 1.0
+_NO_STORE = {"Cache-Control": "no-store"}
+_REASON_MAX = 200
+
+_READY_EXAMPLE = {"ready": True, "checks": {"store": "ok", "queue": "ok", "bus": "ok"}}
+_NOT_READY_EXAMPLE = {
+    "ready": False,
+    "code": "NOT_READY",
+    "message": "not ready: bus is down (timeout after 1.0 s)",
+    "checks": {"store": "ok", "queue": "ok", "bus": "timeout after 1.0 s"},
+}
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description="Orders by final status, stage and end-to-end latencies, queue depth and wait, "
+    "retries by code, venue quote latency and errors, routing wins, WebSocket connections, and "
+    "process metrics, in the Prometheus text format (OpenMetrics when the `Accept` header asks "
+    "for it). Executor metrics come from the process that runs the worker.",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "The exposition."}},
+)
+async def metrics(request: Request) -> Response:
+    """Render this process's registry, after reading the queue depth."""
+    engine = engine_of(request)
+    await engine.metrics.queue_depth.refresh(engine.queue)
+    body, content_type = engine.metrics.render(request.headers.get("accept"))
+    return Response(body, media_type=content_type, headers=_NO_STORE)
+
+
+@router.get(
+    "/ready",
+    summary="Readiness",
+    description="Pings the order store, the job queue and the event bus concurrently, each "
+    f"within {CHECK_TIMEOUT_S} s. 200 when all answer; 503 `NOT_READY` naming what is down.",
+    responses={
+        200: {"content": {"application/json": {"example": _READY_EXAMPLE}}},
+        503: {
+            "content": {"application/json": {"example": _NOT_READY_EXAMPLE}},
+            "description": "A dependency is down; `checks` says which and why.",
+        },
+    },
+)
+async def ready(request: Request) -> JSONResponse:
+    """200 `{"ready": true, "checks": {...}}`, or 503 with code `NOT_READY` and what is down."""
+    checks = await readiness(engine_of(request))
+    down = {name: result for name, result in checks.items() if result != "ok"}
+    if not down:
+        return JSONResponse({"ready": True, "checks": checks}, headers=_NO_STORE)
+    message = "not ready: " + "; ".join(f"{name} is down ({why})" for name, why in down.items())
+    body = {"ready": False, "code": "NOT_READY", "message": message, "checks": checks}
+    return JSONResponse(body, status_code=503, headers=_NO_STORE)
+
+
+async def readiness(engine: Engine) -> dict[str, str]:
+    """Ping every dependency at once; "ok" or the reason it failed, by dependency."""
+    pings: dict[str, Callable[[], Awaitable[None]]] = {
+        "store": engine.store.ping,
+        "queue": engine.queue.ping,
+        "bus": engine.bus.ping,
+    }
+    results = await asyncio.gather(*(_check(name, ping) for name, ping in pings.items()))
+    return dict(zip(pings, results, strict=True))
+
+
+async def _check(name: str, ping: Callable[[], Awaitable[None]]) -> str:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_S):
+            await ping()
+    except TimeoutError:
+        log.warning("not_ready", dependency=name, error="timeout")
+        return f"timeout after {CHECK_TIMEOUT_S} s"
+    except Exception as error:
+        log.warning("not_ready", dependency=name, error=repr(error))
+        # The first line only: driver errors append the SQL and a docs link on later lines.
+        first_line = next(iter(str(error).strip().splitlines()), "")
+        reason = f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
+        return reason if len(reason) <= _REASON_MAX else reason[: _REASON_MAX - 3] + "..."
+    return "ok"
