@@ -1,0 +1,179 @@
+"""The CLI's client of a running engine: HTTP calls and WebSocket streams, one error type.
+
+Client commands must start fast and run where the engine is not installed as a server, so this
+module imports httpx and websockets only — never the engine, SQLAlchemy or BullMQ. Every
+failure a user can meet (engine not running, a refused order, a bad URL) becomes a `CliError`
+whose one line says what happened; the commands print it and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosedError, InvalidStatus, InvalidURI
+
+URL_ENV = "OEE_URL"
+DEFAULT_URL = "http://localhost:3000"
+
+
+class CliError(Exception):
+    """A failure to show as one line: a machine `code` and a `message` in words."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def unreachable(base_url: str) -> CliError:
+    """The engine did not accept a connection at `base_url`."""
+    return CliError(
+        "UNREACHABLE",
+        f"the engine isn't reachable at {base_url}; start one with `oee serve` "
+        f"(or point --url / {URL_ENV} at a running engine)",
+    )
+
+
+def check_base_url(base_url: str) -> str:
+    """`base_url` without a trailing slash.
+
+    Raises:
+        CliError: `BAD_URL` unless it is an http:// or https:// URL.
+    """
+    scheme, sep, rest = base_url.partition("://")
+    if not sep or scheme not in ("http", "https") or not rest.strip("/"):
+        raise CliError("BAD_URL", f"the URL must look like http://host:port, got {base_url!r}")
+    return base_url.rstrip("/")
+
+
+def _server_error(response: httpx.Response) -> CliError:
+    try:
+        body = response.json()
+        code, message = str(body["code"]), str(body["message"])
+    except (ValueError, KeyError, TypeError):  # not the engine's error shape (a proxy, say)
+        code, message = (
+            f"HTTP_{response.status_code}",
+            response.text[:200] or response.reason_phrase,
+        )
+    return CliError(code, f"{message} (HTTP {response.status_code})")
+
+
+class EngineClient:
+    """The engine's HTTP API and WebSocket streams, from a base URL. Use with `async with`."""
+
+    def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
+        """Prepare a client; nothing connects before the first call.
+
+        Args:
+            base_url: The engine's base URL, e.g. http://localhost:3000.
+            timeout_s: Longest wait for one HTTP answer or WebSocket handshake.
+
+        Raises:
+            CliError: `BAD_URL` for a URL that is not http(s).
+        """
+        self.base_url = check_base_url(base_url)
+        self.timeout_s = timeout_s
+        # trust_env=False: no proxy from the environment between the CLI and its engine.
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s, trust_env=False)
+
+    async def __aenter__(self) -> EngineClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.ConnectError:
+            raise unreachable(self.base_url) from None
+        except httpx.TimeoutException:
+            message = f"{self.base_url} did not answer within {self.timeout_s:g} s"
+            raise CliError("TIMEOUT", message) from None
+        except httpx.HTTPError as error:
+            raise CliError("HTTP_ERROR", f"{type(error).__name__}: {error}") from None
+        if not response.is_success:
+            raise _server_error(response)
+        try:
+            return response.json()
+        except ValueError:
+            raise CliError("BAD_RESPONSE", f"{method} {path} did not answer JSON") from None
+
+    async def health(self) -> dict[str, Any]:
+        """`GET /health`: proves the engine is up."""
+        answer: dict[str, Any] = await self._call("GET", "/health")
+        return answer
+
+    async def submit(
+        self, token_in: str, token_out: str, amount: str, slippage_bps: int
+    ) -> dict[str, Any]:
+        """`POST /api/orders/execute`; the amount goes out as the decimal string typed."""
+        body = {
+            "tokenIn": token_in,
+            "tokenOut": token_out,
+            "amountIn": amount,
+            "slippageBps": slippage_bps,
+        }
+        answer: dict[str, Any] = await self._call("POST", "/api/orders/execute", json=body)
+        return answer
+
+    async def order(self, order_id: str) -> dict[str, Any]:
+        """`GET /api/orders/{id}`: the full order view."""
+        answer: dict[str, Any] = await self._call("GET", f"/api/orders/{order_id}")
+        return answer
+
+    async def active(self) -> dict[str, Any]:
+        """`GET /api/orders/active`: `{"activeCount", "orderIds"}`."""
+        answer: dict[str, Any] = await self._call("GET", "/api/orders/active")
+        return answer
+
+    async def recent(self, limit: int) -> list[dict[str, Any]]:
+        """`GET /api/orders/recent?limit=N`: order views, newest first."""
+        answer: list[dict[str, Any]] = await self._call(
+            "GET", "/api/orders/recent", params={"limit": limit}
+        )
+        return answer
+
+    @asynccontextmanager
+    async def stream(self, path: str) -> AsyncIterator[ClientConnection]:
+        """A WebSocket to `path` (e.g. `/ws/orders`), with connection failures as `CliError`."""
+        scheme, rest = self.base_url.split("://", 1)
+        url = f"{'wss' if scheme == 'https' else 'ws'}://{rest}{path}"
+        try:
+            ws = await connect(url, proxy=None, open_timeout=self.timeout_s, max_size=None)
+        except InvalidStatus as error:
+            status = error.response.status_code
+            message = f"the engine refused the WebSocket {path} with HTTP {status}"
+            raise CliError(f"HTTP_{status}", message) from None
+        except InvalidURI:
+            raise CliError("BAD_URL", f"{url} is not a WebSocket URL") from None
+        except TimeoutError:
+            message = f"{self.base_url} did not open a WebSocket within {self.timeout_s:g} s"
+            raise CliError("TIMEOUT", message) from None
+        except OSError:
+            raise unreachable(self.base_url) from None
+        async with ws:
+            yield ws
+
+
+async def frames(ws: ClientConnection) -> AsyncIterator[dict[str, Any]]:
+    """Each frame as JSON until the server closes; an `error` frame raises its `CliError`.
+
+    Raises:
+        CliError: An error frame (its own code) or an abnormal close (`CONNECTION_LOST`).
+    """
+    try:
+        async for raw in ws:
+            frame: dict[str, Any] = json.loads(raw)
+            if frame.get("type") == "error":
+                raise CliError(str(frame.get("code")), str(frame.get("message")))
+            yield frame
+    except ConnectionClosedError as closed:
+        code = closed.rcvd.code if closed.rcvd else None
+        message = f"the stream broke off (close code {code}); the engine may have stopped"
+        raise CliError("CONNECTION_LOST", message) from None

@@ -1,0 +1,226 @@
+"""The client commands: talk to a running engine over HTTP and WebSocket.
+
+`submit`, `orders`, `watch` and `loadtest` import no part of the engine (see `oee.cli.client`),
+so they start fast and work from any machine that can reach the engine's URL. Every failure is
+one red line on stderr (`error: CODE: message`) and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from oee.cli.client import DEFAULT_URL, URL_ENV, CliError, EngineClient
+from oee.cli.state import OrderState
+
+
+def _stdout() -> Console:
+    # Piped output has no width: rich's fallback of 80 columns would fold transaction hashes
+    # and order ids in two, which nobody can then copy or grep.
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, width=PIPED_WIDTH)
+    return console
+
+
+PIPED_WIDTH = 120
+out = _stdout()
+err = Console(stderr=True, highlight=False)
+
+ACTIVE_ROWS = 50  # `orders --active` shows this many; the title says how many there are
+UrlOpt = Annotated[
+    str,
+    typer.Option("--url", envvar=URL_ENV, help="Base URL of the running engine."),
+]
+
+
+def run_client(main: Coroutine[Any, Any, int]) -> None:
+    """Run a client command; a `CliError` becomes one red line and exit code 1."""
+    try:
+        code = asyncio.run(main)
+    except CliError as error:
+        err.print(f"[red]error:[/] {escape(error.code)}: {escape(error.message)}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    if code:
+        raise typer.Exit(code)
+
+
+def submit(
+    token_in: Annotated[
+        str, typer.Argument(help="Token sold: SOL, USDC, USDT, BONK, JUP, WIF, RAY or a mint.")
+    ],
+    token_out: Annotated[str, typer.Argument(help="Token bought (same choices, not TOKEN_IN).")],
+    amount: Annotated[
+        str, typer.Argument(help="Whole tokens of TOKEN_IN, e.g. 1.5; sent exactly as typed.")
+    ],
+    slippage_bps: Annotated[
+        int, typer.Option("--slippage-bps", help="Tolerated slippage in basis points (1-5000).")
+    ] = 50,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Follow the order live (stages, quotes, routing, retries, result); exit 0 "
+            "when it is confirmed, 1 when it fails.",
+        ),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="With --watch: longest wait, in seconds.")
+    ] = 120.0,
+    url: UrlOpt = DEFAULT_URL,
+) -> None:
+    """Submit a market swap order and print its id (with --watch, follow it to the end)."""
+    run_client(_submit(url, token_in, token_out, amount, slippage_bps, watch, timeout))
+
+
+async def _submit(
+    url: str, token_in: str, token_out: str, amount: str, slippage: int, watch: bool, wait_s: float
+) -> int:
+    async with EngineClient(url) as client:
+        order_id = (await client.submit(token_in, token_out, amount, slippage))["orderId"]
+        out.print(order_id, soft_wrap=True)
+        if not watch:
+            return 0
+        from oee.cli.live import follow_order
+
+        state = await follow_order(client, order_id, out, wait_s)
+        return 0 if state.status == "confirmed" else 1
+
+
+def orders(
+    active: Annotated[
+        bool, typer.Option("--active", help="Only the orders being worked now (not terminal).")
+    ] = False,
+    recent: Annotated[
+        int | None,
+        typer.Option(
+            "--recent", min=1, max=500, help="The N most recently created orders (default: 20)."
+        ),
+    ] = None,
+    url: UrlOpt = DEFAULT_URL,
+) -> None:
+    """List orders as a table: id, status, pair, amount, venue, price, age."""
+    if active and recent is not None:
+        err.print("[red]error:[/] USAGE: use --active or --recent N, not both", soft_wrap=True)
+        raise typer.Exit(2)
+    run_client(_orders(url, active, recent or 20))
+
+
+async def _orders(url: str, active: bool, recent: int) -> int:
+    from oee.cli.views import orders_table
+
+    async with EngineClient(url) as client:
+        if active:
+            answer = await client.active()
+            ids, count = answer["orderIds"][:ACTIVE_ROWS], answer["activeCount"]
+            views = list(await asyncio.gather(*map(client.order, ids)))
+            shown = f"{count} active" if len(views) == count else f"{len(views)} of {count} active"
+            title, empty = f"{shown} orders", "no active orders"
+        else:
+            views = await client.recent(recent)
+            title, empty = f"{len(views)} most recent orders, newest first", "no orders yet"
+    if not views:
+        out.print(empty)
+        return 0
+    states = [OrderState.from_view(v) for v in views]
+    out.print(orders_table(states, datetime.now(UTC), title=title))
+    return 0
+
+
+def watch(
+    recent: Annotated[
+        int,
+        typer.Option("--recent", min=0, max=500, help="Finished orders to start the table with."),
+    ] = 20,
+    rows: Annotated[int, typer.Option("--rows", min=1, help="Orders shown at once.")] = 20,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            "--duration", min=0, help="Stop after this many seconds (default: at Ctrl-C)."
+        ),
+    ] = None,
+    url: UrlOpt = DEFAULT_URL,
+) -> None:
+    """Show every order flowing through the engine live, with active count and throughput.
+
+    Fed by the firehose (WS /ws/orders). Throughput counts the orders
+    that finished in the last 10 s. Ctrl-C or SIGTERM stops it (exit 0).
+    When the output is not a terminal, the final table is printed once.
+    """
+    run_client(_watch(url, recent, rows, duration))
+
+
+async def _watch(url: str, recent: int, rows: int, duration: float | None) -> int:
+    from oee.cli.live import watch_board
+
+    async with EngineClient(url) as client:
+        await watch_board(client, out, err, recent=recent, rows=rows, duration_s=duration)
+    return 0
+
+
+def loadtest(
+    url: Annotated[
+        str, typer.Argument(envvar=URL_ENV, help="Base URL of a running engine.")
+    ] = DEFAULT_URL,
+    count: Annotated[int, typer.Argument(min=1, max=1_000_000, help="Orders to submit.")] = 100,
+    concurrency: Annotated[int, typer.Option(min=1, help="Orders in flight at once.")] = 50,
+    token_in: Annotated[str, typer.Option(help="Token sold.")] = "SOL",
+    token_out: Annotated[str, typer.Option(help="Token bought.")] = "USDC",
+    amount: Annotated[str, typer.Option(help="Amount of token_in per order.")] = "0.1",
+    slippage_bps: Annotated[
+        int, typer.Option("--slippage-bps", help="Tolerated slippage in basis points.")
+    ] = 100,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", min=0.1, help="Longest one order may take to finish, seconds."),
+    ] = 120.0,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show the progress bars on stderr.")
+    ] = True,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Also write the report as JSON to this file.")
+    ] = None,
+) -> None:
+    """Submit COUNT orders, follow each over WebSocket, and report throughput and latency."""
+    import json
+
+    from oee.loadtest import render_report, run_loadtest
+
+    async def main() -> Any:
+        async with EngineClient(url) as client:
+            await client.health()  # an engine that is not running is one line, not a report
+        return await run_loadtest(
+            url,
+            count,
+            concurrency=concurrency,
+            token_in=token_in,
+            token_out=token_out,
+            amount_in=amount,
+            slippage_bps=slippage_bps,
+            timeout_s=timeout,
+            progress=progress,
+        )
+
+    try:
+        report = asyncio.run(main())
+    except (CliError, ValueError) as error:
+        line = f"{error.code}: {error.message}" if isinstance(error, CliError) else str(error)
+        err.print(f"[red]error:[/] {escape(line)}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    render_report(report, Console())
+    if json_out:
+        with open(json_out, "w") as fh:
+            json.dump(report.to_dict(), fh, indent=2)
+    if report.accepted == 0:
+        raise typer.Exit(1)

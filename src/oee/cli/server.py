@@ -1,0 +1,178 @@
+"""The server commands: run the engine (`serve`), its halves (`api`, `worker`), `migrate`.
+
+The engine, SQLAlchemy and BullMQ are imported inside these commands only, so the client
+commands of the same `oee` script start without them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from oee.bootstrap import Role
+    from oee.settings import Settings
+
+err = Console(stderr=True)
+
+# Help texts say "(env: ...)": square brackets would be taken for rich markup and vanish.
+HostOpt = Annotated[
+    str | None,
+    typer.Option("--host", help="Interface to listen on (env: OEE_HOST; default 0.0.0.0)."),
+]
+PortOpt = Annotated[
+    int | None,
+    typer.Option("--port", help="Port for HTTP and WebSocket (env: PORT; default 3000)."),
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    from oee.logs import configure_logging
+    from oee.settings import Settings
+
+    try:
+        settings = Settings()
+    except Exception as error:  # pydantic's message names the variable and the rule it broke
+        err.print(f"[red]error:[/] invalid settings: {error}")
+        raise typer.Exit(2) from None
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    settings = settings.model_copy(update=changes) if changes else settings
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _require_servers(settings: Settings, command: str) -> None:
+    missing = [
+        name
+        for name, value in (
+            ("DATABASE_URL", settings.database_url),
+            ("REDIS_URL", settings.redis_url),
+        )
+        if value is None
+    ]
+    if missing:
+        err.print(
+            f"[red]error:[/] `oee {command}` runs one half of a production deployment and needs "
+            f"{' and '.join(missing)}; for a single process with no servers use `oee serve`."
+        )
+        raise typer.Exit(2)
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:  # pragma: no cover - uvloop is a dependency on every supported platform
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    except OSError as error:
+        err.print(f"[red]error:[/] {error}")
+        raise typer.Exit(1) from None
+
+
+async def _serve(settings: Settings, role: Role) -> None:
+    import uvicorn
+
+    from oee.api.app import create_app
+    from oee.api.server import server_config
+    from oee.bootstrap import build_engine
+
+    engine = await build_engine(settings, role)
+    config = server_config(create_app(engine), host=settings.host, port=settings.port)
+    mode = "production (PostgreSQL + Redis)" if settings.production else "embedded"
+    err.print(
+        f"[bold green]oee[/] {role} on http://{settings.host}:{settings.port} — {mode}; "
+        f"store {_redact(settings.sqlalchemy_url)}"
+    )
+    await uvicorn.Server(config).serve()
+
+
+def _redact(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+def serve(host: HostOpt = None, port: PortOpt = None) -> None:
+    """Run the whole engine in one process: API, WebSocket, worker and recovery.
+
+    With no DATABASE_URL/REDIS_URL it is the embedded default: SQLite in
+    OEE_DATA_DIR (.oee), in-process queue, bus and simulator. With both set
+    it runs on PostgreSQL and Redis. Other settings: OEE_* (see the README).
+    """
+    settings = _settings(host=host, port=port)
+    _run(lambda: _serve(settings, "serve"))
+
+
+def api(host: HostOpt = None, port: PortOpt = None) -> None:
+    """Run only the HTTP/WebSocket API (production: needs DATABASE_URL and REDIS_URL).
+
+    Other settings: OEE_* variables, e.g. OEE_REDIS_PREFIX (see the README).
+    """
+    settings = _settings(host=host, port=port)
+    _require_servers(settings, "api")
+    _run(lambda: _serve(settings, "api"))
+
+
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="Orders executed at once (env: OEE_WORKER_CONCURRENCY; default 10)."),
+    ] = None,
+) -> None:
+    """Run only a worker: executes queued orders (production: needs DATABASE_URL and REDIS_URL).
+
+    SIGTERM or SIGINT stops taking jobs and lets running orders finish for up to
+    OEE_WORKER_GRACE_S seconds; a second signal exits at once.
+    """
+    settings = _settings()
+    if concurrency is not None:
+        settings.worker.concurrency = concurrency
+    _require_servers(settings, "worker")
+    _run(lambda: _work(settings))
+
+
+async def _work(settings: Settings) -> None:
+    from oee.bootstrap import build_engine
+
+    engine = await build_engine(settings, "worker")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            os._exit(130)  # second signal: the operator wants out now
+        err.print("[yellow]stopping:[/] draining running orders (signal again to exit at once)")
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+    await engine.start()
+    err.print(f"[bold green]oee[/] worker running, concurrency {settings.worker.concurrency}")
+    await stop.wait()
+    await engine.stop()
+
+
+def migrate() -> None:
+    """Apply database migrations (Alembic) to DATABASE_URL, or to the embedded SQLite file.
+
+    Without DATABASE_URL the SQLite file lives in OEE_DATA_DIR (default .oee).
+    """
+    settings = _settings()
+
+    async def main() -> None:
+        from oee.adapters.store.migrate import migrate as run_migrations
+
+        await run_migrations(settings.sqlalchemy_url)
+
+    _run(main)
+    err.print(f"[green]migrated[/] {_redact(settings.sqlalchemy_url)} to the latest revision")

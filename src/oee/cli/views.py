@@ -1,0 +1,173 @@
+"""Rich renderables of the CLI: the orders table, one order's live panel, the firehose board.
+
+Pure functions of `oee.cli.state` and a clock reading, so a view can be rebuilt at any refresh
+and printed plain when the output is not a terminal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from oee.cli.state import STAGES, Board, OrderState
+
+STATUS_STYLE = {
+    "pending": "yellow",
+    "watching": "yellow",
+    "routing": "cyan",
+    "building": "cyan",
+    "submitted": "blue",
+    "confirmed": "bold green",
+    "failed": "bold red",
+    "cancelled": "magenta",
+    "expired": "magenta",
+}
+
+
+def status_text(status: str) -> Text:
+    """The status, coloured by how far along it is."""
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def num(value: Any) -> str:
+    """A number as the engine sent it, without float noise; '-' when absent."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.6f}".rstrip("0").rstrip(".")
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def age(since: datetime | None, now: datetime) -> str:
+    """How long ago, in the largest whole unit (`4s`, `12m`, `3h`, `2d`)."""
+    if since is None:
+        return "-"
+    seconds = max(int((now - since).total_seconds()), 0)
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def orders_table(
+    orders: list[OrderState], now: datetime, *, title: str | None = None, short_ids: bool = False
+) -> Table:
+    """One row per order: id, status, pair, amount, venue, price, age."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    table.add_column("id", no_wrap=True, style="dim" if short_ids else "")
+    table.add_column("status", no_wrap=True)
+    table.add_column("pair", no_wrap=True)
+    table.add_column("amount", justify="right")
+    table.add_column("venue")
+    table.add_column("price", justify="right")
+    table.add_column("age", justify="right", no_wrap=True)
+    for state in orders:
+        status = status_text(state.status)
+        if state.attempt > 1 and not state.finished:
+            status.append(f" #{state.attempt}", style="dim")
+        table.add_row(
+            state.order_id[:8] if short_ids else state.order_id,
+            status,
+            f"{state.token_in}→{state.token_out}",
+            num(state.amount_in),
+            state.venue or "-",
+            num(state.result.get("executedPrice")),
+            age(state.created, now),
+        )
+    return table
+
+
+def _stages(state: OrderState) -> Table:
+    table = Table.grid(padding=(0, 2))
+    start = state.created or state.stages.get("pending")  # times count from submission
+    last = "failed" if state.status == "failed" else "confirmed"
+    for stage in (*STAGES[:-1], last):
+        at = state.stages.get(stage)
+        if at is not None:
+            mark = Text("✗" if stage == "failed" else "✓", style=STATUS_STYLE[stage])
+            offset = f"+{(at - start).total_seconds() * 1000:,.0f} ms" if start else ""
+            table.add_row(mark, Text(stage), at.strftime("%H:%M:%S.%f")[:-3], offset)
+        else:
+            table.add_row(Text("·", style="dim"), Text(stage, style="dim"), "", "")
+    return table
+
+
+def _quotes(state: OrderState) -> Table | None:
+    if not state.quotes:
+        return None
+    winner = state.routing.get("chosenDex") if state.routing else state.venue
+    table = Table(box=box.SIMPLE_HEAD, title="quotes", title_justify="left", pad_edge=False)
+    table.add_column("")
+    for quote in state.quotes:
+        name = quote["venue"] + (" ★" if quote["venue"] == winner else "")
+        table.add_column(name, justify="right", style="bold" if quote["venue"] == winner else "")
+    rows = (
+        (f"amountOut ({state.token_out})", "amountOut"),
+        ("price", "price"),
+        ("impact (bps)", "priceImpactBps"),
+        ("fee (bps)", "feeBps"),
+    )
+    for label, key in rows:
+        table.add_row(label, *(num(q.get(key)) for q in state.quotes))
+    return table
+
+
+def order_panel(state: OrderState) -> RenderableType:
+    """One order's life so far: stages with times, quotes, routing, retries, result."""
+    head = Text.assemble(
+        (f"order {state.order_id}  ", "bold"),
+        status_text(state.status),
+        f"\n{num(state.amount_in)} {state.token_in} → {state.token_out}",
+        f" · slippage {num(state.slippage_bps)} bps · attempt {state.attempt}",
+    )
+    parts: list[RenderableType] = [head, _stages(state)]
+    quotes = _quotes(state)
+    if quotes is not None:
+        parts.append(quotes)
+    if state.venue and state.margin_bps is not None:
+        routing = f"routing: {state.venue} wins by {num(state.margin_bps)} bps"
+        if state.routing:
+            routing += f" · minAmountOut {num(state.routing.get('minAmountOut'))} {state.token_out}"
+        parts.append(Text(routing))
+    for retry in state.retries:
+        wait = f", retried after {retry.retry_in_ms} ms" if retry.retry_in_ms is not None else ""
+        parts.append(
+            Text(f"attempt {retry.attempt}: {retry.error} — {retry.reason}{wait}", style="yellow")
+        )
+    parts.extend(_outcome(state))
+    return Group(*parts)
+
+
+def _outcome(state: OrderState) -> list[RenderableType]:
+    if state.status == "confirmed":
+        return [
+            Text("confirmed", style="bold green"),
+            Text(f"txHash        {state.result.get('txHash', '-')}"),
+            Text(f"executedPrice {num(state.result.get('executedPrice'))}"),
+            Text(f"amountOut     {num(state.result.get('amountOut'))} {state.token_out}"),
+        ]
+    if state.status == "failed":
+        return [Text(f"failed: {state.error} — {state.reason}", style="bold red")]
+    if state.finished:
+        return [Text(state.status, style="magenta")]
+    return []
+
+
+def board_view(board: Board, now: float, wall: datetime, rows: int) -> RenderableType:
+    """The firehose board: a summary line over the newest orders."""
+    summary = Text.assemble(
+        ("active ", "bold"),
+        str(board.active),
+        ("  throughput ", "bold"),
+        f"{board.throughput(now):.1f} orders/s (last {board.window_s:g} s)",
+        ("  confirmed ", "bold"),
+        (str(board.confirmed), "green"),
+        ("  failed ", "bold"),
+        (str(board.failed), "red"),
+    )
+    return Group(summary, orders_table(board.newest(rows), wall, short_ids=True))
