@@ -29,6 +29,9 @@ class WorkerSettings(BaseSettings):
         description="BullMQ job lock; a dead worker's jobs resume after about this.",
     )
     stalled_interval_ms: int = Field(5_000, ge=500, description="BullMQ stalled-job check period.")
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="Serve this worker's Prometheus metrics on this port."
+    )
 
 
 class SimSettings(BaseSettings):

@@ -39,7 +39,7 @@ async def stop(proc: asyncio.subprocess.Process) -> None:
 @pytest.fixture
 async def cluster(
     postgres_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
-) -> AsyncIterator[tuple[EngineServer, list[Path]]]:
+) -> AsyncIterator[tuple[EngineServer, list[Path], list[int]]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OEE_")}
     env |= {
@@ -67,9 +67,14 @@ async def cluster(
                             break
                     except httpx.TransportError:
                         await asyncio.sleep(0.1)
-            # Workers start after the API has migrated the database.
-            procs += [await spawn(["worker"], env, log) for log in logs]
-            yield EngineServer(None, base, f"ws://127.0.0.1:{port}", client), logs  # type: ignore[arg-type]
+            # Workers start after the API has migrated the database; each serves its metrics.
+            metrics_ports = [free_port() for _ in logs]
+            procs += [
+                await spawn(["worker"], env | {"OEE_WORKER_METRICS_PORT": str(mp)}, log)
+                for log, mp in zip(logs, metrics_ports, strict=True)
+            ]
+            server = EngineServer(None, base, f"ws://127.0.0.1:{port}", client)  # type: ignore[arg-type]
+            yield server, logs, metrics_ports
     finally:
         await asyncio.gather(*(stop(p) for p in procs))
 
@@ -84,10 +89,17 @@ def orders_worked(log: Path) -> set[str]:
     return ids
 
 
+def confirmed_count(metrics_text: str) -> float:
+    for line in metrics_text.splitlines():
+        if line.startswith("oee_orders_total{") and 'status="confirmed"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError("oee_orders_total{status=confirmed} missing")
+
+
 async def test_api_and_two_workers_confirm_every_order(
-    cluster: tuple[EngineServer, list[Path]],
+    cluster: tuple[EngineServer, list[Path], list[int]],
 ) -> None:
-    server, logs = cluster
+    server, logs, metrics_ports = cluster
     body = {"tokenIn": "USDC", "tokenOut": "SOL", "amountIn": "25", "slippageBps": 100}
     responses = await asyncio.gather(
         *(server.client.post("/api/orders/execute", json=body) for _ in range(30))
@@ -102,3 +114,8 @@ async def test_api_and_two_workers_confirm_every_order(
     assert all(per_worker), "both workers should have taken orders"
     active = (await server.client.get("/api/orders/active")).json()
     assert active["activeCount"] == 0
+    # Each worker's executor metrics, scraped from its own port, add up to every order.
+    scraped = [
+        (await server.client.get(f"http://127.0.0.1:{mp}/metrics")).text for mp in metrics_ports
+    ]
+    assert sum(confirmed_count(text) for text in scraped) == len(ids)

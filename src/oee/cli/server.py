@@ -132,7 +132,8 @@ def worker(
     """Run only a worker: executes queued orders (production: needs DATABASE_URL and REDIS_URL).
 
     SIGTERM or SIGINT stops taking jobs and lets running orders finish for up to
-    OEE_WORKER_GRACE_S seconds; a second signal exits at once.
+    OEE_WORKER_GRACE_S seconds; a second signal exits at once. OEE_WORKER_METRICS_PORT serves
+    the worker's Prometheus metrics (the executor's) at /metrics on that port.
     """
     settings = _settings()
     if concurrency is not None:
@@ -145,6 +146,10 @@ async def _work(settings: Settings) -> None:
     from oee.bootstrap import build_engine
 
     engine = await build_engine(settings, "worker")
+    if settings.worker.metrics_port is not None:
+        from oee.metrics import start_metrics_server
+
+        start_metrics_server(settings.worker.metrics_port, engine.metrics, queue=engine.queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
