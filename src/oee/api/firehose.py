@@ -33,8 +33,8 @@ from oee.api.streams import (
     CLOSE_GOING_AWAY,
     CLOSE_NORMAL,
     LOG_CHECK_INTERVAL_S,
-    _report_failure,
-    _until_disconnect,
+    report_failure,
+    until_disconnect,
 )
 from oee.bootstrap import Engine
 from oee.domain.events import OrderEvent
@@ -222,7 +222,7 @@ async def _serve(ws: WebSocket, engine: Engine, recent: int) -> int | None:
         return await hose.follow(aiter(subscription))
 
     pumping = asyncio.ensure_future(pump())
-    watching = asyncio.ensure_future(_until_disconnect(ws))
+    watching = asyncio.ensure_future(until_disconnect(ws))
     try:
         await asyncio.wait({pumping, watching}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -237,4 +237,4 @@ async def _serve(ws: WebSocket, engine: Engine, recent: int) -> int | None:
         return pumping.result()
     if isinstance(exc, WebSocketDisconnect):
         return None
-    return await _report_failure(ws, "*", exc)  # "*": the firehose, not one order
+    return await report_failure(ws, "*", exc)  # "*": the firehose, not one order

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import structlog
 from fastapi import APIRouter, WebSocket
@@ -21,7 +21,7 @@ from oee.api.deps import engine_of, parse_order_id
 from oee.api.errors import ApiError, unavailable_dependency
 from oee.api.schemas import order_view
 from oee.bootstrap import Engine
-from oee.domain.events import OrderEvent
+from oee.domain.events import JSON, OrderEvent
 from oee.domain.status import TERMINAL
 
 log = structlog.get_logger(__name__)
@@ -38,8 +38,8 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_NOT_FOUND = 4404
 
 
-class _Closed(Exception):
-    """The stream is over; `code` is how to close the socket."""
+class StreamClosed(Exception):
+    """The stream is over; `code` is how to close a WebSocket (SSE just ends)."""
 
     def __init__(self, code: int) -> None:
         self.code = code
@@ -49,7 +49,12 @@ def _is_terminal(event: OrderEvent) -> bool:
     return event.type in TERMINAL
 
 
-def _parse_since(raw: str | None) -> int | None:
+def parse_since(raw: str | None) -> int | None:
+    """A `since` seq from a query or `Last-Event-ID`: None when absent.
+
+    Raises:
+        ApiError: 400 `INVALID_SINCE` unless it is an integer >= 0.
+    """
     if raw is None:
         return None
     text = raw.strip()
@@ -58,20 +63,27 @@ def _parse_since(raw: str | None) -> int | None:
     return int(text)
 
 
-class _OrderStream:
-    """One client's view of one order: sends frames and remembers the last seq sent."""
+Send = Callable[[dict[str, JSON]], Awaitable[None]]
 
-    def __init__(self, ws: WebSocket, engine: Engine, order_id: str) -> None:
-        self.ws, self.engine, self.order_id = ws, engine, order_id
+
+class OrderStream:
+    """One client's view of one order: sends frames and remembers the last seq sent.
+
+    Transport-free: the WebSocket and the Server-Sent Events endpoints each pass their `send`.
+    """
+
+    def __init__(self, send: Send, engine: Engine, order_id: str) -> None:
+        self.send, self.engine, self.order_id = send, engine, order_id
         self.last = 0
 
     async def send_event(self, event: OrderEvent) -> None:
+        """Send `event` unless already sent; raises `StreamClosed` after a terminal one."""
         if event.seq <= self.last:
             return  # already sent (snapshot, replay or backfill covered it)
-        await self.ws.send_text(json.dumps(event.to_wire()))
+        await self.send(event.to_wire())
         self.last = event.seq
         if _is_terminal(event):
-            raise _Closed(CLOSE_NORMAL)
+            raise StreamClosed(CLOSE_NORMAL)
 
     async def catch_up(self) -> None:
         """Send whatever the log holds after the last seq sent."""
@@ -90,7 +102,7 @@ class _OrderStream:
                 "seq": order.seq,
                 "order": order_view(order),
             }
-            await self.ws.send_text(json.dumps(frame))
+            await self.send(frame)
             self.last = order.seq
         elif since > order.seq:
             raise ApiError(
@@ -100,7 +112,7 @@ class _OrderStream:
             self.last = since
             await self.catch_up()
         if order.status in TERMINAL and self.last >= order.seq:
-            raise _Closed(CLOSE_NORMAL)
+            raise StreamClosed(CLOSE_NORMAL)
 
     async def follow(self, events: AsyncIterator[OrderEvent]) -> None:
         """Forward live events in seq order, filling gaps and quiet spells from the log."""
@@ -117,7 +129,7 @@ class _OrderStream:
                     event = next_event.result()
                 except StopAsyncIteration:
                     await self.catch_up()  # the bus closed: flush what the log has, then go
-                    raise _Closed(CLOSE_GOING_AWAY) from None
+                    raise StreamClosed(CLOSE_GOING_AWAY) from None
                 next_event = asyncio.ensure_future(anext(events))
                 if event.seq > self.last + 1:
                     await self.catch_up()
@@ -126,7 +138,15 @@ class _OrderStream:
             next_event.cancel()
 
 
-async def _until_disconnect(ws: WebSocket) -> None:
+def _sender(ws: WebSocket) -> Send:
+    async def send(frame: dict[str, JSON]) -> None:
+        await ws.send_text(json.dumps(frame))
+
+    return send
+
+
+async def until_disconnect(ws: WebSocket) -> None:
+    """Return when the client disconnects (reading is how a vanished client is noticed)."""
     # Clients have nothing to say; reading is how a closed or vanished client is noticed.
     while (await ws.receive())["type"] != "websocket.disconnect":
         pass
@@ -149,7 +169,7 @@ async def _stream(ws: WebSocket, engine: Engine, order_id: str) -> None:
     code: int | None = CLOSE_NORMAL
     try:
         oid = parse_order_id(order_id)
-        since = _parse_since(ws.query_params.get("since"))
+        since = parse_since(ws.query_params.get("since"))
         code = await _serve(ws, engine, oid, since)
     except ApiError as exc:
         frame = {"type": "error", "code": exc.code, "message": exc.message}
@@ -165,14 +185,14 @@ async def _stream(ws: WebSocket, engine: Engine, order_id: str) -> None:
 async def _serve(ws: WebSocket, engine: Engine, order_id: str, since: int | None) -> int | None:
     """Run the stream until it ends or the client leaves; the close code, or None if gone."""
     subscription = engine.bus.subscribe(order_id)  # before reading the order: nothing slips by
-    stream = _OrderStream(ws, engine, order_id)
+    stream = OrderStream(_sender(ws), engine, order_id)
 
     async def pump() -> None:
         await stream.start(since)
         await stream.follow(aiter(subscription))
 
     pumping = asyncio.ensure_future(pump())
-    watching = asyncio.ensure_future(_until_disconnect(ws))
+    watching = asyncio.ensure_future(until_disconnect(ws))
     try:
         await asyncio.wait({pumping, watching}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -183,16 +203,17 @@ async def _serve(ws: WebSocket, engine: Engine, order_id: str, since: int | None
     if pumping.cancelled() or ws.client_state == WebSocketState.DISCONNECTED:
         return None  # the client left first
     exc = pumping.exception()
-    if exc is None or isinstance(exc, _Closed):
+    if exc is None or isinstance(exc, StreamClosed):
         return exc.code if exc else CLOSE_NORMAL
     if isinstance(exc, ApiError):
         raise exc
     if isinstance(exc, WebSocketDisconnect):
         return None
-    return await _report_failure(ws, order_id, exc)
+    return await report_failure(ws, order_id, exc)
 
 
-async def _report_failure(ws: WebSocket, order_id: str, exc: BaseException) -> int:
+async def report_failure(ws: WebSocket, order_id: str, exc: BaseException) -> int:
+    """Log a failed stream, send the client an error frame, and return the close code."""
     dependency = unavailable_dependency(exc)
     if dependency is not None:
         log.warning(

@@ -1,0 +1,93 @@
+"""`GET /api/orders/{orderId}/events`: the order's stream as Server-Sent Events.
+
+The same stream as the WebSocket (`OrderStream`: snapshot or replay, then every event once, in
+seq order, gaps filled from the log), for clients without WebSocket. Each event carries its seq
+as the SSE `id`, so a browser's `EventSource` reconnects with `Last-Event-ID` and gets exactly
+what it missed. The response ends after a terminal event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from oee.api.deps import engine_of, parse_order_id
+from oee.api.errors import ApiError
+from oee.api.models import ErrorBody
+from oee.api.streams import OrderStream, StreamClosed, parse_since
+from oee.domain.events import JSON
+
+router = APIRouter(tags=["streams"])
+
+# A comment line this often keeps proxies from closing a quiet stream.
+KEEPALIVE_S = 15.0
+_END = None  # queued after the last frame
+
+
+@router.get(
+    "/api/orders/{order_id}/events",
+    summary="The order's events as Server-Sent Events",
+    description="A `snapshot` event, then every later event once, in `seq` order; the SSE `id` is "
+    "the seq. Resume with the `Last-Event-ID` header (or `?since=<seq>`): the events after it "
+    "are replayed from the log instead of the snapshot. The response ends after a terminal "
+    "event.",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "The event stream."},
+        400: {"model": ErrorBody, "description": "`INVALID_ORDER_ID` or `INVALID_SINCE`."},
+        404: {"model": ErrorBody, "description": "`ORDER_NOT_FOUND`."},
+    },
+)
+async def order_events(request: Request, order_id: str) -> StreamingResponse:
+    """Stream one order's events as `text/event-stream`."""
+    engine = engine_of(request)
+    oid = parse_order_id(order_id)
+    since = parse_since(request.headers.get("last-event-id") or request.query_params.get("since"))
+    # Checked before the response starts, so these are plain HTTP errors, not a broken stream.
+    order = await engine.orders.get(oid)
+    if order is None:
+        raise ApiError(404, "ORDER_NOT_FOUND", f"no order with id {oid}")
+    if since is not None and since > order.seq:
+        raise ApiError(
+            400, "INVALID_SINCE", f"since={since} is ahead of the order's seq {order.seq}"
+        )
+    frames: asyncio.Queue[dict[str, JSON] | None] = asyncio.Queue()
+    subscription = engine.bus.subscribe(oid)  # before the stream reads the order
+    stream = OrderStream(frames.put, engine, oid)
+
+    async def pump() -> None:
+        try:
+            await stream.start(since)
+            await stream.follow(aiter(subscription))
+        except StreamClosed:
+            pass
+        finally:
+            await frames.put(_END)
+
+    async def body() -> AsyncIterator[str]:
+        pumping = asyncio.ensure_future(pump())
+        try:
+            while True:
+                try:
+                    frame = await asyncio.wait_for(frames.get(), KEEPALIVE_S)
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                if frame is _END:
+                    break
+                yield _format(frame)
+            pumping.result()  # surface a failed stream (logged by the server) rather than hide it
+        finally:
+            pumping.cancel()
+            subscription.close()
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+
+
+def _format(frame: dict[str, JSON]) -> str:
+    return f"id: {frame['seq']}\nevent: {frame['type']}\ndata: {json.dumps(frame)}\n\n"
