@@ -33,8 +33,8 @@ from oee.api.streams import (
     CLOSE_GOING_AWAY,
     CLOSE_NORMAL,
     LOG_CHECK_INTERVAL_S,
+    pump_until_disconnect,
     report_failure,
-    until_disconnect,
 )
 from oee.bootstrap import Engine
 from oee.domain.events import OrderEvent
@@ -221,20 +221,10 @@ async def _serve(ws: WebSocket, engine: Engine, recent: int) -> int | None:
         await hose.start(recent)
         return await hose.follow(aiter(subscription))
 
-    pumping = asyncio.ensure_future(pump())
-    watching = asyncio.ensure_future(until_disconnect(ws))
-    try:
-        await asyncio.wait({pumping, watching}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        watching.cancel()
-        pumping.cancel()
-        subscription.close()
-        await asyncio.gather(watching, pumping, return_exceptions=True)
-    if pumping.cancelled() or ws.client_state == WebSocketState.DISCONNECTED:
+    pumped = await pump_until_disconnect(ws, subscription, pump)
+    if pumped is None:
         return None
-    exc = pumping.exception()
+    exc = pumped.exception()
     if exc is None:
-        return pumping.result()
-    if isinstance(exc, WebSocketDisconnect):
-        return None
+        return pumped.result()
     return await report_failure(ws, "*", exc)  # "*": the firehose, not one order

@@ -22,6 +22,7 @@ from oee.api.errors import ApiError, unavailable_dependency
 from oee.api.schemas import order_view
 from oee.bootstrap import Engine
 from oee.domain.events import JSON, OrderEvent
+from oee.domain.ports import Subscription
 from oee.domain.status import TERMINAL
 
 log = structlog.get_logger(__name__)
@@ -187,10 +188,33 @@ async def _serve(ws: WebSocket, engine: Engine, order_id: str, since: int | None
     subscription = engine.bus.subscribe(order_id)  # before reading the order: nothing slips by
     stream = OrderStream(_sender(ws), engine, order_id)
 
-    async def pump() -> None:
+    async def pump() -> int:
         await stream.start(since)
         await stream.follow(aiter(subscription))
+        return CLOSE_NORMAL
 
+    pumped = await pump_until_disconnect(ws, subscription, pump)
+    if pumped is None:
+        return None  # the client left first
+    exc = pumped.exception()
+    if exc is None:
+        return pumped.result()
+    if isinstance(exc, StreamClosed):
+        return exc.code
+    if isinstance(exc, ApiError):
+        raise exc
+    return await report_failure(ws, order_id, exc)
+
+
+async def pump_until_disconnect(
+    ws: WebSocket, subscription: Subscription, pump: Callable[[], Awaitable[int]]
+) -> asyncio.Future[int] | None:
+    """Run `pump` until it finishes or the client leaves, then close `subscription`.
+
+    Returns:
+        The finished pump (its result or exception tells how the stream ended), or None when
+        the client disconnected first.
+    """
     pumping = asyncio.ensure_future(pump())
     watching = asyncio.ensure_future(until_disconnect(ws))
     try:
@@ -201,15 +225,10 @@ async def _serve(ws: WebSocket, engine: Engine, order_id: str, since: int | None
         subscription.close()
         await asyncio.gather(watching, pumping, return_exceptions=True)
     if pumping.cancelled() or ws.client_state == WebSocketState.DISCONNECTED:
-        return None  # the client left first
-    exc = pumping.exception()
-    if exc is None or isinstance(exc, StreamClosed):
-        return exc.code if exc else CLOSE_NORMAL
-    if isinstance(exc, ApiError):
-        raise exc
-    if isinstance(exc, WebSocketDisconnect):
         return None
-    return await report_failure(ws, order_id, exc)
+    if isinstance(pumping.exception(), WebSocketDisconnect):
+        return None
+    return pumping
 
 
 async def report_failure(ws: WebSocket, order_id: str, exc: BaseException) -> int:
