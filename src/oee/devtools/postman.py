@@ -1,0 +1,665 @@
+"""The Postman collection (format v2.1) of the engine's HTTP API, generated from one table.
+
+Every request's scripts are written in a small, fixed vocabulary (see `script_for`), so that
+`tests/e2e/test_postman.py` can run the committed file against a live engine without Postman or
+Node and check exactly what the scripts assert. Postman's v2.1 format cannot hold WebSocket
+requests (postmanlabs/postman-app-support#11252), so the two streams are documented in the
+collection's description instead, with their URLs in `WS_URLS`.
+
+    python -m oee.devtools.postman           # rewrite postman/order-execution-engine...json
+    python -m oee.devtools.postman --check   # exit 1 if the committed file is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from oee.api.models import EXAMPLE_ORDER
+
+SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
+NAME = "Order Execution Engine"
+RELATIVE_PATH = Path("postman") / "order-execution-engine.postman_collection.json"
+ORDER_STREAM_URL = "{{wsBaseUrl}}/ws/orders/{{orderId}}"
+FIREHOSE_URL = "{{wsBaseUrl}}/ws/orders?recent=20"
+WS_URLS = (ORDER_STREAM_URL, FIREHOSE_URL)
+UNKNOWN_ORDER_ID = "00000000-0000-4000-8000-000000000000"
+_EXAMPLE_ID = str(EXAMPLE_ORDER["orderId"])
+_JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request of the collection and everything its scripts assert.
+
+    Attributes:
+        name: The request's name in Postman.
+        method: HTTP method.
+        path: Path after `{{baseUrl}}`; may use `{{variables}}`.
+        status: The documented status; the test script's first assertion.
+        description: Markdown shown beside the request.
+        query: Query parameters, in order.
+        headers: Request headers besides Content-Type; values may use `{{variables}}`.
+        body: Raw JSON body text (deliberately broken for some error examples).
+        fresh: Collection variables set to a new GUID before the request is sent.
+        equals: Response fields that must equal a JSON literal.
+        same_as: Response fields that must equal a collection variable.
+        has: Response fields that must be present.
+        kind: "array" or "object" when the body's type is asserted.
+        header_equals: Response headers that must have a value.
+        contains: Text the (non-JSON) response body must contain.
+        saves: Collection variables set from a response field when the status is as documented.
+        example: The body of the saved example response (text when `media` is not JSON).
+        media: The example response's content type.
+    """
+
+    name: str
+    method: str
+    path: str
+    status: int
+    description: str
+    query: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str | None = None
+    fresh: tuple[str, ...] = ()
+    equals: tuple[tuple[str, Any], ...] = ()
+    same_as: tuple[tuple[str, str], ...] = ()
+    has: tuple[str, ...] = ()
+    kind: str | None = None
+    header_equals: tuple[tuple[str, str], ...] = ()
+    contains: tuple[str, ...] = ()
+    saves: tuple[tuple[str, str], ...] = ()
+    example: Any = None
+    media: str = _JSON
+
+
+def _body(value: Any) -> str:
+    return json.dumps(value, indent=2)
+
+
+def _error(
+    name: str,
+    status: int,
+    code: str,
+    message: str,
+    description: str,
+    *,
+    method: str = "POST",
+    path: str = "/api/orders/execute",
+    body: str | None = None,
+    query: tuple[tuple[str, str], ...] = (),
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Call:
+    return Call(
+        name=name,
+        method=method,
+        path=path,
+        status=status,
+        description=description,
+        query=query,
+        headers=headers,
+        body=body,
+        equals=(("code", code),),
+        has=("message",),
+        example={"code": code, "message": message},
+    )
+
+
+_MARKET = {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": 1.5, "slippageBps": 50}
+_ACCEPTED = {"orderId": _EXAMPLE_ID, "wsUrl": f"/ws/orders/{_EXAMPLE_ID}"}
+_IDEMPOTENT = (("Idempotency-Key", "{{idempotencyKey}}"),)
+
+SERVICE: tuple[Call, ...] = (
+    Call(
+        name="Health",
+        method="GET",
+        path="/health",
+        status=200,
+        description="Liveness: the process is up. It does not probe PostgreSQL or Redis.",
+        equals=(("ok", True), ("service", "order-execution-engine")),
+        has=("env",),
+        example={"ok": True, "service": "order-execution-engine", "env": "development"},
+    ),
+    Call(
+        name="Ready",
+        method="GET",
+        path="/ready",
+        status=200,
+        description=(
+            "Readiness: pings the order store, the job queue and the event bus. 200 when all "
+            "answer; 503 `NOT_READY` with `checks` naming what is down."
+        ),
+        equals=(("ready", True),),
+        has=("checks",),
+        example={"ready": True, "checks": {"store": "ok", "queue": "ok", "bus": "ok"}},
+    ),
+    Call(
+        name="Metrics",
+        method="GET",
+        path="/metrics",
+        status=200,
+        description="Prometheus text format (OpenMetrics when `Accept` asks for it).",
+        contains=("# TYPE oee_",),
+        example=(
+            "# HELP oee_orders_total Orders that reached a final status, by order type and "
+            'status.\n# TYPE oee_orders_total counter\noee_orders_total{status="confirmed",'
+            'type="market"} 1.0\n'
+        ),
+        media="text/plain",
+    ),
+)
+
+ORDERS: tuple[Call, ...] = (
+    Call(
+        name="Execute a market order",
+        method="POST",
+        path="/api/orders/execute",
+        status=200,
+        description=(
+            "Validates the order, stores it as `pending` and queues it. The test script saves "
+            "`orderId` as a collection variable for the requests below and for the WebSocket "
+            f"stream `{ORDER_STREAM_URL}`."
+        ),
+        body=_body(_MARKET),
+        has=("orderId", "wsUrl"),
+        saves=(("orderId", "orderId"),),
+        example=_ACCEPTED,
+    ),
+    Call(
+        name="Execute with an exact decimal-string amount",
+        method="POST",
+        path="/api/orders/execute",
+        status=200,
+        description=(
+            "`amountIn` may be a decimal string, kept exact down to the token's decimals; "
+            "`slippageBps` is optional (default 50 = 0.5 %)."
+        ),
+        body=_body({"tokenIn": "USDC", "tokenOut": "BONK", "amountIn": "250.000001"}),
+        has=("orderId", "wsUrl"),
+        example=_ACCEPTED,
+    ),
+    Call(
+        name="Execute with an Idempotency-Key",
+        method="POST",
+        path="/api/orders/execute",
+        status=200,
+        description=(
+            "A client that may retry sends an `Idempotency-Key` (1-255 printable ASCII "
+            "characters). The pre-request script makes a fresh key for each run."
+        ),
+        headers=_IDEMPOTENT,
+        body=_body({**_MARKET, "amountIn": 0.25}),
+        fresh=("idempotencyKey",),
+        has=("orderId", "wsUrl"),
+        saves=(("idempotentOrderId", "orderId"),),
+        example=_ACCEPTED,
+    ),
+    Call(
+        name="Repeat the same request with the same key",
+        method="POST",
+        path="/api/orders/execute",
+        status=200,
+        description=(
+            "Within 24 h the same key and body return the same order instead of a new one, "
+            "marked by the header `Idempotent-Replayed: true`."
+        ),
+        headers=_IDEMPOTENT,
+        body=_body({**_MARKET, "amountIn": 0.25}),
+        same_as=(("orderId", "idempotentOrderId"),),
+        header_equals=(("Idempotent-Replayed", "true"),),
+        example=_ACCEPTED,
+    ),
+    Call(
+        name="Get an order",
+        method="GET",
+        path="/api/orders/{{orderId}}",
+        status=200,
+        description=(
+            "Everything persisted about the order saved by *Execute a market order*: every "
+            "venue's quote, the routing decision, the signed transaction, attempts and result."
+        ),
+        same_as=(("orderId", "orderId"),),
+        has=("status", "seq", "quotes", "routing", "transaction", "result", "attempts"),
+        example=EXAMPLE_ORDER,
+    ),
+    Call(
+        name="Order events (Server-Sent Events)",
+        method="GET",
+        path="/api/orders/{{orderId}}/events",
+        query=(("since", "0"),),
+        status=200,
+        description=(
+            "The order's stream for clients without WebSocket, as `text/event-stream`: each "
+            "event's SSE `id` is its `seq` and its `event` its type. `?since=0` replays the "
+            "whole life of the order (without it, a `snapshot` event comes first); a browser's "
+            "`EventSource` resumes with `Last-Event-ID`. The response ends after a terminal "
+            "event, so Postman shows it once the order is finished."
+        ),
+        contains=("id: 1\nevent: pending\n",),
+        example=(
+            'id: 1\nevent: pending\ndata: {"type": "pending", "orderId": "'
+            + _EXAMPLE_ID
+            + '", "seq": 1, "attempt": 1}\n\n'
+            'id: 5\nevent: confirmed\ndata: {"type": "confirmed", "orderId": "'
+            + _EXAMPLE_ID
+            + '", "seq": 5, "txHash": "5VfY...", "executedPrice": 150.18, '
+            '"chosenDex": "meteora"}\n\n'
+        ),
+        media="text/event-stream",
+    ),
+    Call(
+        name="Active orders",
+        method="GET",
+        path="/api/orders/active",
+        status=200,
+        description="How many orders are not yet terminal, and their ids (up to 1000).",
+        has=("activeCount", "orderIds"),
+        example={"activeCount": 1, "orderIds": [_EXAMPLE_ID]},
+    ),
+    Call(
+        name="Recent orders",
+        method="GET",
+        path="/api/orders/recent",
+        query=(("limit", "20"),),
+        status=200,
+        description="The most recently created orders, newest first; `limit` is 1-500.",
+        kind="array",
+        example=[EXAMPLE_ORDER],
+    ),
+)
+
+ERRORS: tuple[Call, ...] = (
+    _error(
+        "Malformed JSON",
+        400,
+        "MALFORMED_JSON",
+        "the request body is not valid JSON: Expecting property name enclosed in double "
+        "quotes at line 1 column 19",
+        "A body that is not JSON at all.",
+        body='{"tokenIn": "SOL",',
+    ),
+    _error(
+        "Body is not an object",
+        400,
+        "BODY_NOT_OBJECT",
+        "the request body must be a JSON object",
+        "Valid JSON, but not an object.",
+        body=_body(["SOL", "USDC", 1.5]),
+    ),
+    _error(
+        "Missing fields",
+        422,
+        "VALIDATION_ERROR",
+        "tokenOut is required; amountIn is required",
+        "Every missing or mistyped field is named in `errors` (`{field, message}`).",
+        body=_body({"tokenIn": "SOL"}),
+    ),
+    _error(
+        "Unknown token",
+        422,
+        "UNKNOWN_TOKEN",
+        "unknown token 'DOGE'; use a symbol (SOL, USDC, USDT, BONK, JUP, WIF, RAY) or its "
+        "mint address",
+        "Tokens are symbols (any case) or mint addresses of the supported list.",
+        body=_body({"tokenIn": "SOL", "tokenOut": "DOGE", "amountIn": 1}),
+    ),
+    _error(
+        "Same token in and out",
+        422,
+        "SAME_TOKEN",
+        "tokenIn and tokenOut must differ",
+        "A swap needs two different tokens.",
+        body=_body({"tokenIn": "SOL", "tokenOut": "SOL", "amountIn": 1}),
+    ),
+    _error(
+        "Amount not positive",
+        422,
+        "AMOUNT_NOT_POSITIVE",
+        "amount must be greater than zero",
+        "`amountIn` must be greater than zero.",
+        body=_body({"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": -1}),
+    ),
+    _error(
+        "Amount finer than the token's decimals",
+        422,
+        "AMOUNT_TOO_PRECISE",
+        "USDC has 6 decimals; 1E-7 is finer than that",
+        "USDC has 6 decimals, so 0.0000001 USDC cannot be expressed on chain.",
+        body=_body({"tokenIn": "USDC", "tokenOut": "SOL", "amountIn": "0.0000001"}),
+    ),
+    _error(
+        "Slippage out of range",
+        422,
+        "SLIPPAGE_OUT_OF_RANGE",
+        "slippageBps must be between 1 and 5000",
+        "`slippageBps` is 1-5000; values outside are refused, never clamped.",
+        body=_body({**_MARKET, "slippageBps": 9000}),
+    ),
+    _error(
+        "Unsupported order type",
+        422,
+        "UNSUPPORTED_ORDER_TYPE",
+        "orderType 'limit' is not supported; supported: market",
+        "Only market orders are accepted today.",
+        body=_body({**_MARKET, "orderType": "limit"}),
+    ),
+    _error(
+        "Idempotency-Key reused for a different request",
+        409,
+        "IDEMPOTENCY_KEY_REUSED",
+        "this Idempotency-Key was already used for a different order request",
+        "The key of *Execute with an Idempotency-Key*, sent with a different body.",
+        headers=_IDEMPOTENT,
+        body=_body({**_MARKET, "amountIn": 0.5}),
+    ),
+    _error(
+        "Invalid Idempotency-Key",
+        400,
+        "INVALID_IDEMPOTENCY_KEY",
+        "Idempotency-Key must be 1-255 printable ASCII characters without spaces",
+        "Keys are 1-255 printable ASCII characters without spaces.",
+        headers=(("Idempotency-Key", "not a valid key"),),
+        body=_body(_MARKET),
+    ),
+    _error(
+        "Order id is not a UUID",
+        400,
+        "INVALID_ORDER_ID",
+        "order id 'not-a-uuid' is not a UUID",
+        "Order ids are UUIDs.",
+        method="GET",
+        path="/api/orders/not-a-uuid",
+    ),
+    _error(
+        "Unknown order",
+        404,
+        "ORDER_NOT_FOUND",
+        f"no order with id {UNKNOWN_ORDER_ID}",
+        "A well-formed id that no order has.",
+        method="GET",
+        path=f"/api/orders/{UNKNOWN_ORDER_ID}",
+    ),
+    _error(
+        "Events since a seq the order has not reached",
+        400,
+        "INVALID_SINCE",
+        "since=99 is ahead of the order's seq 5",
+        "`since` (or `Last-Event-ID`) must not be ahead of the order's last event.",
+        method="GET",
+        path="/api/orders/{{orderId}}/events",
+        query=(("since", "99"),),
+    ),
+    _error(
+        "GET on execute",
+        405,
+        "METHOD_NOT_ALLOWED",
+        "use POST to execute",
+        "`/api/orders/execute` only takes POST (the answer carries `Allow: POST`).",
+        method="GET",
+        path="/api/orders/execute",
+    ),
+    _error(
+        "Recent with an invalid limit",
+        422,
+        "INVALID_LIMIT",
+        "limit must be an integer from 1 to 500, got '0'",
+        "`limit` is an integer from 1 to 500.",
+        method="GET",
+        path="/api/orders/recent",
+        query=(("limit", "0"),),
+    ),
+    _error(
+        "Unknown route",
+        404,
+        "NOT_FOUND",
+        "no such route; see /docs for the API",
+        "Every error, routing ones included, has the same `{code, message}` shape.",
+        method="GET",
+        path="/api/nothing-here",
+    ),
+)
+
+FOLDERS: tuple[tuple[str, str, tuple[Call, ...]], ...] = (
+    ("Service", "Liveness, readiness and metrics of the process.", SERVICE),
+    (
+        "Orders",
+        "Submit market orders and read them back. Run in order: *Execute a market order* "
+        "saves `orderId` for the others.",
+        ORDERS,
+    ),
+    (
+        "Errors",
+        'Bad inputs and what they get: a 4xx status and `{"code", "message"}` (plus `errors`, '
+        "a list of `{field, message}`, when fields are at fault).",
+        ERRORS,
+    ),
+)
+
+DESCRIPTION = f"""\
+Executes token swap orders on Solana DEXs (Raydium and Meteora), routing each order to the venue
+with the best net output, and streams every step of its life over WebSocket. Execution is
+simulated today.
+
+**Use.** Set the collection variables `baseUrl` (default `http://localhost:3000`) and
+`wsBaseUrl` (default `ws://localhost:3000`), then run the collection: *Execute a market order*
+saves `orderId` for the requests after it. Every request's tests check the documented status
+and body. Start an engine with `scripts/oee serve`; the full API is at `{{{{baseUrl}}}}/docs`.
+
+**WebSocket streams (not requests of this collection).** Postman's collection format v2.1 cannot
+hold WebSocket requests (postmanlabs/postman-app-support#11252). Open them by hand
+(*New* > *WebSocket*) after running *Execute a market order*:
+
+`{ORDER_STREAM_URL}` streams one order:
+
+- The first frame is `{{"type": "snapshot", "orderId", "seq", "order": <the order view>}}`,
+  then every later event exactly once in `seq` order: `pending` (seq 1), `routing`,
+  `building`, `submitted`, `confirmed` (seq 5, with `txHash`, `executedPrice`, `chosenDex`,
+  `amountOut`) or `failed` (with `error` and `reason`). A retry shows as `pending` with the
+  next `attempt` and `retryInMs`.
+- The server closes with 1000 after a terminal event (`confirmed`, `failed`, `cancelled`,
+  `expired`), or right after the snapshot when the order is already finished.
+- `?since=<seq>` replays the event log after `seq` instead of the snapshot; `?since=0` replays
+  the whole life of the order.
+- A malformed id gets `{{"type": "error", "code": "INVALID_ORDER_ID", "message"}}` and close
+  code 4400; an unknown order `ORDER_NOT_FOUND` and 4404.
+
+`{FIREHOSE_URL}` streams every order: one
+`{{"type": "snapshot", "activeCount", "orders": [...]}}` frame (the active orders and the
+`recent` newest), then every event of every order, per order in `seq` order. It stays open.
+
+Generated by `python -m oee.devtools.postman`; `tests/e2e/test_postman.py` runs every request
+and both streams against a live engine.
+"""
+
+
+def _url(call: Call) -> dict[str, Any]:
+    query = "&".join(f"{key}={value}" for key, value in call.query)
+    url: dict[str, Any] = {
+        "raw": "{{baseUrl}}" + call.path + (f"?{query}" if query else ""),
+        "host": ["{{baseUrl}}"],
+        "path": call.path.strip("/").split("/"),
+    }
+    if call.query:
+        url["query"] = [{"key": key, "value": value} for key, value in call.query]
+    return url
+
+
+def _request(call: Call) -> dict[str, Any]:
+    headers = [{"key": key, "value": value} for key, value in call.headers]
+    request: dict[str, Any] = {"method": call.method, "header": headers, "url": _url(call)}
+    if call.body is not None:
+        request["header"] = [{"key": "Content-Type", "value": _JSON}, *headers]
+        request["body"] = {
+            "mode": "raw",
+            "raw": call.body,
+            "options": {"raw": {"language": "json"}},
+        }
+    return request
+
+
+def _check(title: str, assertion: str) -> str:
+    return f"pm.test({json.dumps(title)}, function () {{ {assertion}; }});"
+
+
+def prerequest_script_for(call: Call) -> list[str]:
+    """The request's pre-request script: fresh GUIDs for the variables in `call.fresh`."""
+    return [
+        f'pm.collectionVariables.set("{name}", pm.variables.replaceIn("{{{{$guid}}}}"));'
+        for name in call.fresh
+    ]
+
+
+def script_for(call: Call) -> list[str]:
+    """The request's test script: one statement a line, each of one of these forms.
+
+    - `pm.response.to.have.status(N)`
+    - `pm.expect(pm.response.json()).to.be.an("array"|"object")`
+    - `pm.expect(pm.response.json()).to.have.property("field")`
+    - `pm.expect(pm.response.json().field).to.eql(<JSON literal>)`
+    - `pm.expect(pm.response.json().field).to.eql(pm.collectionVariables.get("var"))`
+    - `pm.expect(pm.response.headers.get("Header")).to.eql("value")`
+    - `pm.expect(pm.response.text()).to.include("text")`
+    - `if (pm.response.code === N) pm.collectionVariables.set("var", pm.response.json().field)`
+    """
+    status = call.status
+    lines = [_check(f"status is {status}", f"pm.response.to.have.status({status})")]
+    if call.kind is not None:
+        lines.append(
+            _check(
+                f"body is an {call.kind}",
+                f'pm.expect(pm.response.json()).to.be.an("{call.kind}")',
+            )
+        )
+    lines += [
+        _check(f"body has {name}", f'pm.expect(pm.response.json()).to.have.property("{name}")')
+        for name in call.has
+    ]
+    for name, value in call.equals:
+        literal = json.dumps(value)
+        lines.append(
+            _check(
+                f"{name} is {literal.strip(chr(34))}",
+                f"pm.expect(pm.response.json().{name}).to.eql({literal})",
+            )
+        )
+    lines += [
+        _check(
+            f"{name} is the saved {variable}",
+            f'pm.expect(pm.response.json().{name}).to.eql(pm.collectionVariables.get("{variable}"))',
+        )
+        for name, variable in call.same_as
+    ]
+    lines += [
+        _check(
+            f"header {header} is {value}",
+            f'pm.expect(pm.response.headers.get("{header}")).to.eql({json.dumps(value)})',
+        )
+        for header, value in call.header_equals
+    ]
+    lines += [
+        _check(
+            f"body includes {json.dumps(text)[1:-1]}",
+            f"pm.expect(pm.response.text()).to.include({json.dumps(text)})",
+        )
+        for text in call.contains
+    ]
+    lines += [
+        f"if (pm.response.code === {status}) "
+        f'pm.collectionVariables.set("{variable}", pm.response.json().{name});'
+        for variable, name in call.saves
+    ]
+    return lines
+
+
+def _item(call: Call) -> dict[str, Any]:
+    request = _request(call)
+    body = call.example if isinstance(call.example, str) else json.dumps(call.example, indent=2)
+    example = {
+        "name": f"{call.status} {HTTPStatus(call.status).phrase}",
+        "originalRequest": request,
+        "status": HTTPStatus(call.status).phrase,
+        "code": call.status,
+        "_postman_previewlanguage": "json" if call.media == _JSON else "text",
+        "header": [{"key": "Content-Type", "value": call.media}],
+        "cookie": [],
+        "body": body,
+    }
+    events = [{"listen": "test", "script": {"type": "text/javascript", "exec": script_for(call)}}]
+    if call.fresh:
+        script = {"type": "text/javascript", "exec": prerequest_script_for(call)}
+        events.insert(0, {"listen": "prerequest", "script": script})
+    return {
+        "name": call.name,
+        "event": events,
+        "request": {**request, "description": call.description},
+        "response": [example],
+    }
+
+
+def _variable(key: str, value: str, description: str) -> dict[str, str]:
+    return {"key": key, "value": value, "type": "string", "description": description}
+
+
+def build_collection() -> dict[str, Any]:
+    """The whole collection as a JSON-ready dict."""
+    return {
+        "info": {
+            "_postman_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "order-execution-engine/postman")),
+            "name": NAME,
+            "description": DESCRIPTION,
+            "schema": SCHEMA,
+        },
+        "item": [
+            {"name": name, "description": about, "item": [_item(call) for call in calls]}
+            for name, about, calls in FOLDERS
+        ],
+        "variable": [
+            _variable("baseUrl", "http://localhost:3000", "Where the engine's HTTP API answers."),
+            _variable(
+                "wsBaseUrl",
+                "ws://localhost:3000",
+                "Where its WebSockets answer (see the collection's description).",
+            ),
+            _variable("orderId", "", "Set by the test script of *Execute a market order*."),
+            _variable(
+                "idempotencyKey", "", "Set by *Execute with an Idempotency-Key* before it runs."
+            ),
+            _variable("idempotentOrderId", "", "Set by the test script of the same request."),
+        ],
+    }
+
+
+def render() -> str:
+    """The collection file's exact text."""
+    return json.dumps(build_collection(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write the collection file, or with `--check` report whether it is up to date."""
+    parser = argparse.ArgumentParser(prog="python -m oee.devtools.postman")
+    parser.add_argument("--check", action="store_true", help="Exit 1 if the file differs.")
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="The project directory.")
+    args = parser.parse_args(argv)
+    path = args.root / RELATIVE_PATH
+    text = render()
+    if args.check:
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current != text:
+            print(f"{path} is out of date: run python -m oee.devtools.postman", file=sys.stderr)
+            return 1
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
