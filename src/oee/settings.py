@@ -7,6 +7,7 @@ prefix (`OEE_WORKER_CONCURRENCY`, `OEE_SIM_LATENCY_SCALE`), and the seed's `PORT
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -113,7 +114,11 @@ class Settings(BaseSettings):
             ("sqlite:///", "sqlite+aiosqlite:///"),
         ):
             if url.startswith(prefix):
-                return driver + url[len(prefix) :]
+                url = driver + url[len(prefix) :]
+                break
+        if url.startswith("postgresql+asyncpg://"):
+            # Managed PostgreSQL URLs say sslmode=...; asyncpg takes the same values as ssl=...
+            url = re.sub(r"([?&])sslmode=", r"\1ssl=", url)
         return url
 
     @property
