@@ -3,8 +3,8 @@
 Nothing runs in the background: a landing is an action scheduled on the world, and every
 question (to the ledger or to the world) first brings the world to now, which lands what is due
 in landing-time order, between the price ticks. So the ledger is deterministic under a
-controlled clock. A later issue serves it as Solana JSON-RPC; its errors already carry the codes
-an RPC error would map to.
+controlled clock. `oee.sim.rpc` serves it as Solana JSON-RPC. It also keeps a balance book per
+wallet and mint (airdrops, fees, swaps) until litesvm runs the real token programs.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from solders.hash import Hash
 from solders.transaction import Transaction
 
 from oee.adapters.chain.transactions import DecodedSwap, decode_swap
+from oee.domain.dlmm import InsufficientLiquidity
 from oee.domain.ports import Blockhash, TxState, TxStatus
 from oee.settings import SimSettings
 from oee.sim.world import SimWorld
@@ -28,6 +29,8 @@ from oee.sim.world import SimWorld
 BLOCKHASH_VALIDITY = 150
 LAMPORTS_PER_SIGNATURE = 5_000
 FIRST_BLOCK_HEIGHT = 1_000
+# The balance book keeps a wallet's lamports under the System program's id, like a mint.
+NATIVE_MINT = "11111111111111111111111111111111"
 
 
 class LedgerError(Exception):
@@ -58,11 +61,32 @@ class LandedSwap:
 
 
 @dataclass(frozen=True, slots=True)
+class BalanceChange:
+    """One of a wallet's balances around a transaction (RPC `preTokenBalances`/`postTokenBalances`)."""
+
+    owner: str
+    mint: str  # NATIVE_MINT for lamports
+    pre: int
+    post: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedTx:
+    """A transaction that executed, successfully or not: what RPC `getTransaction` reports."""
+
+    raw_tx: str  # base64 wire format
+    swap: DecodedSwap
+    status: TxStatus
+    balances: tuple[BalanceChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class _Pending:
     signature: str
     swap: DecodedSwap
     last_valid_block_height: int
     fee_lamports: int
+    raw_tx: str
 
 
 class SimLedger:
@@ -86,6 +110,8 @@ class SimLedger:
         self._expiry: deque[tuple[int, Hash]] = deque()  # issue order is expiry order
         self._statuses: dict[str, TxStatus | None] = {}  # None: accepted, not landed (yet)
         self._landed: dict[str, LandedSwap] = {}
+        self._processed: dict[str, ProcessedTx] = {}
+        self._balances: dict[str, dict[str, int]] = {}  # owner -> mint -> base units
 
     def block_height(self) -> int:
         """The current block height."""
@@ -143,7 +169,7 @@ class SimLedger:
             raise LedgerError("UNSUPPORTED_TRANSACTION", str(error)) from None
         priority = -(-swap.compute_unit_price * swap.compute_unit_limit // 1_000_000)
         fee = LAMPORTS_PER_SIGNATURE * len(tx.signatures) + priority
-        pending = _Pending(signature, swap, last_valid, fee)
+        pending = _Pending(signature, swap, last_valid, fee, raw_tx)
         land_at = self._now() + self._rng.uniform(*self._delay_s)
         self._world.schedule(land_at, lambda at: self._land(pending, at))
         self._statuses[signature] = None
@@ -153,6 +179,34 @@ class SimLedger:
         """The outcome of a landed transaction, or None (unknown, in flight or never landed)."""
         self._settle()
         return self._statuses.get(signature)
+
+    def processed(self, signature: str) -> ProcessedTx | None:
+        """The executed transaction with its outcome and balance changes, or None (not landed)."""
+        self._settle()
+        return self._processed.get(signature)
+
+    def is_blockhash_valid(self, blockhash: str) -> bool:
+        """Whether a transaction signed with `blockhash` may still land."""
+        self._settle()
+        last_valid = self._blockhashes.get(Hash.from_string(blockhash))
+        return last_valid is not None and self._height_at(self._now()) <= last_valid
+
+    def airdrop(self, owner: str, mint: str, amount: int) -> int:
+        """Credit `amount` base units of `mint` (NATIVE_MINT: lamports) to `owner`; the new balance."""
+        self._settle()
+        book = self._balances.setdefault(owner, {})
+        book[mint] = book.get(mint, 0) + amount
+        return book[mint]
+
+    def balances(self, owner: str) -> dict[str, int]:
+        """Every balance the book holds for `owner`, by mint (NATIVE_MINT: lamports)."""
+        self._settle()
+        return dict(self._balances.get(owner, {}))
+
+    def owners(self) -> list[str]:
+        """Every wallet the balance book knows."""
+        self._settle()
+        return list(self._balances)
 
     def landed_swaps(self) -> list[LandedSwap]:
         """Every swap that executed successfully, in landing order."""
@@ -173,7 +227,31 @@ class SimLedger:
         height = self._height_at(at)
         # Past its blockhash's life a transaction can never land: it stays unknown for good.
         if height <= pending.last_valid_block_height:
-            self._statuses[pending.signature] = self._execute(pending, height)
+            status = self._execute(pending, height)
+            self._statuses[pending.signature] = status
+            balances = self._book(pending.swap, status)
+            self._processed[pending.signature] = ProcessedTx(
+                pending.raw_tx, pending.swap, status, balances
+            )
+
+    def _book(self, swap: DecodedSwap, status: TxStatus) -> tuple[BalanceChange, ...]:
+        """Apply the transaction to the wallet's balances: the fee always, the swap if it landed.
+
+        Balances are not enforced until litesvm runs the token programs: a shortfall is credited
+        first, as an airdrop would, so the book never goes negative and pre/post stay exact.
+        """
+        spent = swap.amount_in if status.state is TxState.LANDED else 0
+        book = self._balances.setdefault(swap.wallet, {})
+        changes = []
+        for mint, delta in (
+            (NATIVE_MINT, -status.fee_lamports),
+            (swap.mint_in, -spent),
+            (swap.mint_out, status.amount_out),
+        ):
+            pre = max(book.get(mint, 0), -delta)
+            book[mint] = pre + delta
+            changes.append(BalanceChange(swap.wallet, mint, pre, pre + delta))
+        return tuple(changes)
 
     def _execute(self, pending: _Pending, height: int) -> TxStatus:
         """Run the swap against the pool as it is now; fees are paid even when it fails."""
@@ -184,7 +262,10 @@ class SimLedger:
         spec, pool = found
         if {swap.mint_in, swap.mint_out} != {pool.mint_a, pool.mint_b} or swap.amount_in <= 0:
             return self._failed(pending, height, "INVALID_ACCOUNT", "mints do not match the pool")
-        result = pool.quote(swap.mint_in, swap.amount_in)
+        try:
+            result = pool.quote(swap.mint_in, swap.amount_in)
+        except InsufficientLiquidity as error:  # a DLMM swap larger than all of its bins
+            return self._failed(pending, height, error.code, error.message)
         if result.amount_out < swap.min_amount_out:
             message = (
                 f"custom program error: {spec.slippage_error}: the swap pays "

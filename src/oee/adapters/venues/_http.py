@@ -1,0 +1,123 @@
+"""What the venue quote clients share: one GET with the venue failure codes, and the domain quote.
+
+| what the service does | code | retryable |
+|---|---|---|
+| no answer within the timeout | VENUE_TIMEOUT | yes |
+| HTTP 429 (with its Retry-After in the message) | VENUE_RATE_LIMITED | yes |
+| HTTP 5xx or an unreachable host | VENUE_UNAVAILABLE | yes |
+| no pool or route for the pair | NO_POOL | no |
+| the pool cannot fill the amount | INSUFFICIENT_LIQUIDITY | no |
+| a malformed answer or a refused request | VENUE_ERROR | no |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from oee.domain.errors import ExecutionError
+from oee.domain.routing import Quote
+from oee.domain.tokens import Token
+
+# Price impact is carried in hundredths of a basis point, as the domain's AMM math rounds it.
+_IMPACT_STEP = Decimal("0.01")
+
+
+async def get_json(
+    client: httpx.AsyncClient,
+    url: httpx.URL,
+    params: dict[str, str],
+    *,
+    venue: str,
+    timeout_s: float,
+) -> tuple[int, Any]:
+    """GET `url` and decode its JSON body (floats as `Decimal`); returns (status, body).
+
+    Raises:
+        ExecutionError: VENUE_TIMEOUT, VENUE_RATE_LIMITED or VENUE_UNAVAILABLE (retryable),
+            VENUE_ERROR for a body that is not JSON.
+    """
+    try:
+        # asyncio's timeout, not only httpx's: an in-process ASGI transport applies none.
+        async with asyncio.timeout(timeout_s):
+            response = await client.get(url, params=params)
+    except (TimeoutError, httpx.TimeoutException):
+        raise ExecutionError(
+            f"{venue} quote timed out after {timeout_s} s", code="VENUE_TIMEOUT", retryable=True
+        ) from None
+    except httpx.TransportError as error:
+        raise ExecutionError(
+            f"{venue} quote service unreachable ({error!r})",
+            code="VENUE_UNAVAILABLE",
+            retryable=True,
+        ) from None
+    if response.status_code == 429:
+        wait = response.headers.get("retry-after", "?")
+        raise ExecutionError(
+            f"{venue} rate limited the quote (HTTP 429, retry after {wait} s)",
+            code="VENUE_RATE_LIMITED",
+            retryable=True,
+        )
+    if response.status_code >= 500:
+        raise ExecutionError(
+            f"{venue} quote service failed (HTTP {response.status_code})",
+            code="VENUE_UNAVAILABLE",
+            retryable=True,
+        )
+    try:
+        return response.status_code, json.loads(response.content, parse_float=Decimal)
+    except ValueError:
+        raise bad_answer(
+            venue, f"HTTP {response.status_code} with a body that is not JSON"
+        ) from None
+
+
+def bad_answer(venue: str, why: str) -> ExecutionError:
+    """The service answered something this client cannot use."""
+    return ExecutionError(f"{venue} quote unusable: {why}", code="VENUE_ERROR", retryable=False)
+
+
+def no_pool(venue: str, token_in: Token, token_out: Token, why: str) -> ExecutionError:
+    """The venue cannot route the pair: retrying will not help."""
+    return ExecutionError(
+        f"{venue} has no {token_in.symbol}/{token_out.symbol} pool ({why})",
+        code="NO_POOL",
+        retryable=False,
+    )
+
+
+def insufficient_liquidity(venue: str, why: str) -> ExecutionError:
+    """The pool cannot fill this amount: the same order will not fit on a retry either."""
+    return ExecutionError(
+        f"{venue} cannot fill the amount ({why})", code="INSUFFICIENT_LIQUIDITY", retryable=False
+    )
+
+
+def make_quote(
+    venue: str,
+    token_in: Token,
+    token_out: Token,
+    *,
+    amount_in: int,
+    amount_out: int,
+    fee: int,
+    fee_bps: int,
+    impact_pct: Decimal,
+    pool: str,
+) -> Quote:
+    """The domain quote: exact base units, the price in whole tokens out per whole token in."""
+    price = token_out.from_base_units(amount_out) / token_in.from_base_units(amount_in)
+    return Quote(
+        venue=venue,
+        amount_in=amount_in,
+        amount_out=amount_out,
+        fee=fee,
+        fee_bps=fee_bps,
+        price=price,
+        price_impact_bps=(Decimal(impact_pct) * 100).quantize(_IMPACT_STEP),
+        pool=pool,
+    )

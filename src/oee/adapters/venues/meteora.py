@@ -1,0 +1,92 @@
+"""Meteora DLMM through a quote service shaped like the DLMM SDK's `swapQuote`: `GET {base}/quote`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+
+from oee.adapters.venues._http import (
+    bad_answer,
+    get_json,
+    insufficient_liquidity,
+    make_quote,
+    no_pool,
+)
+from oee.domain.routing import Quote
+from oee.domain.tokens import Token
+
+METEORA_DLMM = "LBUZKhRxPF3XUpBCjp4YzTKgLccjZhTSDM9YuVaPwxo"
+
+
+class MeteoraVenue:
+    """The `Venue` port over a Meteora DLMM quote service."""
+
+    name = "meteora"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        *,
+        program_id: str = METEORA_DLMM,
+        timeout_s: float = 2.0,
+        slippage_bps: int = 50,
+    ) -> None:
+        """Quote through `base_url`; `/quote` is appended.
+
+        Args:
+            client: The process's shared HTTP client.
+            base_url: The quote service's root.
+            program_id: The DLMM program the swap instruction goes to.
+            timeout_s: Give up on a quote after this long.
+            slippage_bps: For the service's `minOutAmount`; the engine sets its own floor.
+        """
+        self.program_id = program_id
+        self._client = client
+        self._url = httpx.URL(base_url.rstrip("/") + "/quote")  # parsed once, not per quote
+        self._timeout_s = timeout_s
+        self._slippage = str(slippage_bps)
+
+    async def quote(self, token_in: Token, token_out: Token, amount_in: int) -> Quote:
+        """Quote `amount_in` base units of `token_in` into `token_out`.
+
+        Raises:
+            ExecutionError: VENUE_TIMEOUT / VENUE_RATE_LIMITED / VENUE_UNAVAILABLE (retryable),
+                NO_POOL (404), INSUFFICIENT_LIQUIDITY (the bins cannot fill the amount) or
+                VENUE_ERROR, none retryable.
+        """
+        params = {
+            "inputMint": token_in.mint,
+            "outputMint": token_out.mint,
+            "amount": str(amount_in),
+            "slippageBps": self._slippage,
+        }
+        status, body = await get_json(
+            self._client, self._url, params, venue=self.name, timeout_s=self._timeout_s
+        )
+        if status == 404:
+            raise no_pool(self.name, token_in, token_out, "pool not found")
+        if status == 422:
+            why = body.get("message") if isinstance(body, dict) else body
+            raise insufficient_liquidity(self.name, str(why))
+        if status != 200 or not isinstance(body, dict):
+            raise bad_answer(self.name, f"HTTP {status}: {body}")
+        try:
+            consumed = int(body["consumedInAmount"])
+            if consumed != amount_in:
+                # The bins cannot take the whole amount: a partial fill is not this order.
+                raise insufficient_liquidity(self.name, f"bins take {consumed} of {amount_in}")
+            return make_quote(
+                self.name,
+                token_in,
+                token_out,
+                amount_in=consumed,
+                amount_out=int(body["outAmount"]),
+                fee=int(body["fee"]),
+                fee_bps=int(body["feeBps"]),
+                impact_pct=Decimal(str(body["priceImpact"])),
+                pool=str(body["poolAddress"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise bad_answer(self.name, f"{type(error).__name__}: {error}") from None

@@ -1,0 +1,381 @@
+"""The simulated chain served as Solana JSON-RPC 2.0: the methods the engine uses, in real wire formats.
+
+Requests and answers follow an agave RPC node: the same result shapes (parsed unchanged by
+solana-py and solders), the same error objects (-32700 parse error, -32600 invalid request,
+-32601 method not found, -32602 invalid params, -32002 preflight failure with its simulation
+result, -32003 signature verification failure) and the same transaction errors (`BlockhashNotFound`,
+`AlreadyProcessed`, `{"InstructionError": [2, {"Custom": 30}]}`). `sendTransaction` honours
+`skipPreflight` as a node does: with preflight the transaction is verified and simulated
+against the pools first and refused on failure; without it the node forwards whatever
+deserializes, and what the leader would drop (a bad signature, an unknown blockhash) simply
+never lands. This module is synchronous, like the ledger; network latency is added by
+`oee.sim.app`, the send faults (HTTP 503, a transaction lost before the leader) are drawn here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from solders.hash import Hash
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.transaction import Transaction
+
+from oee.adapters.chain.transactions import DecodedSwap, decode_swap
+from oee.domain.dlmm import InsufficientLiquidity
+from oee.settings import SimSettings
+from oee.sim import rpc_wire as wire
+from oee.sim.ledger import NATIVE_MINT, LedgerError, ProcessedTx, SimLedger
+from oee.sim.rpc_wire import RpcError, b58decode, context
+from oee.sim.world import SimWorld
+
+log = structlog.get_logger(__name__)
+
+MAX_SIGNATURES = 256  # per getSignatureStatuses call, as on agave
+# Statuses older than this many blocks need `searchTransactionHistory` (the status cache).
+STATUS_CACHE_BLOCKS = 300
+MAX_BASE64_TX = 1644  # the longest encodings of a 1232-byte packet agave accepts
+MAX_BASE58_TX = 1683
+VERSION = {"solana-core": "2.2.16", "feature-set": 3294202862}
+
+Json = Any
+Handler = Callable[[list[Json]], Json]
+
+
+class NodeUnavailable(Exception):
+    """An injected fault: the node answers HTTP 503 to the whole request."""
+
+
+class SolanaRpc:
+    """Answers JSON-RPC requests (single or batch) from the ledger and the world."""
+
+    def __init__(self, world: SimWorld, ledger: SimLedger, settings: SimSettings) -> None:
+        self._world = world
+        self._ledger = ledger
+        self._fault_rate = settings.fault_rate
+        self._rng = random.Random(f"oee-sim/rpc/{settings.seed}")
+        self._genesis = str(
+            Hash(hashlib.sha256(f"oee-sim/genesis/{settings.seed}".encode()).digest())
+        )
+        self._programs = wire.ProgramErrors(world.venues)
+        self._clock = wire.BlockClock(ledger.block_height(), settings, time.time())
+        self._token_accounts: dict[str, tuple[str, str]] = {}  # address -> (owner, mint)
+        self._methods: dict[str, Handler] = {
+            "getLatestBlockhash": self._get_latest_blockhash,
+            "getBlockHeight": lambda _: self._ledger.block_height(),
+            "getSlot": lambda _: wire.slot(self._ledger.block_height()),
+            "isBlockhashValid": self._is_blockhash_valid,
+            "sendTransaction": self._send_transaction,
+            "simulateTransaction": self._simulate_transaction,
+            "getSignatureStatuses": self._get_signature_statuses,
+            "getTransaction": self._get_transaction,
+            "getBalance": self._get_balance,
+            "getTokenAccountBalance": self._get_token_account_balance,
+            "getTokenAccountsByOwner": self._get_token_accounts_by_owner,
+            "getHealth": lambda _: "ok",
+            "getVersion": lambda _: VERSION,
+            "getGenesisHash": lambda _: self._genesis,
+        }
+
+    def handle(self, body: bytes) -> bytes:
+        """Answer one HTTP body: a request, a batch, or garbage; empty for notifications only.
+
+        Raises:
+            NodeUnavailable: An injected fault hit a `sendTransaction` in the body.
+        """
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return _dump(wire.error_reply(None, RpcError(-32700, "Parse error")))
+        if isinstance(payload, list):
+            if not payload:
+                return _dump(wire.error_reply(None, RpcError(-32600, "Invalid request")))
+            replies = [reply for reply in map(self._one, payload) if reply is not None]
+            return _dump(replies) if replies else b""
+        reply = self._one(payload)
+        return b"" if reply is None else _dump(reply)
+
+    def _one(self, request: Json) -> dict[str, Json] | None:
+        if not isinstance(request, dict):
+            return wire.error_reply(None, RpcError(-32600, "Invalid request"))
+        request_id = request.get("id")
+        method, params = request.get("method"), request.get("params", [])
+        if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
+            return wire.error_reply(request_id, RpcError(-32600, "Invalid request"))
+        handler = self._methods.get(method)
+        try:
+            if handler is None:
+                raise RpcError(-32601, "Method not found")
+            if not isinstance(params, list):
+                raise RpcError(-32602, "Invalid params: expected an array of parameters")
+            result = handler(params)
+        except RpcError as error:
+            reply = wire.error_reply(request_id, error)
+        except (NodeUnavailable, MemoryError):
+            raise
+        except Exception:  # a bug here must still answer as a node does, not drop the request
+            log.exception("rpc_internal_error", method=method)
+            reply = wire.error_reply(request_id, RpcError(-32603, "Internal error"))
+        else:
+            reply = {"jsonrpc": "2.0", "result": result, "id": request_id}
+        return reply if "id" in request else None  # no id: a notification, never answered
+
+    # -- blocks ------------------------------------------------------------------------------
+
+    def _get_latest_blockhash(self, params: list[Json]) -> Json:
+        issued = self._ledger.latest_blockhash()
+        value = {
+            "blockhash": issued.blockhash,
+            "lastValidBlockHeight": issued.last_valid_block_height,
+        }
+        return context(self._ledger.block_height(), value)
+
+    def _is_blockhash_valid(self, params: list[Json]) -> Json:
+        blockhash = wire.arg(params, 0, str)
+        try:
+            valid = self._ledger.is_blockhash_valid(blockhash)
+        except Exception:  # solders' ParseHashError
+            raise RpcError(-32602, "Invalid params: invalid blockhash") from None
+        return context(self._ledger.block_height(), valid)
+
+    # -- transactions ------------------------------------------------------------------------
+
+    def _send_transaction(self, params: list[Json]) -> Json:
+        config = wire.config(params, 1)
+        raw = _decode_wire(wire.arg(params, 0, str), config.get("encoding", "base58"))
+        if self._fault_rate and self._rng.random() < self._fault_rate:
+            raise NodeUnavailable
+        if self._fault_rate and self._rng.random() < self._fault_rate:
+            # Accepted, then lost on the way to the leader: the sender learns it from expiry.
+            return str(_parse(raw).signatures[0])
+        if not config.get("skipPreflight", False):
+            self._preflight(_parse(raw))
+        try:
+            return self._ledger.send(base64.b64encode(raw).decode())
+        except LedgerError as error:
+            if error.code in ("INVALID_TRANSACTION", "UNSUPPORTED_TRANSACTION"):
+                raise RpcError(-32602, f"invalid transaction: {error.message}") from None
+            # Only reachable without preflight: a real node forwards the transaction unchecked
+            # and the leader drops it (bad signature, unknown blockhash). It never lands.
+            return str(_parse(raw).signatures[0])
+
+    def _preflight(self, tx: Transaction) -> None:
+        if not all(tx.verify_with_results()):
+            raise RpcError(-32003, "Transaction signature verification failure")
+        if self._ledger.processed(str(tx.signatures[0])) is not None:
+            raise wire.preflight_failure("AlreadyProcessed", [], 0)
+        err, logs, units = self._simulate(tx, check_blockhash=True)
+        if err is not None:
+            raise wire.preflight_failure(err, logs, units)
+
+    def _simulate_transaction(self, params: list[Json]) -> Json:
+        config = wire.config(params, 1)
+        tx = _parse(_decode_wire(wire.arg(params, 0, str), config.get("encoding", "base58")))
+        replace = bool(config.get("replaceRecentBlockhash", False))
+        if replace and config.get("sigVerify", False):
+            raise RpcError(-32602, "sigVerify may not be used with replaceRecentBlockhash")
+        if config.get("sigVerify", False) and not all(tx.verify_with_results()):
+            raise RpcError(-32003, "Transaction signature verification failure")
+        err, logs, units = self._simulate(tx, check_blockhash=not replace)
+        replacement = None
+        if replace:
+            issued = self._ledger.latest_blockhash()
+            replacement = {
+                "blockhash": issued.blockhash,
+                "lastValidBlockHeight": issued.last_valid_block_height,
+            }
+        return context(
+            self._ledger.block_height(), wire.simulation_result(err, logs, units, replacement)
+        )
+
+    def _simulate(self, tx: Transaction, *, check_blockhash: bool) -> tuple[Json, list[str], int]:
+        """Run the swap against the pools as they are now, changing nothing: (err, logs, units)."""
+        if check_blockhash and not self._ledger.is_blockhash_valid(
+            str(tx.message.recent_blockhash)
+        ):
+            return "BlockhashNotFound", [], 0
+        swap = _swap_of(tx)
+        code, detail = self._dry_run(swap)
+        logs, units = self._programs.logs(tx, swap, code, detail)
+        return self._programs.tx_error(tx, swap, code), logs, units
+
+    def _dry_run(self, swap: DecodedSwap) -> tuple[str | None, str]:
+        """The ledger's landing checks (pool, mints, minimum output) without executing."""
+        found = self._world.pool_at(swap.pool)
+        if found is None or found[0].program_id != swap.program_id:
+            return "INVALID_ACCOUNT", "the pool account is unknown"
+        _, pool = found
+        if {swap.mint_in, swap.mint_out} != {pool.mint_a, pool.mint_b} or swap.amount_in <= 0:
+            return "INVALID_ACCOUNT", "mints do not match the pool"
+        try:
+            paid = pool.quote(swap.mint_in, swap.amount_in).amount_out
+        except InsufficientLiquidity as error:  # a DLMM swap larger than all of its bins
+            return "INSUFFICIENT_LIQUIDITY", error.message
+        if paid < swap.min_amount_out:
+            return (
+                "SLIPPAGE_EXCEEDED",
+                f"the swap pays {paid}, below the minimum {swap.min_amount_out}",
+            )
+        return None, f"amount_in {swap.amount_in}, amount_out {paid}"
+
+    # -- statuses and history ----------------------------------------------------------------
+
+    def _get_signature_statuses(self, params: list[Json]) -> Json:
+        signatures = wire.arg(params, 0, list)
+        if len(signatures) > MAX_SIGNATURES:
+            raise RpcError(-32602, f"Too many inputs provided; max {MAX_SIGNATURES}")
+        search = bool(wire.config(params, 1).get("searchTransactionHistory", False))
+        height = self._ledger.block_height()
+        value: list[Json] = []
+        for signature in signatures:
+            processed = self._ledger.processed(_signature(signature))
+            age = height - processed.status.slot if processed else 0
+            if processed is None or (age > STATUS_CACHE_BLOCKS and not search):
+                value.append(None)
+                continue
+            err = self._err_of(processed)
+            value.append(wire.signature_status(processed.status.slot, age, err))
+        return context(height, value)
+
+    def _get_transaction(self, params: list[Json]) -> Json:
+        signature = _signature(wire.arg(params, 0, str))
+        config = wire.config(params, 1)
+        commitment = config.get("commitment", "finalized")
+        if commitment not in ("confirmed", "finalized"):
+            raise RpcError(-32602, "Method does not support commitment below `confirmed`")
+        processed = self._ledger.processed(signature)
+        height = self._ledger.block_height()
+        if processed is None or (
+            commitment == "finalized" and height - processed.status.slot < wire.FINALIZED_AFTER
+        ):
+            return None
+        raw = base64.b64decode(processed.raw_tx)
+        tx = Transaction.from_bytes(raw)
+        status, swap = processed.status, processed.swap
+        code = status.error_code
+        detail = f"amount_in {swap.amount_in}, amount_out {status.amount_out}"
+        if status.error_message is not None:  # "custom program error: 0x1e (...): why"
+            detail = status.error_message.rsplit("): ", 1)[-1]
+        logs, units = self._programs.logs(tx, swap, code, detail)
+        encoded = wire.encode_transaction(tx, raw, config.get("encoding", "json"))
+        meta = wire.transaction_meta(
+            tx, processed, self._programs.tx_error(tx, swap, code), logs, units
+        )
+        reply: dict[str, Json] = {
+            "slot": wire.slot(processed.status.slot),
+            "blockTime": self._clock.block_time(processed.status.slot),
+            "transaction": encoded,
+            "meta": meta,
+        }
+        if config.get("maxSupportedTransactionVersion") is not None:
+            reply["version"] = "legacy"
+        return reply
+
+    def _err_of(self, processed: ProcessedTx) -> Json:
+        if processed.status.error_code is None:
+            return None
+        tx = Transaction.from_bytes(base64.b64decode(processed.raw_tx))
+        return self._programs.tx_error(tx, processed.swap, processed.status.error_code)
+
+    # -- balances ----------------------------------------------------------------------------
+
+    def _get_balance(self, params: list[Json]) -> Json:
+        owner = _pubkey(wire.arg(params, 0, str))
+        lamports = self._ledger.balances(owner).get(NATIVE_MINT, 0)
+        return context(self._ledger.block_height(), lamports)
+
+    def _get_token_account_balance(self, params: list[Json]) -> Json:
+        address = _pubkey(wire.arg(params, 0, str))
+        if address not in self._token_accounts:
+            self._index_token_accounts()
+        if address not in self._token_accounts:
+            raise RpcError(-32602, "Invalid param: could not find account")
+        owner, mint = self._token_accounts[address]
+        units = self._ledger.balances(owner).get(mint, 0)
+        return context(self._ledger.block_height(), wire.ui_amount(units, mint))
+
+    def _get_token_accounts_by_owner(self, params: list[Json]) -> Json:
+        owner = _pubkey(wire.arg(params, 0, str))
+        wanted = wire.token_filter(wire.arg(params, 1, dict))
+        encoding = wire.config(params, 2).get("encoding", "binary")
+        accounts = [
+            wire.token_account(owner, mint, units, encoding)
+            for mint, units in self._ledger.balances(owner).items()
+            if mint != NATIVE_MINT and wanted in (None, mint)
+        ]
+        return context(self._ledger.block_height(), accounts)
+
+    def _index_token_accounts(self) -> None:
+        for owner in self._ledger.owners():
+            for mint in self._ledger.balances(owner):
+                if mint != NATIVE_MINT:
+                    self._token_accounts[wire.token_account_address(owner, mint)] = (owner, mint)
+
+
+def _dump(reply: Json) -> bytes:
+    return json.dumps(reply, separators=(",", ":")).encode()
+
+
+def _decode_wire(data: str, encoding: Json) -> bytes:
+    """A transaction's bytes from its base58 or base64 text, with agave's size limits and errors."""
+    name = "solana_transaction::versioned::VersionedTransaction"
+    if encoding == "base64":
+        if len(data) > MAX_BASE64_TX:
+            raise RpcError(-32602, f"base64 encoded {name} too large: {len(data)} bytes")
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise RpcError(-32602, f"invalid base64 encoding: {error}") from None
+    if encoding == "base58":
+        if len(data) > MAX_BASE58_TX:
+            raise RpcError(-32602, f"base58 encoded {name} too large: {len(data)} bytes")
+        try:
+            return b58decode(data)
+        except ValueError as error:
+            raise RpcError(-32602, f"invalid base58 encoding: {error}") from None
+    raise RpcError(-32602, f"unsupported encoding: {encoding}. Supported encodings: base58, base64")
+
+
+def _parse(raw: bytes) -> Transaction:
+    try:
+        tx = Transaction.from_bytes(raw)
+        tx.sanitize()
+    except Exception as error:  # untrusted bytes: solders raises several error types
+        raise RpcError(-32602, f"failed to deserialize transaction: {error}") from None
+    if not tx.signatures:
+        raise RpcError(-32602, "invalid transaction: no signatures")
+    return tx
+
+
+def _swap_of(tx: Transaction) -> DecodedSwap:
+    try:
+        return decode_swap(tx)
+    except ValueError as error:
+        # A real node runs any program; this one only knows the venues' swap instruction.
+        raise RpcError(
+            -32602, f"invalid transaction: the simulator runs swaps only: {error}"
+        ) from None
+
+
+def _pubkey(text: str) -> str:
+    try:
+        return str(Pubkey.from_string(text))
+    except ValueError:
+        raise RpcError(-32602, "Invalid param: Invalid") from None
+
+
+def _signature(text: Json) -> str:
+    if not isinstance(text, str):
+        raise RpcError(-32602, "Invalid params: signatures must be base58 strings")
+    try:
+        return str(Signature.from_string(text))
+    except ValueError:
+        raise RpcError(-32602, "Invalid param: Invalid") from None

@@ -1,0 +1,409 @@
+"""Solana JSON-RPC wire formats for the simulated node: errors, statuses, transactions, accounts.
+
+Each shape is what an agave node returns, checked in tests by parsing it with solders' own RPC
+types (the Rust serde structs) and with solana-py. Kept apart from the method dispatch in
+`oee.sim.rpc` so both stay short.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from solders.pubkey import Pubkey
+from solders.transaction import Transaction
+
+from oee.adapters.chain.transactions import (
+    MEMO_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+    DecodedSwap,
+    associated_token_address,
+)
+from oee.domain.errors import InvalidOrder
+from oee.domain.tokens import resolve_token
+from oee.settings import SimSettings
+from oee.sim.ledger import NATIVE_MINT, ProcessedTx
+from oee.sim.world import VenueSpec
+
+Json = Any
+API_VERSION = "2.2.16"
+# Slots run ahead of block heights (skipped slots); a constant lead keeps the two visibly apart.
+SLOT_LEAD = 1_000_000
+FINALIZED_AFTER = 32  # confirmations until the landing block is rooted
+COMPUTE_BUDGET = "ComputeBudget111111111111111111111111111111"
+UNITS = {COMPUTE_BUDGET: 150, str(MEMO_PROGRAM_ID): 6_000}
+SWAP_UNITS = 45_000
+TOKEN_ACCOUNT = struct.Struct("<32s32sQI32sBIQQI32s")  # SPL Token `Account`, 165 bytes
+TOKEN_ACCOUNT_RENT = 2_039_280
+U64_MAX = 2**64 - 1
+
+
+class RpcError(Exception):
+    """A JSON-RPC error object: `code`, `message` and optional `data`, as agave sends them."""
+
+    def __init__(self, code: int, message: str, data: Json = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.data = code, message, data
+
+
+def error_reply(request_id: Json, error: RpcError) -> dict[str, Json]:
+    """The response object for a failed call."""
+    body: dict[str, Json] = {"code": error.code, "message": error.message}
+    if error.data is not None:
+        body["data"] = error.data
+    return {"jsonrpc": "2.0", "error": body, "id": request_id}
+
+
+def slot(height: int) -> int:
+    """The slot of a block height (no forks, a constant number of skipped slots)."""
+    return height + SLOT_LEAD
+
+
+def context(height: int, value: Json) -> dict[str, Json]:
+    """An `RpcResponse`: the value with the slot it was read at."""
+    return {"context": {"slot": slot(height), "apiVersion": API_VERSION}, "value": value}
+
+
+def arg(params: list[Json], index: int, kind: type) -> Json:
+    """Positional parameter `index`, of type `kind`, or agave's invalid-params error."""
+    if len(params) <= index:
+        raise RpcError(
+            -32602, f"Invalid params: invalid length {len(params)}, expected {index + 1}"
+        )
+    if not isinstance(params[index], kind):
+        raise RpcError(-32602, f"Invalid params: parameter {index} must be a {kind.__name__}")
+    return params[index]
+
+
+def config(params: list[Json], index: int) -> dict[str, Json]:
+    """The optional configuration object at `index` (a bare string is the legacy encoding)."""
+    if len(params) <= index or params[index] is None:
+        return {}
+    value = params[index]
+    if isinstance(value, str):
+        return {"encoding": value}
+    if not isinstance(value, dict):
+        raise RpcError(-32602, f"Invalid params: parameter {index} must be a configuration object")
+    return value
+
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_INDEX = {c: i for i, c in enumerate(_B58)}
+
+
+def b58encode(data: bytes) -> str:
+    """Bitcoin-alphabet base58, as Solana prints keys, signatures and instruction data."""
+    number, digits = int.from_bytes(data, "big"), []
+    while number:
+        number, rest = divmod(number, 58)
+        digits.append(_B58[rest])
+    zeros = len(data) - len(data.lstrip(b"\0"))
+    return "1" * zeros + "".join(reversed(digits))
+
+
+def b58decode(text: str) -> bytes:
+    """Inverse of `b58encode`; raises ValueError on a character outside the alphabet."""
+    number = 0
+    for char in text:
+        if char not in _B58_INDEX:
+            raise ValueError(f"invalid character {char!r}")
+        number = number * 58 + _B58_INDEX[char]
+    zeros = len(text) - len(text.lstrip("1"))
+    return b"\0" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
+
+
+def describe(err: Json) -> str:
+    """A `TransactionError` as agave displays it (the text after "Transaction simulation failed: ")."""
+    if isinstance(err, dict) and "InstructionError" in err:
+        index, detail = err["InstructionError"]
+        return f"Error processing Instruction {index}: {instruction_failure(detail)}"
+    return {
+        "BlockhashNotFound": "Blockhash not found",
+        "AlreadyProcessed": "This transaction has already been processed",
+    }.get(err, str(err))
+
+
+# The runtime's `InstructionError` variants the simulated programs fail with, as displayed.
+_INSTRUCTION_ERRORS = {
+    "INVALID_ACCOUNT": ("InvalidAccountData", "invalid account data for instruction"),
+    "INSUFFICIENT_LIQUIDITY": ("InsufficientFunds", "insufficient funds for instruction"),
+}
+
+
+def instruction_failure(detail: Json) -> str:
+    """An `InstructionError`'s detail as agave displays it."""
+    if isinstance(detail, dict) and "Custom" in detail:
+        return f"custom program error: {detail['Custom']:#x}"
+    shown = dict(_INSTRUCTION_ERRORS.values())
+    return shown.get(detail, str(detail))
+
+
+def simulation_result(
+    err: Json, logs: list[str], units: int, replacement: dict[str, Json] | None = None
+) -> dict[str, Json]:
+    """An `RpcSimulateTransactionResult`: simulateTransaction's value and a -32002's `data`."""
+    return {
+        "err": err,
+        "logs": logs,
+        "accounts": None,
+        "unitsConsumed": units,
+        "returnData": None,
+        "innerInstructions": None,
+        "replacementBlockhash": replacement,
+    }
+
+
+def preflight_failure(err: Json, logs: list[str], units: int) -> RpcError:
+    """sendTransaction's -32002: the simulation failed, so the node did not forward it."""
+    message = f"Transaction simulation failed: {describe(err)}"
+    return RpcError(-32002, message, simulation_result(err, logs, units))
+
+
+def signature_status(landed_height: int, age: int, err: Json) -> dict[str, Json]:
+    """One `TransactionStatus` of getSignatureStatuses.
+
+    Landing in the simulator is already the cluster's optimistic confirmation (there are no
+    forks), so a status is `confirmed` at once and `finalized` once its block is rooted.
+    """
+    finalized = age >= FINALIZED_AFTER
+    return {
+        "slot": slot(landed_height),
+        "confirmations": None if finalized else age,
+        "err": err,
+        "status": {"Ok": None} if err is None else {"Err": err},
+        "confirmationStatus": "finalized" if finalized else "confirmed",
+    }
+
+
+class ProgramErrors:
+    """How each venue's program fails and what it logs, per program id."""
+
+    def __init__(self, venues: Iterable[VenueSpec]) -> None:
+        self._slippage: dict[str, tuple[int, str]] = {}
+        for spec in venues:
+            # "0x1e (ExceededSlippage)": the world states it the way a node prints it.
+            found = re.fullmatch(r"(0x[0-9a-fA-F]+) \((\w+)\)", spec.slippage_error)
+            if found is None:
+                raise ValueError(
+                    f"unreadable slippage error for {spec.name}: {spec.slippage_error}"
+                )
+            self._slippage[spec.program_id] = (int(found[1], 16), found[2])
+
+    def tx_error(self, tx: Transaction, swap: DecodedSwap, code: str | None) -> Json:
+        """The `TransactionError` for a ledger failure code (None: success)."""
+        if code is None:
+            return None
+        index = _instruction_index(tx, swap.program_id)
+        if code == "SLIPPAGE_EXCEEDED" and swap.program_id in self._slippage:
+            return {"InstructionError": [index, {"Custom": self._slippage[swap.program_id][0]}]}
+        variant, _ = _INSTRUCTION_ERRORS.get(code, _INSTRUCTION_ERRORS["INVALID_ACCOUNT"])
+        return {"InstructionError": [index, variant]}
+
+    def logs(
+        self, tx: Transaction, swap: DecodedSwap, code: str | None, detail: str
+    ) -> tuple[list[str], int]:
+        """Program logs and compute units of running `tx`; execution stops at a failing swap.
+
+        `detail` is the swap program's own log line: what it paid, or why it failed.
+        """
+        keys = tx.message.account_keys
+        logs: list[str] = []
+        used = 0
+        for ix in tx.message.instructions:
+            program = str(keys[ix.program_id_index])
+            cost = SWAP_UNITS if program == swap.program_id else UNITS.get(program, 1_000)
+            logs.append(f"Program {program} invoke [1]")
+            if program == swap.program_id:
+                logs += self._swap_logs(swap, code, detail)
+            elif program == str(MEMO_PROGRAM_ID):
+                memo = bytes(ix.data).decode(errors="replace")
+                logs.append(f'Program log: Memo (len {len(ix.data)}): "{memo}"')
+            if program != COMPUTE_BUDGET:
+                left = swap.compute_unit_limit - used
+                logs.append(f"Program {program} consumed {cost} of {left} compute units")
+            used += cost
+            if program == swap.program_id and code is not None:
+                failure = self.tx_error(tx, swap, code)["InstructionError"][1]
+                logs.append(f"Program {program} failed: {instruction_failure(failure)}")
+                break
+            logs.append(f"Program {program} success")
+        return logs, used
+
+    def _swap_logs(self, swap: DecodedSwap, code: str | None, detail: str) -> list[str]:
+        lines = ["Program log: Instruction: Swap", f"Program log: {detail}"]
+        if code != "SLIPPAGE_EXCEEDED" or swap.program_id not in self._slippage:
+            return lines
+        number, name = self._slippage[swap.program_id]
+        words = re.sub(r"(?<!^)([A-Z])", r" \1", name).capitalize()
+        if number >= 6000:  # an Anchor program (Meteora DLMM) reports its error this way
+            return [
+                *lines,
+                f"Program log: AnchorError occurred. Error Code: {name}. "
+                f"Error Number: {number}. Error Message: {words}.",
+            ]
+        return [*lines, f"Program log: Error: {words}"]
+
+
+class BlockClock:
+    """Wall-clock `blockTime` of a block height, from the node's start and the block time."""
+
+    def __init__(self, height: int, settings: SimSettings, wall: float) -> None:
+        scale = settings.latency_scale
+        self._height, self._wall = height, wall
+        self._block_s = settings.slot_ms * (scale if scale > 0 else 1.0) / 1000
+
+    def block_time(self, height: int) -> int:
+        """Unix seconds at which block `height` was produced."""
+        return int(self._wall + (height - self._height) * self._block_s)
+
+
+def encode_transaction(tx: Transaction, raw: bytes, encoding: Json) -> Json:
+    """getTransaction's `transaction` field in the requested encoding."""
+    if encoding == "base64":
+        return [base64.b64encode(raw).decode(), "base64"]
+    if encoding == "base58":
+        return [b58encode(raw), "base58"]
+    if encoding == "binary":
+        return b58encode(raw)
+    if encoding != "json":
+        raise RpcError(-32602, f"Invalid params: unsupported encoding {encoding!r} in this node")
+    message = tx.message
+    header = message.header
+    return {
+        "signatures": [str(s) for s in tx.signatures],
+        "message": {
+            "header": {
+                "numRequiredSignatures": header.num_required_signatures,
+                "numReadonlySignedAccounts": header.num_readonly_signed_accounts,
+                "numReadonlyUnsignedAccounts": header.num_readonly_unsigned_accounts,
+            },
+            "accountKeys": [str(key) for key in message.account_keys],
+            "recentBlockhash": str(message.recent_blockhash),
+            "instructions": [
+                {
+                    "programIdIndex": ix.program_id_index,
+                    "accounts": list(ix.accounts),
+                    "data": b58encode(bytes(ix.data)),
+                    "stackHeight": None,
+                }
+                for ix in message.instructions
+            ],
+        },
+    }
+
+
+def transaction_meta(
+    tx: Transaction, processed: ProcessedTx, err: Json, logs: list[str], units: int
+) -> dict[str, Json]:
+    """A `UiTransactionStatusMeta`: fee, error, logs and the wallet's balances around the swap.
+
+    Lamport balances are reported for the fee payer only (other accounts read 0), and token
+    balances for the wallet's two token accounts; pool vaults are not token accounts here.
+    """
+    keys = [str(key) for key in tx.message.account_keys]
+    pre_lamports, post_lamports = [0] * len(keys), [0] * len(keys)
+    pre_tokens: list[Json] = []
+    post_tokens: list[Json] = []
+    for change in processed.balances:
+        if change.mint == NATIVE_MINT:
+            if change.owner in keys:
+                index = keys.index(change.owner)
+                pre_lamports[index], post_lamports[index] = change.pre, change.post
+            continue
+        address = token_account_address(change.owner, change.mint)
+        if address not in keys:
+            continue
+        entry = {"accountIndex": keys.index(address), "mint": change.mint, "owner": change.owner}
+        entry["programId"] = str(TOKEN_PROGRAM_ID)
+        pre_tokens.append({**entry, "uiTokenAmount": ui_amount(change.pre, change.mint)})
+        post_tokens.append({**entry, "uiTokenAmount": ui_amount(change.post, change.mint)})
+    return {
+        "err": err,
+        "status": {"Ok": None} if err is None else {"Err": err},
+        "fee": processed.status.fee_lamports,
+        "preBalances": pre_lamports,
+        "postBalances": post_lamports,
+        "innerInstructions": [],
+        "logMessages": logs,
+        "preTokenBalances": pre_tokens,
+        "postTokenBalances": post_tokens,
+        "rewards": [],
+        "loadedAddresses": {"writable": [], "readonly": []},
+        "computeUnitsConsumed": units,
+    }
+
+
+def ui_amount(units: int, mint: str) -> dict[str, Json]:
+    """A `UiTokenAmount`: exact base units as a string plus the human amount."""
+    decimals = _decimals(mint)
+    text = format(Decimal(units).scaleb(-decimals), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return {
+        "amount": str(units),
+        "decimals": decimals,
+        "uiAmount": float(text),
+        "uiAmountString": text,
+    }
+
+
+def token_filter(wanted: dict[str, Json]) -> str | None:
+    """getTokenAccountsByOwner's filter: a mint, or None for every account of the Token program."""
+    if isinstance(wanted.get("mint"), str):
+        try:
+            return str(Pubkey.from_string(wanted["mint"]))
+        except ValueError:
+            raise RpcError(-32602, "Invalid param: Invalid") from None
+    if wanted.get("programId") == str(TOKEN_PROGRAM_ID):
+        return None
+    if isinstance(wanted.get("programId"), str):
+        raise RpcError(-32602, "Invalid param: unrecognized Token program id")
+    raise RpcError(-32602, "Invalid params: the filter must hold `mint` or `programId`")
+
+
+def token_account(owner: str, mint: str, units: int, encoding: Json) -> dict[str, Json]:
+    """One `RpcKeyedAccount` of getTokenAccountsByOwner, in the requested data encoding."""
+    raw = TOKEN_ACCOUNT.pack(
+        bytes(Pubkey.from_string(mint)), bytes(Pubkey.from_string(owner)), units,
+        0, bytes(32), 1, 0, 0, 0, 0, bytes(32),
+    )  # fmt: skip
+    data: Json
+    if encoding == "jsonParsed":
+        info = {"isNative": False, "mint": mint, "owner": owner, "state": "initialized"}
+        info["tokenAmount"] = ui_amount(units, mint)
+        data = {"program": "spl-token", "parsed": {"info": info, "type": "account"}, "space": 165}
+    elif encoding == "base64":
+        data = [base64.b64encode(raw).decode(), "base64"]
+    elif encoding == "base58":
+        data = [b58encode(raw), "base58"]
+    elif encoding == "binary":
+        data = b58encode(raw)
+    else:
+        raise RpcError(-32602, f"Invalid params: unsupported encoding {encoding!r} in this node")
+    account = {"data": data, "executable": False, "lamports": TOKEN_ACCOUNT_RENT}
+    account |= {"owner": str(TOKEN_PROGRAM_ID), "rentEpoch": U64_MAX, "space": 165}
+    return {"pubkey": token_account_address(owner, mint), "account": account}
+
+
+def token_account_address(owner: str, mint: str) -> str:
+    """The owner's associated token account for `mint`."""
+    return str(associated_token_address(Pubkey.from_string(owner), Pubkey.from_string(mint)))
+
+
+def _decimals(mint: str) -> int:
+    try:
+        return resolve_token(mint).decimals
+    except InvalidOrder:
+        return 0  # launched tokens join the registry with pool launches
+
+
+def _instruction_index(tx: Transaction, program_id: str) -> int:
+    keys = tx.message.account_keys
+    for index, ix in enumerate(tx.message.instructions):
+        if str(keys[ix.program_id_index]) == program_id:
+            return index
+    return 0
