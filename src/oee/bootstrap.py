@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import httpx
+
 from oee.adapters.clock import SystemClock
-from oee.domain.ports import Clock, EventBus, JobQueue, OrderStore
+from oee.domain.ports import Chain, Clock, EventBus, JobQueue, OrderStore, Venue
 from oee.metrics import Metrics
 from oee.services.orders import OrderService
 from oee.settings import Settings
@@ -35,6 +37,8 @@ class Engine:
     bus: EventBus
     orders: OrderService
     worker: Worker | None = None
+    # The worker's HTTP client to the chain and venues (JSON-RPC, quote APIs).
+    http: httpx.AsyncClient | None = None
     # One registry per engine: the executor records into it, the API renders it on /metrics.
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -45,9 +49,11 @@ class Engine:
             await self.worker.start()
 
     async def stop(self) -> None:
-        """Drain the worker, then close queue, bus and store."""
+        """Drain the worker, then close its HTTP client, queue, bus and store."""
         if self.worker is not None:
             await self.worker.stop()
+        if self.http is not None:
+            await self.http.aclose()
         await self.queue.close()
         await self.bus.close()
         await self.store.close()
@@ -75,7 +81,11 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
     bus = _build_bus(settings)
     clock = SystemClock()
     metrics = Metrics()
-    worker = None if role == "api" else _build_worker(settings, store, queue, bus, clock, metrics)
+    worker, http = (
+        (None, None)
+        if role == "api"
+        else _build_worker(settings, store, queue, bus, clock, metrics)
+    )
     return Engine(
         settings=settings,
         clock=clock,
@@ -86,6 +96,7 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
             store, queue, bus, clock, idempotency_window_s=settings.idempotency_window_s
         ),
         worker=worker,
+        http=http,
         metrics=metrics,
     )
 
@@ -122,21 +133,18 @@ def _build_worker(
     bus: EventBus,
     clock: Clock,
     metrics: Metrics,
-) -> Worker:
-    from oee.adapters.chain.sim import SimChain
+) -> tuple[Worker, httpx.AsyncClient]:
     from oee.adapters.chain.transactions import SwapTransactionBuilder, load_or_create_keypair
-    from oee.adapters.venues.sim import sim_venues
     from oee.services.executor import Executor, RetryPolicy
     from oee.services.recovery import RecoverySweep
-    from oee.sim import build_sim
 
-    world, ledger = build_sim(settings.sim)
+    client, chain, venues = _chain_and_venues(settings)
     signer = SwapTransactionBuilder(load_or_create_keypair(settings.data_dir / "wallet.json"))
     executor = Executor(
         store,
         bus,
-        sim_venues(world, settings.sim),
-        SimChain(ledger, settings.sim),
+        venues,
+        chain,
         signer,
         clock,
         retry=RetryPolicy(
@@ -155,10 +163,43 @@ def _build_worker(
         interval_s=settings.recovery.interval_s,
         stale_after_s=settings.recovery.stale_after_s,
     )
-    return Worker(
+    worker = Worker(
         queue,
         executor,
         recovery,
         concurrency=settings.worker.concurrency,
         grace_s=settings.worker.grace_s,
     )
+    return worker, client
+
+
+def _chain_and_venues(settings: Settings) -> tuple[httpx.AsyncClient, Chain, list[Venue]]:
+    """The chain and venue clients: Solana JSON-RPC and the venues' quote APIs over HTTP.
+
+    With no OEE_RPC_URL the simulator runs in this process and is reached through an
+    in-process ASGI transport: the same requests and parsing as over a socket, minus the socket.
+    """
+    from oee.adapters.chain.rpc import RpcChain
+    from oee.adapters.venues.meteora import MeteoraVenue
+    from oee.adapters.venues.raydium import RaydiumVenue
+
+    if settings.rpc_url is None:
+        from oee.sim import build_sim
+        from oee.sim.app import create_sim_app
+
+        world, ledger = build_sim(settings.sim)
+        sim_app = create_sim_app(world, ledger, settings.sim)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim_app))
+        rpc_url = "http://sim/"
+    else:
+        # A small pool: httpcore's pool slows sharply past ~16 busy connections (measured).
+        limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+        client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(10.0, connect=3.0))
+        rpc_url = settings.rpc_url
+    base = rpc_url.rstrip("/")
+    timeout = settings.quote_timeout_s
+    venues: list[Venue] = [
+        RaydiumVenue(client, settings.raydium_quote_url or f"{base}/raydium", timeout_s=timeout),
+        MeteoraVenue(client, settings.meteora_quote_url or f"{base}/meteora", timeout_s=timeout),
+    ]
+    return client, RpcChain(client, rpc_url), venues

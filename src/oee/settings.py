@@ -78,6 +78,16 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "OEE_REDIS_URL"))
     redis_prefix: str = Field("oee", description="Prefix of every Redis key and channel.")
+    rpc_url: str | None = Field(
+        None,
+        description="Solana JSON-RPC of `oee sim` (or devnet); unset: the simulator in-process.",
+    )
+    raydium_quote_url: str | None = Field(
+        None, description="Raydium quote API; unset: rpc/raydium."
+    )
+    meteora_quote_url: str | None = Field(
+        None, description="Meteora quote API; unset: rpc/meteora."
+    )
     migrate_on_start: bool = True
     max_attempts: int = Field(3, ge=1, le=20)
     retry_base_delay_s: float = Field(
@@ -97,7 +107,14 @@ class Settings(BaseSettings):
     sim: SimSettings = Field(default_factory=SimSettings)
     recovery: RecoverySettings = Field(default_factory=RecoverySettings)
 
-    @field_validator("database_url", "redis_url", mode="before")
+    @field_validator(
+        "database_url",
+        "redis_url",
+        "rpc_url",
+        "raydium_quote_url",
+        "meteora_quote_url",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -42,6 +42,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "data_dir": tmp_path / "data",
         "retry_base_delay_s": 0.05,
         "confirm_poll_s": 0.02,
+        "quote_timeout_s": 0.5,
         "sim": sim,
         "worker": WorkerSettings(
             concurrency=10, grace_s=2, lock_duration_ms=2000, stalled_interval_ms=1000

@@ -1,4 +1,5 @@
-"""Production as operators run it: `oee api` plus two `oee worker` processes on PostgreSQL and Redis."""
+"""Production as operators run it: `oee sim`, `oee api` and two `oee worker` processes on
+PostgreSQL and Redis; the workers share the simulator over JSON-RPC, so its ledger audits them."""
 
 from __future__ import annotations
 
@@ -51,11 +52,14 @@ async def cluster(
         "OEE_LOG_FORMAT": "json",
         "OEE_WORKER_CONCURRENCY": "5",
     }
-    api = await spawn(
-        ["api", "--host", "127.0.0.1", "--port", str(port)], env, tmp_path / "api.log"
-    )
+    sim_port = free_port()
+    sim_args = ["sim", "--host", "127.0.0.1", "--port", str(sim_port)]
+    sim = await spawn(sim_args, env, tmp_path / "sim.log")
+    env["OEE_RPC_URL"] = f"http://127.0.0.1:{sim_port}/"
+    api_args = ["api", "--host", "127.0.0.1", "--port", str(port)]
+    api = await spawn(api_args, env, tmp_path / "api.log")
     logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
-    procs = [api]
+    procs = [sim, api]
     try:
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
@@ -74,7 +78,7 @@ async def cluster(
                 for log, mp in zip(logs, metrics_ports, strict=True)
             ]
             server = EngineServer(None, base, f"ws://127.0.0.1:{port}", client)  # type: ignore[arg-type]
-            yield server, logs, metrics_ports
+            yield server, logs, [*metrics_ports, sim_port]
     finally:
         await asyncio.gather(*(stop(p) for p in procs))
 
@@ -99,7 +103,8 @@ def confirmed_count(metrics_text: str) -> float:
 async def test_api_and_two_workers_confirm_every_order(
     cluster: tuple[EngineServer, list[Path], list[int]],
 ) -> None:
-    server, logs, metrics_ports = cluster
+    server, logs, ports = cluster
+    metrics_ports, sim_port = ports[:-1], ports[-1]
     body = {"tokenIn": "USDC", "tokenOut": "SOL", "amountIn": "25", "slippageBps": 100}
     responses = await asyncio.gather(
         *(server.client.post("/api/orders/execute", json=body) for _ in range(30))
@@ -119,3 +124,11 @@ async def test_api_and_two_workers_confirm_every_order(
         (await server.client.get(f"http://127.0.0.1:{mp}/metrics")).text for mp in metrics_ports
     ]
     assert sum(confirmed_count(text) for text in scraped) == len(ids)
+    # The shared simulator's ledger: exactly one landed swap per order, and it is the one
+    # each order reports.
+    swaps = (await server.client.get(f"http://127.0.0.1:{sim_port}/admin/swaps")).json()
+    landed_by_order = {swap["memo"].split("/")[0]: swap["signature"] for swap in swaps}
+    assert len(swaps) == len(ids) == len(landed_by_order)
+    for order_id in ids:
+        stored = (await server.client.get(f"/api/orders/{order_id}")).json()
+        assert stored["txHash"] == landed_by_order[order_id]

@@ -28,13 +28,14 @@ from solders.signature import Signature
 
 from oee.adapters.chain.rpc import RpcChain
 from oee.adapters.chain.transactions import SwapTransactionBuilder
+from oee.devtools.inloop import serving
 from oee.domain.errors import ExecutionError
 from oee.domain.orders import SignedSwap
 from oee.domain.ports import Blockhash, TxState
 from oee.domain.tokens import resolve_token
 from oee.settings import SimSettings
 from oee.sim import SimLedger, SimWorld, build_sim
-from oee.sim.app import create_sim_app, serve
+from oee.sim.app import create_sim_app, server_config
 from oee.sim.ledger import NATIVE_MINT
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
@@ -149,6 +150,8 @@ async def test_a_landed_swap_is_reported_with_its_amounts(node: Node) -> None:
 
     node.clock.t += LANDED_S
     (landed,) = node.ledger.landed_swaps()
+    (audited,) = (await node.http.get("/admin/swaps")).json()
+    assert (audited["signature"], audited["amount_out"]) == (swap.signature, landed.amount_out)
     status = R.GetSignatureStatusesResp.from_json(
         await node.call("getSignatureStatuses", [swap.signature])
     ).value[0]
@@ -412,13 +415,10 @@ async def test_balances_follow_airdrops_and_swaps(node: Node) -> None:
     assert node.ledger.balances(wallet)[NATIVE_MINT] == lamports["value"]
 
 
-async def test_admin_airdrop_checks_its_input_and_pool_launches_are_not_there_yet(
-    node: Node,
-) -> None:
+async def test_admin_airdrop_checks_its_input(node: Node) -> None:
     for body in ({"owner": "nope", "amount": 1}, {"owner": str(Pubkey.new_unique()), "amount": -1}):
         response = await node.http.post("/admin/airdrop", json=body)
         assert (response.status_code, response.json()["error"]) == (400, "BAD_REQUEST")
-    assert (await node.http.post("/admin/pools", json={})).status_code == 501
     assert (await node.http.get("/health")).text == "ok"
 
 
@@ -429,7 +429,8 @@ TOKEN = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 
 
 async def test_solana_py_client_works_unchanged(node: Node) -> None:
-    async with serve(node.app) as url:
+    async with serving(node.app, config=server_config) as port:
+        url = f"http://127.0.0.1:{port}"
         client = AsyncClient(url, commitment=Confirmed)
         try:
             latest = (await client.get_latest_blockhash()).value

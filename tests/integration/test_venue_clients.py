@@ -26,6 +26,7 @@ from oee.adapters.store.migrate import migrate
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore
 from oee.adapters.venues.meteora import MeteoraVenue
 from oee.adapters.venues.raydium import RaydiumVenue
+from oee.devtools.inloop import serving
 from oee.domain.errors import ExecutionError
 from oee.domain.orders import Order, SubmitOrder
 from oee.domain.ports import Venue
@@ -34,7 +35,7 @@ from oee.domain.tokens import Token, resolve_token
 from oee.services.executor import Executor, RetryPolicy
 from oee.settings import SimSettings
 from oee.sim import SimWorld, build_sim
-from oee.sim.app import create_sim_app, serve
+from oee.sim.app import create_sim_app, server_config
 
 SOL, USDC, BONK, JUP = (resolve_token(s) for s in ("SOL", "USDC", "BONK", "JUP"))
 BASE = "http://sim"
@@ -140,7 +141,11 @@ async def test_an_amount_larger_than_the_bins_is_insufficient_liquidity(
 async def test_rate_limits_and_stalls_are_retryable() -> None:
     sim = SimSettings(latency_scale=0, fault_rate=1.0)
     world, ledger = build_sim(sim)
-    async with serve(create_sim_app(world, ledger, sim)) as url, httpx.AsyncClient() as http:
+    async with (
+        serving(create_sim_app(world, ledger, sim), config=server_config) as port,
+        httpx.AsyncClient() as http,
+    ):
+        url = f"http://127.0.0.1:{port}"
         seen: dict[str, set[str]] = {}
         for venue in venues_over(http, url, timeout_s=0.2):
             for _ in range(12):
@@ -220,7 +225,8 @@ async def _client(app: Any, transport: str) -> AsyncIterator[tuple[httpx.AsyncCl
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
             yield http, BASE
         return
-    async with serve(app) as base, httpx.AsyncClient() as http:
+    async with serving(app, config=server_config) as port, httpx.AsyncClient() as http:
+        base = f"http://127.0.0.1:{port}"
         yield http, base
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 
-def server_config(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0) -> uvicorn.Config:
+def server_config(app: Starlette, *, host: str = "127.0.0.1", port: int = 0) -> uvicorn.Config:
     """Uvicorn settings for the engine's app; `oee serve`, `oee api` and the tests all use these.
 
     Args:

@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 PANELS: dict[str, tuple[Callable[..., None], ...]] = {
-    "Run the engine": (server.serve, server.api, server.worker, server.migrate),
+    "Run the engine": (server.serve, server.api, server.worker, server.sim, server.migrate),
     "Use a running engine": (remote.submit, remote.orders, remote.watch, remote.loadtest),
 }
 for panel, commands in PANELS.items():

@@ -167,6 +167,35 @@ async def _work(settings: Settings) -> None:
     await engine.stop()
 
 
+def sim(
+    host: HostOpt = None,
+    port: Annotated[
+        int, typer.Option("--port", help="Port for JSON-RPC and the quote APIs (default 8899).")
+    ] = 8899,
+) -> None:
+    """Run the simulated chain and venues as their own process, shared by every worker.
+
+    Serves Solana JSON-RPC on /, the Raydium and Meteora quote APIs on /raydium and /meteora,
+    and the audit of landed swaps on /admin/swaps. Point workers at it with
+    OEE_RPC_URL=http://HOST:PORT/. Simulator settings: OEE_SIM_* (latency scale, seed, faults).
+    """
+    settings = _settings(host=host)
+
+    async def main() -> None:
+        import uvicorn
+
+        from oee.sim import build_sim
+        from oee.sim.app import create_sim_app, server_config
+
+        world, ledger = build_sim(settings.sim)
+        app = create_sim_app(world, ledger, settings.sim)
+        config = server_config(app, host=settings.host, port=port)
+        err.print(f"[bold green]oee sim[/] on http://{settings.host}:{port} (OEE_RPC_URL)")
+        await uvicorn.Server(config).serve()
+
+    _run(main)
+
+
 def migrate() -> None:
     """Apply database migrations (Alembic) to DATABASE_URL, or to the embedded SQLite file.
 

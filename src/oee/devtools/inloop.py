@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from oee.api.server import server_config
 
 
 @asynccontextmanager
-async def serving(app: FastAPI, *, stop_timeout_s: float = 15.0) -> AsyncIterator[int]:
+async def serving(
+    app: Starlette,
+    *,
+    config: Callable[[Any], uvicorn.Config] | None = None,
+    stop_timeout_s: float = 15.0,
+) -> AsyncIterator[int]:
     """Run `app` with uvicorn on a free 127.0.0.1 port until the block ends; yields the port.
+
+    Args:
+        app: The engine's API (served with its `server_config`) or another ASGI app.
+        config: How to serve `app` (e.g. `oee.sim.app.server_config` for the simulator).
+        stop_timeout_s: Longest wait for a graceful stop.
 
     Raises:
         Exception: whatever made start-up fail (e.g. the lifespan raising).
@@ -25,7 +36,7 @@ async def serving(app: FastAPI, *, stop_timeout_s: float = 15.0) -> AsyncIterato
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
-    server = uvicorn.Server(server_config(app))
+    server = uvicorn.Server((config or server_config)(app))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:

@@ -17,11 +17,9 @@ run the same code path either way and pointing them at devnet is a change of URL
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
@@ -80,11 +78,11 @@ def create_sim_app(world: SimWorld, ledger: SimLedger, settings: SimSettings) ->
         balance = ledger.airdrop(owner, mint, amount)
         return _json({"owner": owner, "mint": mint, "balance": str(balance)})
 
-    async def launch_pool(request: Request) -> Response:
-        # Pool launches (the sniper orders' signal) arrive with a later change: the world
-        # will add the pool and the node will announce it to `logsSubscribe` subscribers.
-        message = "pool launches are not implemented yet"
-        return _json({"error": "NOT_IMPLEMENTED", "message": message}, 501)
+    async def swaps(request: Request) -> Response:
+        # The audit trail a chaos run reads: every swap that executed, with its memo
+        # ("<orderId>/<attempt>"), so an order executed twice cannot hide.
+        landed = [dataclasses.asdict(swap) for swap in ledger.landed_swaps()]
+        return Response(json.dumps(landed), media_type="application/json")
 
     return Starlette(
         routes=[
@@ -93,7 +91,7 @@ def create_sim_app(world: SimWorld, ledger: SimLedger, settings: SimSettings) ->
             Route("/raydium/compute/swap-base-in", quotes.raydium, methods=["GET"]),
             Route("/meteora/quote", quotes.meteora, methods=["GET"]),
             Route("/admin/airdrop", airdrop, methods=["POST"]),
-            Route("/admin/pools", launch_pool, methods=["POST"]),
+            Route("/admin/swaps", swaps, methods=["GET"]),
         ]
     )
 
@@ -113,31 +111,6 @@ def server_config(app: Any, *, host: str = "127.0.0.1", port: int = 8899) -> uvi
         access_log=False,
         timeout_graceful_shutdown=1,
     )
-
-
-@asynccontextmanager
-async def serve(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn in this event loop until the block exits; yields its base URL.
-
-    Port 0 picks a free port (tests).
-    """
-    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only when the
-    # listening socket says TCP; without it each keep-alive request waits ~40 ms (Nagle).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    server = uvicorn.Server(server_config(app))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()  # start-up failed: raise its error
-            await asyncio.sleep(0.01)
-        yield f"http://{host}:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 def _airdrop_request(body: bytes) -> tuple[str, str, int]:
