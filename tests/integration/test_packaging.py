@@ -326,7 +326,11 @@ def test_compose_wires_postgres_redis_migrate_api_and_scalable_workers() -> None
     assert api["depends_on"] == after
 
     assert worker["command"] == ["oee", "worker"]
-    assert worker["depends_on"] == after
+    # Workers reach the shared simulator as their Solana RPC node.
+    assert worker["depends_on"] == after | {"sim": {"condition": "service_healthy"}}
+    sim = services["sim"]
+    assert sim["command"][:2] == ["oee", "sim"]
+    assert "/health" in " ".join(sim["healthcheck"]["test"])
     assert worker["deploy"]["replicas"] >= 1
     assert "container_name" not in worker, "a fixed name would stop --scale worker=N"
     assert "ports" not in worker
