@@ -14,7 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from oee.logs import configure_logging
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# As the CLI does: without it structlog's default renders rich tracebacks with locals, which
+# takes seconds per logged exception and buries the failure that matters.
+configure_logging(os.environ.get("OEE_LOG_LEVEL", "INFO"), "console")
 PG_HOST = os.environ.get("OEE_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("OEE_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("OEE_TEST_PG_USER", "postgres")
