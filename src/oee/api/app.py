@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from oee import __version__
-from oee.api import firehose, ops, orders, sse, streams
+from oee.api import dashboard, firehose, ops, orders, sse, streams
 from oee.api.errors import install_error_handlers
 from oee.bootstrap import Engine
 
@@ -76,4 +76,5 @@ def create_app(engine: Engine) -> FastAPI:
     app.include_router(sse.router)
     app.include_router(firehose.router)
     app.include_router(ops.router)
+    app.include_router(dashboard.router)
     return app

@@ -426,6 +426,45 @@ ERRORS: tuple[Call, ...] = (
     ),
 )
 
+SIMULATOR: tuple[Call, ...] = (
+    Call(
+        name="Read the fault rate",
+        method="GET",
+        path="/api/sim/faults",
+        status=200,
+        description=(
+            "The chance (0 to 1) that a simulated quote or transaction send fails transiently "
+            "(rate limit, stall, node error, dropped transaction). 503 "
+            "`SIMULATOR_UNAVAILABLE` from a process that reaches no simulator."
+        ),
+        has=("rate",),
+        example={"rate": 0.0},
+    ),
+    Call(
+        name="Set the fault rate",
+        method="POST",
+        path="/api/sim/faults",
+        status=200,
+        description=(
+            'Changes the simulator\'s fault rate while it runs: `{"rate": 0.3}` makes orders '
+            "retry (the dashboard's *Raise fault rate* button), `0` turns faults off. It lasts "
+            "until the simulator restarts; `OEE_SIM_FAULT_RATE` is the rate it starts with."
+        ),
+        body=_body({"rate": 0}),
+        equals=(("rate", 0.0),),
+        example={"rate": 0.0},
+    ),
+    _error(
+        "Fault rate out of range",
+        422,
+        "INVALID_FAULT_RATE",
+        'rate must be a number from 0 to 1, got "1.5"',
+        "`rate` is a number from 0 to 1.",
+        path="/api/sim/faults",
+        body=_body({"rate": 1.5}),
+    ),
+)
+
 FOLDERS: tuple[tuple[str, str, tuple[Call, ...]], ...] = (
     ("Service", "Liveness, readiness and metrics of the process.", SERVICE),
     (
@@ -439,6 +478,11 @@ FOLDERS: tuple[tuple[str, str, tuple[Call, ...]], ...] = (
         'Bad inputs and what they get: a 4xx status and `{"code", "message"}` (plus `errors`, '
         "a list of `{field, message}`, when fields are at fault).",
         ERRORS,
+    ),
+    (
+        "Simulator",
+        "The simulated venues and chain behind the engine: read or change their fault rate.",
+        SIMULATOR,
     ),
 )
 

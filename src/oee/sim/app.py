@@ -11,6 +11,8 @@ run the same code path either way and pointing them at devnet is a change of URL
 | `GET /raydium/compute/swap-base-in` | Raydium trade API quote (`oee.sim.quotes`) |
 | `GET /meteora/quote` | Meteora DLMM quote |
 | `POST /admin/airdrop` | fund a wallet: `{"owner", "mint"?, "amount"}` in base units |
+| `GET /admin/swaps` | every swap that landed, with its memo (the chaos run's audit trail) |
+| `GET`/`POST /admin/faults` | the fault rate, `{"rate": 0.3}`: read, or changed while running |
 | `POST /admin/pools` | pool launches (not yet: 501) |
 """
 
@@ -31,6 +33,7 @@ from starlette.routing import Route
 
 from oee.domain.tokens import MAX_BASE_UNITS
 from oee.settings import SimSettings
+from oee.sim.faults import Faults, parse_rate
 from oee.sim.ledger import NATIVE_MINT, SimLedger
 from oee.sim.quotes import QuoteService
 from oee.sim.rpc import NodeUnavailable, SolanaRpc
@@ -50,8 +53,9 @@ def create_sim_app(world: SimWorld, ledger: SimLedger, settings: SimSettings) ->
         ledger: The chain the JSON-RPC methods read and write.
         settings: Latency scale, fault rate and seed (faults and jitter are reproducible).
     """
-    rpc = SolanaRpc(world, ledger, settings)
-    quotes = QuoteService(world, settings)
+    faults = Faults(settings.fault_rate)  # one rate, shared and read on every request
+    rpc = SolanaRpc(world, ledger, settings, faults)
+    quotes = QuoteService(world, settings, faults)
     rng = random.Random(f"oee-sim/rpc-latency/{settings.seed}")
     latency_s = RPC_LATENCY_MS * settings.latency_scale / 1000
 
@@ -84,6 +88,14 @@ def create_sim_app(world: SimWorld, ledger: SimLedger, settings: SimSettings) ->
         landed = [dataclasses.asdict(swap) for swap in ledger.landed_swaps()]
         return Response(json.dumps(landed), media_type="application/json")
 
+    async def fault_rate(request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                faults.set_rate(parse_rate(await request.body()))
+            except ValueError as error:
+                return _json({"error": "BAD_REQUEST", "message": str(error)}, 400)
+        return _json({"rate": faults.rate})
+
     return Starlette(
         routes=[
             Route("/", json_rpc, methods=["POST"]),
@@ -92,6 +104,7 @@ def create_sim_app(world: SimWorld, ledger: SimLedger, settings: SimSettings) ->
             Route("/meteora/quote", quotes.meteora, methods=["GET"]),
             Route("/admin/airdrop", airdrop, methods=["POST"]),
             Route("/admin/swaps", swaps, methods=["GET"]),
+            Route("/admin/faults", fault_rate, methods=["GET", "POST"]),
         ]
     )
 

@@ -9,8 +9,9 @@
   422 when its bins cannot fill the amount.
 
 Amounts are strings of integer base units, as both APIs send them. Each answer waits the
-configured quote latency; at `fault_rate` it is instead a 429 with `Retry-After` or an answer
-that stalls far beyond any client timeout, as real public endpoints do under load.
+configured quote latency; at the fault rate (`oee.sim.faults`, adjustable while running) it is
+instead a 429 with `Retry-After` or an answer that stalls far beyond any client timeout, as real
+public endpoints do under load.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from oee.domain.errors import InvalidOrder
 from oee.domain.routing import Quote, min_amount_out
 from oee.domain.tokens import MAX_BASE_UNITS, Token, resolve_token
 from oee.settings import SimSettings
+from oee.sim.faults import Faults
 from oee.sim.world import NoPool, SimWorld
 
 JITTER = 0.25  # quote latency varies this much either side of the mean
@@ -56,10 +58,13 @@ class _Refused(Exception):
 class QuoteService:
     """Both venues' quote endpoints over one world."""
 
-    def __init__(self, world: SimWorld, settings: SimSettings) -> None:
+    def __init__(
+        self, world: SimWorld, settings: SimSettings, faults: Faults | None = None
+    ) -> None:
         self._world = world
         self._latency_s = settings.quote_latency_ms * settings.latency_scale / 1000
-        self._fault_rate = settings.fault_rate
+        # Read on every request: `POST /admin/faults` changes it while the simulator runs.
+        self._faults = faults or Faults(settings.fault_rate)
         self._rngs = {
             spec.name: random.Random(f"oee-sim/quotes/{spec.name}/{settings.seed}")
             for spec in world.venues
@@ -148,7 +153,8 @@ class QuoteService:
         rng = self._rngs[venue]
         if self._latency_s > 0:
             await asyncio.sleep(self._latency_s * rng.uniform(1 - JITTER, 1 + JITTER))
-        if self._fault_rate and rng.random() < self._fault_rate:
+        rate = self._faults.rate
+        if rate and rng.random() < rate:
             if rng.random() < 0.5:
                 await asyncio.sleep(STALL_S)
                 return None

@@ -33,6 +33,7 @@ from oee.adapters.chain.transactions import DecodedSwap, decode_swap
 from oee.domain.dlmm import InsufficientLiquidity
 from oee.settings import SimSettings
 from oee.sim import rpc_wire as wire
+from oee.sim.faults import Faults
 from oee.sim.ledger import NATIVE_MINT, LedgerError, ProcessedTx, SimLedger
 from oee.sim.rpc_wire import RpcError, b58decode, context
 from oee.sim.world import SimWorld
@@ -57,10 +58,17 @@ class NodeUnavailable(Exception):
 class SolanaRpc:
     """Answers JSON-RPC requests (single or batch) from the ledger and the world."""
 
-    def __init__(self, world: SimWorld, ledger: SimLedger, settings: SimSettings) -> None:
+    def __init__(
+        self,
+        world: SimWorld,
+        ledger: SimLedger,
+        settings: SimSettings,
+        faults: Faults | None = None,
+    ) -> None:
         self._world = world
         self._ledger = ledger
-        self._fault_rate = settings.fault_rate
+        # Read on every send: `POST /admin/faults` changes it while the node runs.
+        self._faults = faults or Faults(settings.fault_rate)
         self._rng = random.Random(f"oee-sim/rpc/{settings.seed}")
         self._genesis = str(
             Hash(hashlib.sha256(f"oee-sim/genesis/{settings.seed}".encode()).digest())
@@ -151,9 +159,10 @@ class SolanaRpc:
     def _send_transaction(self, params: list[Json]) -> Json:
         config = wire.config(params, 1)
         raw = _decode_wire(wire.arg(params, 0, str), config.get("encoding", "base58"))
-        if self._fault_rate and self._rng.random() < self._fault_rate:
+        rate = self._faults.rate
+        if rate and self._rng.random() < rate:
             raise NodeUnavailable
-        if self._fault_rate and self._rng.random() < self._fault_rate:
+        if rate and self._rng.random() < rate:
             # Accepted, then lost on the way to the leader: the sender learns it from expiry.
             return str(_parse(raw).signatures[0])
         if not config.get("skipPreflight", False):

@@ -1,0 +1,251 @@
+"""The dashboard at `/` in a real headless browser against a real engine process.
+
+Debian's Chromium (`/usr/bin/chromium`, installed by `scripts/test` when missing) is driven by
+Playwright for Python; the engine is `oee serve` in its own process with simulated latencies
+scaled to a fifth, so every stage is on screen for a moment. Without Chromium the tests are
+skipped with a message; in CI (`CI=true`) they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from oee.api.app import create_app
+from oee.bootstrap import build_engine
+from oee.devtools.engine_process import EngineProcess
+from oee.domain.tokens import resolve_token
+from oee.settings import Settings, SimSettings
+from oee.sim import build_sim
+from oee.sim.app import create_sim_app
+from tests.conftest import IN_CI
+
+pytestmark = pytest.mark.timeout(180)
+in_module_loop = pytest.mark.asyncio(loop_scope="module")  # engine and browser live per module
+
+CHROMIUM = os.environ.get("OEE_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CONFIRM_TIMEOUT_MS = 30_000
+SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
+
+
+def _unavailable(message: str) -> None:
+    message = f"{message}; scripts/test installs it (apt-get install chromium)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def browser() -> AsyncIterator[Any]:
+    if shutil.which(CHROMIUM) is None:
+        _unavailable(f"Chromium is not installed at {CHROMIUM}")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        _unavailable("the playwright package is missing (pip install -e '.[dev]')")
+    async with async_playwright() as pw:
+        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def engine() -> AsyncIterator[EngineProcess]:
+    async with EngineProcess("embedded", env={"OEE_SIM_LATENCY_SCALE": "0.2"}) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(browser: Any, engine: EngineProcess) -> AsyncIterator[Any]:
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    opened = await context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    await opened.goto(f"{engine.base_url}/")
+    await opened.wait_for_selector("#conn.conn-live", timeout=10_000)  # the firehose is up
+    yield opened
+    await context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def row(order_id: str) -> str:
+    return f'#order-rows tr[data-order-id="{order_id}"]'
+
+
+@in_module_loop
+async def test_the_page_is_served_with_its_assets_and_kept_out_of_openapi(
+    engine: EngineProcess,
+) -> None:
+    async with httpx.AsyncClient(base_url=engine.base_url, trust_env=False) as http:
+        html = await http.get("/")
+        js = await http.get("/static/dashboard.js")
+        css = await http.get("/static/dashboard.css")
+        other = await http.get("/static/..%2Fapp.py")
+        paths = (await http.get("/openapi.json")).json()["paths"]
+    assert html.status_code == 200
+    assert html.headers["content-type"].startswith("text/html")
+    assert "/ws/orders" in js.text
+    assert js.headers["content-type"].startswith("text/javascript")
+    assert css.headers["content-type"].startswith("text/css")
+    assert other.status_code == 404
+    assert "/" not in paths
+    assert not any(p.startswith("/static") for p in paths)
+    for asset in (html, js, css):  # nothing from the internet: the page works offline
+        assert "http://" not in asset.text
+        assert "https://" not in asset.text
+
+
+@in_module_loop
+async def test_an_order_from_the_form_goes_live_to_confirmed(page: Any) -> None:
+    await page.select_option("#token-in", "SOL")
+    await page.select_option("#token-out", "USDC")
+    await page.fill("#amount", "1.5")
+    await page.fill("#slippage", "100")
+    await page.click("#submit")
+    status = page.locator("#form-status")
+    await status.locator("code").wait_for()
+    order_id = await status.get_attribute("data-order-id")
+    assert order_id, await status.inner_text()
+
+    await page.wait_for_selector(
+        f'{row(order_id)}[data-status="confirmed"]', timeout=CONFIRM_TIMEOUT_MS
+    )
+    cells = await page.locator(f"{row(order_id)} td").all_text_contents()
+    short_id, pair, amount, stage, venue, raydium, meteora, price, attempts, note = cells
+    assert short_id == order_id[:8]
+    assert pair == "SOL → USDC"
+    assert amount == "1.5 SOL"
+    assert stage == "confirmed"
+    assert venue in ("raydium", "meteora")
+    assert raydium.endswith("USDC")  # both venues' quotes, side by side
+    assert meteora.endswith("USDC")
+    assert float(price.replace(",", "")) > 0
+    assert attempts == "1"
+    assert note == ""
+    chosen = page.locator(f"{row(order_id)} td.q-{venue} .best")
+    assert await chosen.count() == 1  # the winning quote is marked
+    assert await page.locator("#active-count").inner_text() == "0"
+
+
+@in_module_loop
+async def test_a_burst_of_twenty_orders_all_reach_confirmed(page: Any) -> None:
+    before = await page.locator("#order-rows tr").count()
+    await page.click("#burst")
+    await page.wait_for_function(
+        f"document.querySelectorAll('#order-rows tr').length >= {before + 20}", timeout=10_000
+    )
+    await page.wait_for_selector("#demo-status.ok:text('20 of 20 orders accepted')")
+    await page.wait_for_function(
+        "[...document.querySelectorAll('#order-rows tr')].slice(0, 20)"
+        ".every(r => r.dataset.status === 'confirmed')",
+        timeout=CONFIRM_TIMEOUT_MS,
+    )
+    throughput = float(await page.locator("#throughput").inner_text())
+    assert throughput > 0
+    await page.wait_for_function("document.getElementById('active-count').textContent === '0'")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+
+@in_module_loop
+async def test_an_invalid_submission_shows_the_servers_code(page: Any) -> None:
+    await page.select_option("#token-in", "USDC")
+    await page.select_option("#token-out", "USDC")
+    await page.click("#submit")
+    status = page.locator("#form-status.error")
+    await status.wait_for()
+    assert await status.get_attribute("data-code") == "SAME_TOKEN"
+    assert (await status.inner_text()).startswith("SAME_TOKEN: tokenIn and tokenOut must differ")
+
+    await page.select_option("#token-out", "SOL")
+    await page.fill("#amount", "0.0000001")  # finer than USDC's 6 decimals
+    await page.click("#submit")
+    await page.wait_for_selector('#form-status[data-code="AMOUNT_TOO_PRECISE"]')
+
+
+@in_module_loop
+async def test_raise_fault_rate_makes_orders_retry_and_reset_turns_it_off(
+    page: Any, engine: EngineProcess
+) -> None:
+    await page.wait_for_selector("#fault-rate:text('0 %')")  # read from the engine on load
+    await page.click("#raise-faults")
+    await page.wait_for_selector("#fault-rate:text('30 %')")
+    async with httpx.AsyncClient(base_url=engine.base_url, trust_env=False) as http:
+        assert (await http.get("/api/sim/faults")).json() == {"rate": 0.3}
+    assert await page.locator("#raise-faults").is_disabled()
+
+    await page.click("#burst")  # at 30 % some of the 20 meet a fault and retry
+    await page.wait_for_function(
+        "Number(document.getElementById('retry-count').textContent) > 0", timeout=CONFIRM_TIMEOUT_MS
+    )
+    retried = page.locator("#order-rows tr:has(td.attempts .retries)").first
+    assert (await retried.locator(".retries").inner_text()).startswith("↻ ")
+    note = await retried.locator("td.note").inner_text()
+    if await retried.get_attribute("data-status") != "failed":  # else: its error and reason
+        assert note.startswith(("retrying after ", "retried after ", "recovered after ")), note
+    assert note != ""
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "dashboard-faults.png"), full_page=True)
+
+    await page.click("#reset-faults")
+    await page.wait_for_selector("#fault-rate:text('0 %')")
+    async with httpx.AsyncClient(base_url=engine.base_url, trust_env=False) as http:
+        assert (await http.get("/api/sim/faults")).json() == {"rate": 0.0}
+
+
+async def test_fault_rate_from_a_process_with_no_simulator_is_503(tmp_path: Path) -> None:
+    # `oee api` without OEE_RPC_URL holds no simulator client: the button's endpoint says so.
+    engine = await build_engine(Settings(data_dir=tmp_path, rpc_url=None), role="api")
+    try:
+        transport = httpx.ASGITransport(app=create_app(engine))
+        async with httpx.AsyncClient(transport=transport, base_url="http://engine") as http:
+            read = await http.get("/api/sim/faults")
+            changed = await http.post("/api/sim/faults", json={"rate": 0.3})
+            bad = await http.post("/api/sim/faults", json={"rate": "lots"})
+    finally:
+        await engine.stop()
+    assert (read.status_code, read.json()["code"]) == (503, "SIMULATOR_UNAVAILABLE")
+    assert (changed.status_code, changed.json()["code"]) == (503, "SIMULATOR_UNAVAILABLE")
+    assert (bad.status_code, bad.json()["code"]) == (422, "INVALID_FAULT_RATE")
+
+
+async def test_the_simulator_changes_its_fault_rate_while_running() -> None:
+    settings = SimSettings(latency_scale=0, seed=3)  # seed 3: the first fault drawn is a 429
+    sim_app = create_sim_app(*build_sim(settings), settings)
+    transport = httpx.ASGITransport(app=sim_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as sim:
+        assert (await sim.get("/admin/faults")).json() == {"rate": 0.0}
+        assert (await sim.post("/admin/faults", json={"rate": 1})).json() == {"rate": 1.0}
+        quote = await sim.get(
+            "/meteora/quote",
+            params={"inputMint": SOL.mint, "outputMint": USDC.mint, "amount": "1000000000"},
+        )
+        assert quote.status_code == 429  # a rate limit (the other half of faults stall 30 s)
+        refused = await sim.post("/admin/faults", json={"rate": 1.5})
+        assert refused.status_code == 400
+        assert (await sim.post("/admin/faults", json={"rate": 0})).json() == {"rate": 0.0}
+        quote = await sim.get(
+            "/meteora/quote",
+            params={"inputMint": SOL.mint, "outputMint": USDC.mint, "amount": "1000000000"},
+        )
+        assert quote.status_code == 200
