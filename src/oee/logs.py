@@ -39,3 +39,6 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     logging.basicConfig(
         level=numeric, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    # One INFO line per HTTP request to the chain and venues would drown the engine's own logs.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(numeric, logging.WARNING))
