@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from benchmarks.chaos import ChaosConfig, ChaosReport, run_chaos, short_config
 
+from oee.devtools.chaos import ChaosConfig, run_chaos, short_config
+from oee.devtools.chaos_checks import ChaosReport
 from oee.devtools.cluster import PG_RESTART
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, REDIS_TEST_URL
 

@@ -30,10 +30,10 @@ import httpx
 
 from oee.devtools.engine_process import (
     EngineStartError,
-    _delete_keys,
-    _pg_admin,
-    _signal_group,
+    delete_keys,
     free_port,
+    pg_admin,
+    signal_group,
 )
 
 PG_RESTART = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main restart"
@@ -77,7 +77,7 @@ class ClusterProcess:
     async def kill(self) -> None:
         """SIGKILL the process group: no drain, no cleanup, exactly like a crash."""
         if self.proc is not None:
-            _signal_group(self.proc.pid, signal.SIGKILL)
+            signal_group(self.proc.pid, signal.SIGKILL)
             await self.proc.wait()
 
     async def stop(self, timeout_s: float) -> None:
@@ -86,7 +86,7 @@ class ClusterProcess:
         if proc is None:
             return
         if proc.returncode is None:
-            _signal_group(proc.pid, signal.SIGTERM)
+            signal_group(proc.pid, signal.SIGTERM)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(proc.wait(), timeout_s)
         await self.kill()
@@ -174,7 +174,7 @@ class Cluster:
         assert self._tmp is not None
         logs = self._log_dir or self._tmp
         logs.mkdir(parents=True, exist_ok=True)
-        await _pg_admin(self._pg_dsn, f'CREATE DATABASE "{self.database}"')
+        await pg_admin(self._pg_dsn, f'CREATE DATABASE "{self.database}"')
         self._created_db = True
         env = {k: v for k, v in os.environ.items() if not k.startswith("OEE_")}
         env = {k: v for k, v in env.items() if k not in _SCRUBBED} | {
@@ -281,7 +281,7 @@ class Cluster:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                await _pg_admin(self._pg_dsn, "SELECT 1")
+                await pg_admin(self._pg_dsn, "SELECT 1")
                 return
             except Exception:
                 if time.monotonic() > deadline:
@@ -301,7 +301,7 @@ class Cluster:
     def _kill_all(self) -> None:
         for process in self.processes.values():
             if process.alive and process.proc is not None:
-                _signal_group(process.proc.pid, signal.SIGKILL)
+                signal_group(process.proc.pid, signal.SIGKILL)
 
     async def close(self) -> None:
         """Stop every process, then drop the database, the Redis keys and the temp dir."""
@@ -316,9 +316,9 @@ class Cluster:
                     self._created_db = False
                     await self.wait_postgres()  # a test may end during a restart
                     sql = f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'
-                    await _pg_admin(self._pg_dsn, sql)
+                    await pg_admin(self._pg_dsn, sql)
             finally:
-                await _delete_keys(self.redis_url, self.prefix)
+                await delete_keys(self.redis_url, self.prefix)
                 if self._tmp is not None:
                     shutil.rmtree(self._tmp, ignore_errors=True)
                     self._tmp = None

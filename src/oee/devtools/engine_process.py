@@ -116,7 +116,7 @@ class EngineProcess:
         env |= {"OEE_DATA_DIR": str(self._tmp / "data"), "OEE_LOG_LEVEL": "WARNING"}
         if self.mode == "production":
             suffix = uuid.uuid4().hex[:12]
-            await _pg_admin(self._pg_dsn, f'CREATE DATABASE "oee_bench_{suffix}"')
+            await pg_admin(self._pg_dsn, f'CREATE DATABASE "oee_bench_{suffix}"')
             self._database = f"oee_bench_{suffix}"
             self._prefix = f"oee-bench-{suffix}"
             env |= {
@@ -191,13 +191,13 @@ class EngineProcess:
         if proc is None:
             return None
         if proc.returncode is None:
-            _signal_group(proc.pid, signal.SIGTERM)
+            signal_group(proc.pid, signal.SIGTERM)
             try:
                 await asyncio.wait_for(proc.wait(), self._stop_timeout_s)
             except TimeoutError:
-                _signal_group(proc.pid, signal.SIGKILL)
+                signal_group(proc.pid, signal.SIGKILL)
                 await proc.wait()
-        _signal_group(proc.pid, signal.SIGKILL)  # anything it started and left behind
+        signal_group(proc.pid, signal.SIGKILL)  # anything it started and left behind
         return proc.returncode
 
     async def close(self) -> None:
@@ -207,20 +207,22 @@ class EngineProcess:
         finally:
             if self._database is not None:
                 database, self._database = self._database, None
-                await _pg_admin(self._pg_dsn, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                await pg_admin(self._pg_dsn, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             if self._prefix is not None:
                 prefix, self._prefix = self._prefix, None
-                await _delete_keys(self._redis_url, prefix)
+                await delete_keys(self._redis_url, prefix)
             if self._tmp is not None:
                 shutil.rmtree(self._tmp, ignore_errors=True)
 
 
-def _signal_group(pid: int, sig: signal.Signals) -> None:
+def signal_group(pid: int, sig: signal.Signals) -> None:
+    """Send `sig` to the process group led by `pid`; a group already gone is no error."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
 
 
-async def _pg_admin(dsn: str, sql: str) -> None:
+async def pg_admin(dsn: str, sql: str) -> None:
+    """Run one statement on the server's `postgres` database (CREATE/DROP DATABASE and such)."""
     import asyncpg  # type: ignore[import-untyped]  # ships no type information
 
     conn = await asyncpg.connect(f"{dsn}/postgres", timeout=10)
@@ -230,7 +232,8 @@ async def _pg_admin(dsn: str, sql: str) -> None:
         await conn.close()
 
 
-async def _delete_keys(redis_url: str, prefix: str) -> None:
+async def delete_keys(redis_url: str, prefix: str) -> None:
+    """Delete every Redis key under `<prefix>:`, in batches of 1000."""
     import redis.asyncio as aioredis
 
     client = aioredis.Redis.from_url(redis_url)
