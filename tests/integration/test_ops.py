@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -203,6 +204,30 @@ async def test_ready_when_everything_answers(api: Api) -> None:
     assert response.status_code == 200, response.text
     assert response.json() == {"ready": True, "checks": {"store": "ok", "queue": "ok", "bus": "ok"}}
     assert response.headers["cache-control"] == "no-store"
+
+
+async def test_ready_checks_the_chain_in_a_process_that_executes_orders(
+    settings_for: Callable[..., Settings],
+) -> None:
+    async for server in serve_engine(settings_for()):
+        response = await server.client.get("/ready")
+        assert response.status_code == 200, response.text
+        checks = {"store": "ok", "queue": "ok", "bus": "ok", "chain": "ok"}
+        assert response.json() == {"ready": True, "checks": checks}
+
+
+async def test_not_ready_when_the_rpc_node_is_away(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async for server in serve_engine(make_settings(tmp_path, rpc_url=f"http://127.0.0.1:{port}")):
+        response = await server.client.get("/ready")
+        assert response.status_code == 503, response.text
+        body = response.json()
+        assert body["code"] == "NOT_READY"
+        assert body["checks"]["store"] == "ok"
+        assert body["checks"]["chain"].startswith("ConnectError"), body
+        assert "chain is down" in body["message"]
 
 
 async def test_not_ready_names_a_database_that_does_not_exist(postgres_available: None) -> None:

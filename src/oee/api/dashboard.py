@@ -18,7 +18,6 @@ import math
 from decimal import Decimal
 from functools import cache
 from importlib import resources
-from typing import Any
 
 import httpx
 from fastapi import APIRouter, Request
@@ -26,7 +25,7 @@ from fastapi.responses import JSONResponse, Response
 
 from oee.api.deps import engine_of, read_body
 from oee.api.errors import ApiError
-from oee.api.models import ErrorBody
+from oee.api.examples import error_responses, ok
 from oee.api.schemas import loads_exact
 from oee.bootstrap import Engine
 
@@ -62,17 +61,9 @@ async def static(name: str) -> Response:
     return Response(_asset(name), media_type=media_type, headers=_CACHE)
 
 
-_FAULT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The simulator's fault rate now.",
-        "content": {"application/json": {"example": {"rate": 0.3}}},
-    },
-    502: {"model": ErrorBody, "description": "`SIMULATOR_ERROR`: the simulator refused."},
-    503: {
-        "model": ErrorBody,
-        "description": "`SIMULATOR_UNAVAILABLE`: this process reaches no simulator, or it is down.",
-    },
-}
+_FAULT_RESPONSES = ok({"rate": 0.3}, "The simulator's fault rate now.") | error_responses(
+    "SIMULATOR_ERROR", "SIMULATOR_UNAVAILABLE"
+)
 
 
 @router.get(
@@ -95,10 +86,15 @@ async def get_faults(request: Request) -> JSONResponse:
     "which exercises retries. 0 turns faults off. The simulator keeps the rate until it "
     "restarts; `OEE_SIM_FAULT_RATE` is the rate it starts with.",
     responses=_FAULT_RESPONSES
-    | {
-        400: {"model": ErrorBody, "description": "`MALFORMED_JSON`, `BODY_NOT_OBJECT`."},
-        422: {"model": ErrorBody, "description": "`INVALID_FAULT_RATE`: not a number in 0..1."},
-    },
+    | error_responses(
+        "MALFORMED_JSON",
+        "BODY_NOT_OBJECT",
+        "INCOMPLETE_BODY",
+        "BODY_TOO_LARGE",
+        "INVALID_FAULT_RATE",
+        "SIMULATOR_ERROR",
+        "SIMULATOR_UNAVAILABLE",
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -1,20 +1,24 @@
 """Operations routes: `GET /metrics` for Prometheus and `GET /ready` for load balancers.
 
 `/health` (in `oee.api.app`) says the process is up; `/ready` says it can do its job right now,
-by pinging what it depends on. The chain is not checked: the API process does not hold a chain
-client (only workers do), so there is nothing of it to ping here.
+by pinging what it depends on. A process that holds the worker's HTTP client (`oee serve`,
+`oee worker`) also asks the chain's JSON-RPC node `getHealth`; an API-only process holds no chain
+client, so it has no chain to check.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 
+import httpx
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from oee.api.deps import engine_of
+from oee.api.examples import error_responses, ok
 from oee.bootstrap import Engine
 
 log = structlog.get_logger(__name__)
@@ -26,13 +30,24 @@ CHECK_TIMEOUT_S = 1.0
 _NO_STORE = {"Cache-Control": "no-store"}
 _REASON_MAX = 200
 
-_READY_EXAMPLE = {"ready": True, "checks": {"store": "ok", "queue": "ok", "bus": "ok"}}
+EMBEDDED_RPC_URL = "http://sim/"  # the in-process simulator's JSON-RPC (see oee.bootstrap)
+_HEALTH_REQUEST = {"jsonrpc": "2.0", "id": 1, "method": "getHealth"}
+
+_READY_EXAMPLE = {
+    "ready": True,
+    "checks": {"store": "ok", "queue": "ok", "bus": "ok", "chain": "ok"},
+}
 _NOT_READY_EXAMPLE = {
     "ready": False,
     "code": "NOT_READY",
     "message": "not ready: bus is down (timeout after 1.0 s)",
-    "checks": {"store": "ok", "queue": "ok", "bus": "timeout after 1.0 s"},
+    "checks": {"store": "ok", "queue": "ok", "bus": "timeout after 1.0 s", "chain": "ok"},
 }
+_METRICS_EXAMPLE = (
+    "# HELP oee_orders_total Orders that reached a final status.\n"
+    "# TYPE oee_orders_total counter\n"
+    'oee_orders_total{status="confirmed"} 42.0\n'
+)
 
 
 @router.get(
@@ -43,7 +58,8 @@ _NOT_READY_EXAMPLE = {
     "process metrics, in the Prometheus text format (OpenMetrics when the `Accept` header asks "
     "for it). Executor metrics come from the process that runs the worker.",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "The exposition."}},
+    responses=ok(_METRICS_EXAMPLE, "The exposition.", "text/plain")
+    | error_responses("SERVICE_UNAVAILABLE"),
 )
 async def metrics(request: Request) -> Response:
     """Render this process's registry, after reading the queue depth."""
@@ -57,12 +73,20 @@ async def metrics(request: Request) -> Response:
     "/ready",
     summary="Readiness",
     description="Pings the order store, the job queue and the event bus concurrently, each "
-    f"within {CHECK_TIMEOUT_S} s. 200 when all answer; 503 `NOT_READY` naming what is down.",
-    responses={
-        200: {"content": {"application/json": {"example": _READY_EXAMPLE}}},
+    f"within {CHECK_TIMEOUT_S} s, and, in a process that executes orders (`oee serve`, "
+    "`oee worker`), asks the chain's JSON-RPC node `getHealth` (check `chain`). An API-only "
+    "process (`oee api`) holds no chain client and reports no `chain` check. 200 when all "
+    "answer; 503 `NOT_READY` naming what is down.",
+    responses=ok(_READY_EXAMPLE, "Every dependency answered.")
+    | error_responses()
+    | {
         503: {
-            "content": {"application/json": {"example": _NOT_READY_EXAMPLE}},
-            "description": "A dependency is down; `checks` says which and why.",
+            "content": {
+                "application/json": {
+                    "examples": {"NOT_READY": {"summary": "NOT_READY", "value": _NOT_READY_EXAMPLE}}
+                }
+            },
+            "description": "`NOT_READY`: a dependency is down; `checks` says which and why.",
         },
     },
 )
@@ -84,8 +108,22 @@ async def readiness(engine: Engine) -> dict[str, str]:
         "queue": engine.queue.ping,
         "bus": engine.bus.ping,
     }
+    if engine.http is not None:  # only a process that executes orders holds a chain client
+        client, url = engine.http, engine.settings.rpc_url or EMBEDDED_RPC_URL
+        pings["chain"] = lambda: _ping_chain(client, url)
     results = await asyncio.gather(*(_check(name, ping) for name, ping in pings.items()))
     return dict(zip(pings, results, strict=True))
+
+
+async def _ping_chain(client: httpx.AsyncClient, url: str) -> None:
+    """Ask the JSON-RPC node at `url` `getHealth`; raise unless it answers "ok"."""
+    reply = await client.post(url, json=_HEALTH_REQUEST, timeout=CHECK_TIMEOUT_S)
+    if reply.status_code != 200:
+        raise RuntimeError(f"getHealth answered HTTP {reply.status_code}")
+    body = reply.json()
+    if not isinstance(body, dict) or body.get("result") != "ok":
+        fault = body.get("error") if isinstance(body, dict) else body
+        raise RuntimeError(f"getHealth answered {json.dumps(fault)[:120]}")
 
 
 async def _check(name: str, ping: Callable[[], Awaitable[None]]) -> str:

@@ -7,8 +7,6 @@ path of `POST /api/orders/execute` is one body read, one parse and one store ins
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -23,10 +21,10 @@ from oee.api.deps import (
     read_body,
 )
 from oee.api.errors import ApiError
+from oee.api.examples import EXAMPLE_ID, ORDER_RULES, error_responses, ok
 from oee.api.models import (
     EXAMPLE_ORDER,
     ActiveOrders,
-    ErrorBody,
     ExecuteAccepted,
     ExecuteRequest,
     OrderView,
@@ -36,16 +34,23 @@ from oee.api.schemas import order_view, parse_execute
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 
 
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    words = {
-        400: "Malformed JSON, a body that is not an object, or an order id that is not a UUID.",
-        404: "No order with this id.",
-        409: "`IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used for a different request.",
-        413: "The body is larger than the server accepts.",
-        422: "A missing or mistyped field, or an order rule broken; `code` says which.",
-        503: "The order store (or another backing service) cannot be reached; retry shortly.",
-    }
-    return {s: {"model": ErrorBody, "description": words[s]} for s in statuses}
+_EXECUTE_ERRORS = error_responses(
+    "MALFORMED_JSON",
+    "BODY_NOT_OBJECT",
+    "INVALID_IDEMPOTENCY_KEY",
+    "INCOMPLETE_BODY",
+    "IDEMPOTENCY_KEY_REUSED",
+    "BODY_TOO_LARGE",
+    "VALIDATION_ERROR",
+    "UNSUPPORTED_ORDER_TYPE",
+    *ORDER_RULES,
+    "SERVICE_UNAVAILABLE",
+)
+_ACCEPTED_EXAMPLE = {"orderId": EXAMPLE_ID, "wsUrl": f"/ws/orders/{EXAMPLE_ID}"}
+_ACTIVE_EXAMPLE = {
+    "activeCount": 2,
+    "orderIds": [EXAMPLE_ID, "7d0c1b9e-2f4a-4e8b-9c61-3a5d8e2f1b47"],
+}
 
 
 _EXECUTE_BODY = {
@@ -83,7 +88,7 @@ _EXECUTE_BODY = {
     "returns the same order (header `Idempotent-Replayed: true`); the same key with a "
     "different request answers 409 `IDEMPOTENCY_KEY_REUSED`.",
     response_model=ExecuteAccepted,
-    responses=_errors(400, 409, 413, 422, 503),
+    responses=ok(_ACCEPTED_EXAMPLE, "The order is stored and queued.") | _EXECUTE_ERRORS,
     openapi_extra={"requestBody": _EXECUTE_BODY},
 )
 async def execute(request: Request) -> JSONResponse:
@@ -104,7 +109,7 @@ async def execute(request: Request) -> JSONResponse:
     description="`activeCount` counts every non-terminal order; `orderIds` lists up to 1000 "
     "of them, oldest first.",
     response_model=ActiveOrders,
-    responses=_errors(503),
+    responses=ok(_ACTIVE_EXAMPLE) | error_responses("SERVICE_UNAVAILABLE"),
 )
 async def active(request: Request) -> JSONResponse:
     """How many orders are not terminal, and their ids."""
@@ -116,7 +121,7 @@ async def active(request: Request) -> JSONResponse:
     "/recent",
     summary="Most recently created orders, newest first",
     response_model=list[OrderView],
-    responses=_errors(503) | {422: {"model": ErrorBody, "description": "`INVALID_LIMIT`."}},
+    responses=ok([EXAMPLE_ORDER]) | error_responses("INVALID_LIMIT", "SERVICE_UNAVAILABLE"),
     openapi_extra={
         "parameters": [
             {
@@ -145,10 +150,10 @@ async def recent(request: Request) -> JSONResponse:
     "/{order_id}",
     summary="Everything persisted about one order",
     response_model=OrderView,
-    responses={
-        200: {"content": {"application/json": {"example": EXAMPLE_ORDER}}},
-        **_errors(400, 404, 503),
-    },
+    responses=ok(EXAMPLE_ORDER)
+    | error_responses(
+        "INVALID_ORDER_ID", "ORDER_NOT_FOUND", "METHOD_NOT_ALLOWED", "SERVICE_UNAVAILABLE"
+    ),
 )
 async def get_order(order_id: str, request: Request) -> JSONResponse:
     """Quotes from every venue, the routing decision, the transaction, attempts and result."""

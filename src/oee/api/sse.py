@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 
 from oee.api.deps import engine_of, parse_order_id
 from oee.api.errors import ApiError
-from oee.api.models import ErrorBody
+from oee.api.examples import EXAMPLE_ID, error_responses, ok
 from oee.api.streams import OrderStream, StreamClosed, parse_since
 from oee.domain.events import JSON
 
@@ -26,6 +26,10 @@ router = APIRouter(tags=["streams"])
 # A comment line this often keeps proxies from closing a quiet stream.
 KEEPALIVE_S = 15.0
 _END = None  # queued after the last frame
+_STREAM_EXAMPLE = (
+    f'id: 6\nevent: confirmed\ndata: {{"type": "confirmed", "orderId": "{EXAMPLE_ID}", '
+    '"seq": 6, "txHash": "5VfY...", "executedPrice": 150.18, "amountOut": 225.27}\n\n'
+)
 
 
 @router.get(
@@ -36,11 +40,10 @@ _END = None  # queued after the last frame
     "are replayed from the log instead of the snapshot. The response ends after a terminal "
     "event.",
     response_class=StreamingResponse,
-    responses={
-        200: {"content": {"text/event-stream": {}}, "description": "The event stream."},
-        400: {"model": ErrorBody, "description": "`INVALID_ORDER_ID` or `INVALID_SINCE`."},
-        404: {"model": ErrorBody, "description": "`ORDER_NOT_FOUND`."},
-    },
+    responses=ok(_STREAM_EXAMPLE, "The event stream.", "text/event-stream")
+    | error_responses(
+        "INVALID_ORDER_ID", "INVALID_SINCE", "ORDER_NOT_FOUND", "SERVICE_UNAVAILABLE"
+    ),
 )
 async def order_events(request: Request, order_id: str) -> StreamingResponse:
     """Stream one order's events as `text/event-stream`."""

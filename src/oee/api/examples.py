@@ -1,0 +1,189 @@
+"""OpenAPI examples in one place: every error code the HTTP routes answer, and helpers.
+
+`ERRORS` maps each machine code to its HTTP status and a sample message; `error_responses`
+turns a list of codes into the `responses=` dict of a route, with one named example per code
+under its status, so routes stay short and `/docs` shows every error a route can answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from oee.api.models import ErrorBody
+
+EXAMPLE_ID = "0b6a3a52-3c1e-4c55-9d0e-6f1f3f1d2a10"
+
+# code -> (status, sample message, optional per-field errors)
+ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
+    # 400
+    "MALFORMED_JSON": (
+        400,
+        "the request body is not valid JSON: Expecting value at line 1 column 1",
+        None,
+    ),
+    "BODY_NOT_OBJECT": (400, "the request body must be a JSON object", None),
+    "INCOMPLETE_BODY": (400, "the client closed before sending the body", None),
+    "INVALID_IDEMPOTENCY_KEY": (
+        400,
+        "Idempotency-Key must be 1-255 printable ASCII characters without spaces",
+        None,
+    ),
+    "INVALID_ORDER_ID": (400, "order id 'abc' is not a UUID", None),
+    "INVALID_SINCE": (400, "since must be an integer >= 0, got 'x'", None),
+    # 404, 405, 409, 413
+    "ORDER_NOT_FOUND": (404, f"no order with id {EXAMPLE_ID}", None),
+    "METHOD_NOT_ALLOWED": (405, "use POST to execute", None),
+    "IDEMPOTENCY_KEY_REUSED": (
+        409,
+        "this Idempotency-Key was already used for a different order request",
+        None,
+    ),
+    "BODY_TOO_LARGE": (413, "the request body must be at most 16384 bytes", None),
+    # 422
+    "VALIDATION_ERROR": (
+        422,
+        "tokenIn is required",
+        [{"field": "tokenIn", "message": "tokenIn is required"}],
+    ),
+    "UNSUPPORTED_ORDER_TYPE": (
+        422,
+        "orderType 'limit' is not supported; supported: market",
+        [{"field": "orderType", "message": "supported: market"}],
+    ),
+    "UNKNOWN_TOKEN": (
+        422,
+        "unknown token 'DOGE'; use a symbol (SOL, USDC, ...) or its mint address",
+        [
+            {
+                "field": "tokenIn",
+                "message": "unknown token 'DOGE'; use a symbol (SOL, USDC, ...) or its mint address",
+            }
+        ],
+    ),
+    "SAME_TOKEN": (
+        422,
+        "tokenIn and tokenOut must differ",
+        [{"field": "tokenOut", "message": "tokenIn and tokenOut must differ"}],
+    ),
+    "AMOUNT_NOT_NUMBER": (
+        422,
+        "amount 'abc' is not a number",
+        [{"field": "amountIn", "message": "amount 'abc' is not a number"}],
+    ),
+    "AMOUNT_NOT_POSITIVE": (
+        422,
+        "amount must be greater than zero",
+        [{"field": "amountIn", "message": "amount must be greater than zero"}],
+    ),
+    "AMOUNT_NOT_FINITE": (
+        422,
+        "amount must be a finite number",
+        [{"field": "amountIn", "message": "amount must be a finite number"}],
+    ),
+    "AMOUNT_TOO_LARGE": (
+        422,
+        "amount must be at most 1,000,000,000,000 SOL",
+        [{"field": "amountIn", "message": "amount must be at most 1,000,000,000,000 SOL"}],
+    ),
+    "AMOUNT_TOO_PRECISE": (
+        422,
+        "USDC has 6 decimals; 0.0000001 is finer than that",
+        [{"field": "amountIn", "message": "USDC has 6 decimals; 0.0000001 is finer than that"}],
+    ),
+    "SLIPPAGE_OUT_OF_RANGE": (
+        422,
+        "slippageBps must be between 1 and 5000",
+        [{"field": "slippageBps", "message": "slippageBps must be between 1 and 5000"}],
+    ),
+    "INVALID_LIMIT": (
+        422,
+        "limit must be an integer from 1 to 500, got '0'",
+        [{"field": "limit", "message": "an integer from 1 to 500"}],
+    ),
+    "INVALID_FAULT_RATE": (
+        422,
+        'rate must be a number from 0 to 1, got "2"',
+        [{"field": "rate", "message": 'rate must be a number from 0 to 1, got "2"'}],
+    ),
+    # 5xx
+    "INTERNAL_ERROR": (500, "internal error; it has been logged", None),
+    "SIMULATOR_ERROR": (502, "the simulator at http://sim/admin/faults answered 500: ...", None),
+    "SERVICE_UNAVAILABLE": (
+        503,
+        "the order store (database) is unavailable right now; retry shortly",
+        None,
+    ),
+    "NOT_READY": (503, "not ready: bus is down (timeout after 1.0 s)", None),
+    "SIMULATOR_UNAVAILABLE": (
+        503,
+        "this process runs no simulator and OEE_RPC_URL is not set",
+        None,
+    ),
+}
+
+ORDER_RULES = (
+    "UNKNOWN_TOKEN",
+    "SAME_TOKEN",
+    "AMOUNT_NOT_NUMBER",
+    "AMOUNT_NOT_POSITIVE",
+    "AMOUNT_NOT_FINITE",
+    "AMOUNT_TOO_LARGE",
+    "AMOUNT_TOO_PRECISE",
+    "SLIPPAGE_OUT_OF_RANGE",
+)
+
+_DESCRIPTIONS = {
+    400: "The request is malformed; `code` says how.",
+    404: "Not found.",
+    405: "Method not allowed on this path.",
+    409: "`IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used for a different request.",
+    413: "The body is larger than the server accepts.",
+    422: "A missing or mistyped field, or a rule broken; `code` says which.",
+    500: "A bug; it has been logged and no traceback leaks.",
+    502: "The simulator refused.",
+    503: "A backing service cannot be reached; retry shortly.",
+}
+
+
+def error_example(code: str) -> dict[str, Any]:
+    """The body of an error answer with `code`, as `/docs` shows it."""
+    _, message, errors = ERRORS[code]
+    body: dict[str, Any] = {"code": code, "message": message}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def error_responses(
+    *codes: str, descriptions: Mapping[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries for these codes: one per status, one named example per code.
+
+    `INTERNAL_ERROR` (500) is added to every route: any of them can hit a bug.
+    """
+    by_status: dict[int, list[str]] = {}
+    for code in (*codes, "INTERNAL_ERROR"):
+        status = ERRORS[code][0]
+        if code not in by_status.setdefault(status, []):
+            by_status[status].append(code)
+    words = {**_DESCRIPTIONS, **(descriptions or {})}
+    return {
+        status: {
+            "model": ErrorBody,
+            "description": words[status] + " Codes: " + ", ".join(f"`{c}`" for c in found) + ".",
+            "content": {
+                "application/json": {
+                    "examples": {c: {"summary": c, "value": error_example(c)} for c in found}
+                }
+            },
+        }
+        for status, found in sorted(by_status.items())
+    }
+
+
+def ok(
+    example: Any, description: str = "Successful Response", media_type: str = "application/json"
+) -> dict[int | str, dict[str, Any]]:
+    """A 200 entry of `responses=` carrying `example`."""
+    return {200: {"description": description, "content": {media_type: {"example": example}}}}

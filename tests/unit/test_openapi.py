@@ -1,0 +1,97 @@
+"""The OpenAPI document shows an example for every success and every error a route answers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import oee.api
+from oee.adapters.bus.memory import MemoryBus
+from oee.adapters.queue.memory import MemoryQueue
+from oee.api.app import create_app
+from oee.api.examples import ERRORS, ORDER_RULES
+from tests.integration.conftest import make_engine
+
+# Codes only the WebSocket routes or the pages outside the schema answer.
+NOT_IN_SCHEMA = {"INVALID_RECENT", "NOT_FOUND"}
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    engine = make_engine(None, MemoryQueue(), MemoryBus())  # type: ignore[arg-type]
+    return create_app(engine).openapi()
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(m.upper(), path, op) for path, ms in spec["paths"].items() for m, op in ms.items()]
+
+
+def examples_of(response: dict[str, Any]) -> list[Any]:
+    found: list[Any] = []
+    for media in response.get("content", {}).values():
+        if "example" in media:
+            found.append(media["example"])
+        found.extend(e["value"] for e in media.get("examples", {}).values())
+    return found
+
+
+def test_every_operation_has_a_success_example(spec: dict[str, Any]) -> None:
+    for method, path, op in operations(spec):
+        successes = [r for status, r in op["responses"].items() if status.startswith("2")]
+        assert successes, f"{method} {path} documents no 2xx"
+        assert any(examples_of(r) for r in successes), f"{method} {path} has no 2xx example"
+
+
+def test_every_error_status_has_examples_with_real_codes(spec: dict[str, Any]) -> None:
+    for method, path, op in operations(spec):
+        for status, response in op["responses"].items():
+            if status[0] not in "45":
+                continue
+            bodies = examples_of(response)
+            assert bodies, f"{method} {path} {status} has no example"
+            for body in bodies:
+                assert body["code"] in ERRORS, f"{method} {path} {status}: {body['code']}"
+                assert ERRORS[body["code"]][0] == int(status), f"{method} {path} {body}"
+                assert isinstance(body["message"], str)
+                assert body["message"]
+
+
+def test_every_code_of_the_table_is_shown_somewhere(spec: dict[str, Any]) -> None:
+    shown = {
+        body["code"]
+        for _, _, op in operations(spec)
+        for status, response in op["responses"].items()
+        if status[0] in "45"
+        for body in examples_of(response)
+    }
+    assert set(ERRORS) == shown
+
+
+def test_the_table_knows_every_code_the_api_raises() -> None:
+    """Each `ApiError(status, "CODE", ...)` in the API package is in the table, same status."""
+    raised: set[tuple[int, str]] = set()
+    for source in Path(oee.api.__file__).parent.glob("*.py"):
+        text = source.read_text()
+        raised |= {(int(s), c) for s, c in re.findall(r'ApiError\(\s*(\d{3}),\s*"([A-Z_]+)"', text)}
+    assert raised, "the scan found nothing: has ApiError changed shape?"
+    table = {(status, code) for code, (status, _, _) in ERRORS.items()}
+    assert {(s, c) for s, c in raised if c not in NOT_IN_SCHEMA} <= table
+    for code in ("VALIDATION_ERROR", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"):  # errors.py
+        assert code in ERRORS
+
+
+def test_execute_documents_every_order_rule(spec: dict[str, Any]) -> None:
+    responses = spec["paths"]["/api/orders/execute"]["post"]["responses"]
+    codes = {body["code"] for body in examples_of(responses["422"])}
+    assert {"VALIDATION_ERROR", "UNSUPPORTED_ORDER_TYPE", *ORDER_RULES} == codes
+    assert {b["code"] for b in examples_of(responses["400"])} >= {
+        "MALFORMED_JSON",
+        "BODY_NOT_OBJECT",
+        "INVALID_IDEMPOTENCY_KEY",
+    }
+    assert [b["code"] for b in examples_of(responses["409"])] == ["IDEMPOTENCY_KEY_REUSED"]
+    assert [b["code"] for b in examples_of(responses["413"])] == ["BODY_TOO_LARGE"]
+    assert [b["code"] for b in examples_of(responses["503"])] == ["SERVICE_UNAVAILABLE"]
