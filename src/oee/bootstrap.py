@@ -37,8 +37,10 @@ class Engine:
     bus: EventBus
     orders: OrderService
     worker: Worker | None = None
-    # The worker's HTTP client to the chain and venues (JSON-RPC, quote APIs).
+    # The HTTP client to the chain and venues (JSON-RPC, quote APIs), shared with the worker.
     http: httpx.AsyncClient | None = None
+    # The venues' quote clients: the worker routes with them, `GET /api/quotes` quotes with them.
+    venues: list[Venue] = field(default_factory=list)
     # One registry per engine: the executor records into it, the API renders it on /metrics.
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -81,10 +83,11 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
     bus = _build_bus(settings)
     clock = SystemClock()
     metrics = Metrics()
-    worker, http = (
-        (None, None)
+    http, chain, venues = _chain_and_venues(settings)
+    worker = (
+        None
         if role == "api"
-        else _build_worker(settings, store, queue, bus, clock, metrics)
+        else _build_worker(settings, store, queue, bus, clock, metrics, chain, venues)
     )
     return Engine(
         settings=settings,
@@ -97,6 +100,7 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
         ),
         worker=worker,
         http=http,
+        venues=venues,
         metrics=metrics,
     )
 
@@ -133,12 +137,13 @@ def _build_worker(
     bus: EventBus,
     clock: Clock,
     metrics: Metrics,
-) -> tuple[Worker, httpx.AsyncClient]:
+    chain: Chain,
+    venues: list[Venue],
+) -> Worker:
     from oee.adapters.chain.transactions import SwapTransactionBuilder, load_or_create_keypair
     from oee.services.executor import Executor, RetryPolicy
     from oee.services.recovery import RecoverySweep
 
-    client, chain, venues = _chain_and_venues(settings)
     signer = SwapTransactionBuilder(load_or_create_keypair(settings.data_dir / "wallet.json"))
     executor = Executor(
         store,
@@ -170,7 +175,7 @@ def _build_worker(
         concurrency=settings.worker.concurrency,
         grace_s=settings.worker.grace_s,
     )
-    return worker, client
+    return worker
 
 
 def _chain_and_venues(settings: Settings) -> tuple[httpx.AsyncClient, Chain, list[Venue]]:

@@ -134,7 +134,9 @@ def _rate(value: object) -> float:
 async def _forward(engine: Engine, method: str, body: dict[str, float] | None) -> JSONResponse:
     """Send the request on to the simulator's `/admin/faults` and relay its rate."""
     rpc_url = engine.settings.rpc_url
-    if rpc_url is None and engine.http is None:
+    # Without OEE_RPC_URL only a process that executes orders runs the simulator they see; an
+    # API-only process's own in-process simulator (its venues' quotes) is not that one.
+    if rpc_url is None and (engine.http is None or engine.worker is None):
         raise ApiError(
             503,
             "SIMULATOR_UNAVAILABLE",

@@ -101,6 +101,11 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
         "limit must be an integer from 1 to 500, got '0'",
         [{"field": "limit", "message": "an integer from 1 to 500"}],
     ),
+    "NO_ROUTE": (
+        422,
+        "no usable quote (NO_POOL: raydium has no pool for SOL/BONK; NO_POOL: meteora has no pool for SOL/BONK)",
+        None,
+    ),
     "INVALID_FAULT_RATE": (
         422,
         'rate must be a number from 0 to 1, got "2"',
@@ -112,6 +117,12 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
     "SERVICE_UNAVAILABLE": (
         503,
         "the order store (database) is unavailable right now; retry shortly",
+        None,
+    ),
+    "QUOTES_UNAVAILABLE": (
+        503,
+        "no usable quote (VENUE_TIMEOUT: raydium did not quote within 2.0 s; "
+        "VENUE_RATE_LIMITED: meteora answered 429)",
         None,
     ),
     "NOT_READY": (503, "not ready: bus is down (timeout after 1.0 s)", None),

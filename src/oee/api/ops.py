@@ -1,9 +1,9 @@
 """Operations routes: `GET /metrics` for Prometheus and `GET /ready` for load balancers.
 
 `/health` (in `oee.api.app`) says the process is up; `/ready` says it can do its job right now,
-by pinging what it depends on. A process that holds the worker's HTTP client (`oee serve`,
-`oee worker`) also asks the chain's JSON-RPC node `getHealth`; an API-only process holds no chain
-client, so it has no chain to check.
+by pinging what it depends on. A process that executes orders (`oee serve`, `oee worker`) also
+asks the chain's JSON-RPC node `getHealth`; an API-only process sends no transactions (it only
+quotes), so it has no chain to check.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ async def metrics(request: Request) -> Response:
     description="Pings the order store, the job queue and the event bus concurrently, each "
     f"within {CHECK_TIMEOUT_S} s, and, in a process that executes orders (`oee serve`, "
     "`oee worker`), asks the chain's JSON-RPC node `getHealth` (check `chain`). An API-only "
-    "process (`oee api`) holds no chain client and reports no `chain` check. 200 when all "
+    "process (`oee api`) executes no orders and reports no `chain` check. 200 when all "
     "answer; 503 `NOT_READY` naming what is down.",
     responses=ok(_READY_EXAMPLE, "Every dependency answered.")
     | error_responses()
@@ -108,7 +108,8 @@ async def readiness(engine: Engine) -> dict[str, str]:
         "queue": engine.queue.ping,
         "bus": engine.bus.ping,
     }
-    if engine.http is not None:  # only a process that executes orders holds a chain client
+    # Only a process that executes orders depends on the chain (an API-only one just quotes).
+    if engine.worker is not None and engine.http is not None:
         client, url = engine.http, engine.settings.rpc_url or EMBEDDED_RPC_URL
         pings["chain"] = lambda: _ping_chain(client, url)
     results = await asyncio.gather(*(_check(name, ping) for name, ping in pings.items()))

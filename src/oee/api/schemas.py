@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from oee.api.errors import ApiError
-from oee.domain.errors import InvalidOrder
+from oee.domain.errors import ExecutionError, InvalidOrder
 from oee.domain.events import JSON
 from oee.domain.orders import Order, OrderType, SignedSwap, SubmitOrder
 from oee.domain.routing import Quote, RoutingDecision
@@ -145,6 +146,35 @@ def parse_execute(raw: bytes) -> SubmitOrder:
             f"orderType {order_type[:40]!r} is not supported; supported: market",
             [{"field": "orderType", "message": "supported: market"}],
         )
+    return _command(token_in, token_out, amount, slippage)
+
+
+def parse_quote_query(params: Mapping[str, str]) -> SubmitOrder:
+    """Turn the query of `GET /api/quotes` into a validated command, with execute's codes.
+
+    Raises:
+        ApiError: 422 `VALIDATION_ERROR` naming missing or mistyped parameters, or 422 with the
+            domain's code (`UNKNOWN_TOKEN`, `AMOUNT_NOT_NUMBER`, ...) for a rule the swap breaks.
+    """
+    body: dict[str, Any] = {
+        k: params[k] for k in ("tokenIn", "tokenOut", "amountIn") if k in params
+    }
+    if "slippageBps" in params:
+        text = params["slippageBps"].strip()
+        body["slippageBps"] = _exact_float(text) if _DECIMAL.fullmatch(text) else text
+    fields = _Fields(body)
+    token_in, token_out = fields.string("tokenIn"), fields.string("tokenOut")
+    amount = fields.amount("amountIn")
+    slippage = fields.integer("slippageBps", DEFAULT_SLIPPAGE_BPS)
+    if fields.errors:
+        message = "; ".join(e["message"] for e in fields.errors)
+        raise ApiError(422, "VALIDATION_ERROR", message, fields.errors)
+    if fields.rule_broken is not None:
+        raise fields.rule_broken
+    return _command(token_in, token_out, amount, slippage)
+
+
+def _command(token_in: str, token_out: str, amount: Decimal, slippage: int) -> SubmitOrder:
     try:
         cmd = SubmitOrder.parse(token_in, token_out, amount, slippage)
     except InvalidOrder as exc:
@@ -208,6 +238,26 @@ def order_view(order: Order) -> dict[str, JSON]:
         "txHash": fill.tx_hash if fill else (tx.signature if tx else None),
         "executedPrice": result["executedPrice"] if result else None,
         "chosenDex": fill.venue if fill else (decision.chosen.venue if decision else None),
+    }
+
+
+def quotes_view(
+    cmd: SubmitOrder,
+    quotes: list[Quote],
+    errors: Mapping[str, ExecutionError],
+    decision: RoutingDecision,
+) -> dict[str, JSON]:
+    """The answer of `GET /api/quotes`: quotes and routing in the order view's shapes."""
+    t_in, t_out = cmd.token_in, cmd.token_out
+    return {
+        "tokenIn": _token(t_in),
+        "tokenOut": _token(t_out),
+        "amountIn": _num(t_in.from_base_units(cmd.amount_in)),
+        "amountInBaseUnits": str(cmd.amount_in),
+        "slippageBps": cmd.slippage_bps,
+        "quotes": [_quote(q, t_in, t_out) for q in quotes],
+        "errors": {v: {"code": e.code, "message": e.message} for v, e in errors.items()},
+        "routing": _routing(decision, t_out),
     }
 
 

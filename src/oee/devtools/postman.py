@@ -273,6 +273,32 @@ ORDERS: tuple[Call, ...] = (
         kind="array",
         example=[EXAMPLE_ORDER],
     ),
+    Call(
+        name="Quote every venue",
+        method="GET",
+        path="/api/quotes",
+        query=(
+            ("tokenIn", "SOL"),
+            ("tokenOut", "USDC"),
+            ("amountIn", "1.5"),
+            ("slippageBps", "50"),
+        ),
+        status=200,
+        description="Every venue's quote and the routing decision for this swap, without "
+        "placing an order. No usable quote: 503 `QUOTES_UNAVAILABLE` (retryable) or 422 "
+        "`NO_ROUTE`.",
+        has=("quotes", "errors", "routing"),
+        example={
+            "tokenIn": EXAMPLE_ORDER["tokenIn"],
+            "tokenOut": EXAMPLE_ORDER["tokenOut"],
+            "amountIn": 1.5,
+            "amountInBaseUnits": "1500000000",
+            "slippageBps": 50,
+            "quotes": EXAMPLE_ORDER["quotes"],
+            "errors": {},
+            "routing": EXAMPLE_ORDER["routing"],
+        },
+    ),
 )
 
 ERRORS: tuple[Call, ...] = (
@@ -414,6 +440,16 @@ ERRORS: tuple[Call, ...] = (
         method="GET",
         path="/api/orders/recent",
         query=(("limit", "0"),),
+    ),
+    _error(
+        "Quotes without amountIn",
+        422,
+        "VALIDATION_ERROR",
+        "amountIn is required",
+        "`GET /api/quotes` validates its query like an execute body.",
+        method="GET",
+        path="/api/quotes",
+        query=(("tokenIn", "SOL"), ("tokenOut", "USDC")),
     ),
     _error(
         "Unknown route",

@@ -14,7 +14,6 @@ that spanned a worker crash is measured in full.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,9 +34,10 @@ from oee.domain.ports import (
     TxStatus,
     Venue,
 )
-from oee.domain.routing import Quote, RoutingDecision, choose_best
+from oee.domain.routing import RoutingDecision, choose_best
 from oee.domain.status import TERMINAL, OrderStatus
 from oee.metrics import STAGES, Metrics
+from oee.services.quoting import VenueOutcome, quote_each, split
 
 log = structlog.get_logger(__name__)
 
@@ -130,19 +130,18 @@ class Executor:
                 await self._confirm(order)
 
     async def _route(self, order: Order) -> RoutingDecision:
-        results = await asyncio.gather(
-            *(self._quote(venue, order) for venue in self.venues.values()), return_exceptions=True
+        outcomes = await quote_each(
+            list(self.venues.values()),
+            order.token_in,
+            order.token_out,
+            order.amount_in,
+            timeout_s=self.quote_timeout_s,
         )
-        failed = {
-            name: r.code
-            for name, r in zip(self.venues, results, strict=True)
-            if isinstance(r, ExecutionError)
-        }
-        quotes = [r for r in results if isinstance(r, Quote)]
-        errors = [r for r in results if isinstance(r, ExecutionError)]
-        unexpected = [r for r in results if isinstance(r, BaseException) and r not in errors]
-        if unexpected:
-            raise unexpected[0]
+        for outcome in outcomes:
+            self._measure_quote(outcome)
+        quotes, by_venue = split(outcomes)  # re-raises an unexpected error
+        errors = list(by_venue.values())
+        failed = {name: e.code for name, e in by_venue.items()}
         try:
             decision = choose_best(quotes, order.slippage_bps)
         except NoRoute as no_route:
@@ -163,26 +162,13 @@ class Executor:
         )
         return decision
 
-    async def _quote(self, venue: Venue, order: Order) -> Quote:
-        started = time.perf_counter()
-        try:
-            async with asyncio.timeout(self.quote_timeout_s):
-                quote = await venue.quote(order.token_in, order.token_out, order.amount_in)
-        except TimeoutError:
-            self.metrics.quote_errors_for(venue.name, "VENUE_TIMEOUT").inc()
-            raise ExecutionError(
-                f"{venue.name} did not quote within {self.quote_timeout_s} s",
-                code="VENUE_TIMEOUT",
-                retryable=True,
-            ) from None
-        except ExecutionError as error:
-            self.metrics.quote_errors_for(venue.name, error.code).inc()
-            raise
-        except Exception:
-            self.metrics.quote_errors_for(venue.name, "UNEXPECTED").inc()
-            raise
-        self.metrics.quote_seconds_for(venue.name).observe(time.perf_counter() - started)
-        return quote
+    def _measure_quote(self, outcome: VenueOutcome) -> None:
+        if outcome.quote is not None:
+            self.metrics.quote_seconds_for(outcome.venue).observe(outcome.seconds)
+        elif isinstance(outcome.error, ExecutionError):
+            self.metrics.quote_errors_for(outcome.venue, outcome.error.code).inc()
+        elif outcome.error is not None:
+            self.metrics.quote_errors_for(outcome.venue, "UNEXPECTED").inc()
 
     async def _build(self, order: Order) -> None:
         assert order.decision is not None  # building is only reached through route()
