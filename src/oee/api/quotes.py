@@ -14,9 +14,8 @@ from oee.api.errors import ApiError
 from oee.api.examples import ORDER_RULES, error_responses, ok
 from oee.api.models import EXAMPLE_ORDER
 from oee.api.schemas import DEFAULT_SLIPPAGE_BPS, parse_quote_query, quotes_view
-from oee.domain.errors import NoRoute
-from oee.domain.routing import choose_best
-from oee.services.quoting import quote_all
+from oee.domain.errors import ExecutionError
+from oee.services.quoting import quote_all, route
 
 router = APIRouter(prefix="/api", tags=["quotes"])
 
@@ -87,10 +86,7 @@ async def quotes(request: Request) -> JSONResponse:
         timeout_s=engine.settings.quote_timeout_s,
     )
     try:
-        decision = choose_best(found, cmd.slippage_bps)
-    except NoRoute as no_route:
-        detail = "; ".join(f"{e.code}: {e.message}" for e in errors.values()) or no_route.message
-        if any(e.retryable for e in errors.values()):
-            raise ApiError(503, "QUOTES_UNAVAILABLE", f"no usable quote ({detail})") from None
-        raise ApiError(422, "NO_ROUTE", f"no usable quote ({detail})") from None
+        decision = route(found, errors, cmd.slippage_bps)
+    except ExecutionError as error:  # QUOTES_UNAVAILABLE is worth retrying; NO_ROUTE is not
+        raise ApiError(503 if error.retryable else 422, error.code, error.message) from None
     return JSONResponse(quotes_view(cmd, found, errors, decision))

@@ -21,7 +21,7 @@ from decimal import Context, Decimal
 
 import structlog
 
-from oee.domain.errors import ExecutionError, NoRoute, StaleOrder
+from oee.domain.errors import ExecutionError, StaleOrder
 from oee.domain.events import OrderEvent
 from oee.domain.orders import Fill, Order
 from oee.domain.ports import (
@@ -34,10 +34,10 @@ from oee.domain.ports import (
     TxStatus,
     Venue,
 )
-from oee.domain.routing import RoutingDecision, choose_best
+from oee.domain.routing import RoutingDecision
 from oee.domain.status import TERMINAL, OrderStatus
 from oee.metrics import STAGES, Metrics
-from oee.services.quoting import VenueOutcome, quote_each, split
+from oee.services.quoting import VenueOutcome, quote_each, route, split
 
 log = structlog.get_logger(__name__)
 
@@ -140,17 +140,8 @@ class Executor:
         for outcome in outcomes:
             self._measure_quote(outcome)
         quotes, by_venue = split(outcomes)  # re-raises an unexpected error
-        errors = list(by_venue.values())
         failed = {name: e.code for name, e in by_venue.items()}
-        try:
-            decision = choose_best(quotes, order.slippage_bps)
-        except NoRoute as no_route:
-            retryable = any(e.retryable for e in errors)
-            detail = "; ".join(f"{e.code}: {e.message}" for e in errors) or no_route.message
-            code = "QUOTES_UNAVAILABLE" if retryable else "NO_ROUTE"
-            raise ExecutionError(
-                f"no usable quote ({detail})", code=code, retryable=retryable
-            ) from None
+        decision = route(quotes, by_venue, order.slippage_bps)
         log.info(
             "routing_decision",
             order_id=order.id,

@@ -13,9 +13,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from oee.domain.errors import ExecutionError
+from oee.domain.errors import ExecutionError, NoRoute
 from oee.domain.ports import Venue
-from oee.domain.routing import Quote
+from oee.domain.routing import Quote, RoutingDecision, choose_best
 from oee.domain.tokens import Token
 
 
@@ -99,3 +99,23 @@ async def _quote(
     except Exception as exc:
         return VenueOutcome(venue.name, None, exc, time.perf_counter() - started)
     return VenueOutcome(venue.name, quote, None, time.perf_counter() - started)
+
+
+def route(
+    quotes: Sequence[Quote], errors: dict[str, ExecutionError], slippage_bps: int
+) -> RoutingDecision:
+    """The routing decision over the quotes that came back.
+
+    Raises:
+        ExecutionError: No usable quote: `QUOTES_UNAVAILABLE` (retryable) when some venue's
+            failure was transient, else `NO_ROUTE`; the message names every venue's failure.
+    """
+    try:
+        return choose_best(quotes, slippage_bps)
+    except NoRoute as no_route:
+        retryable = any(e.retryable for e in errors.values())
+        detail = "; ".join(f"{e.code}: {e.message}" for e in errors.values()) or no_route.message
+        code = "QUOTES_UNAVAILABLE" if retryable else "NO_ROUTE"
+        raise ExecutionError(
+            f"no usable quote ({detail})", code=code, retryable=retryable
+        ) from None
