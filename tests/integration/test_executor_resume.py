@@ -28,6 +28,7 @@ from oee.domain.status import OrderStatus
 from oee.services.executor import Executor, RetryPolicy
 from oee.settings import SimSettings
 from oee.sim import SimLedger, build_sim
+from oee.sim.faucet import LAMPORTS_PER_SOL, fund
 
 
 @dataclass
@@ -52,12 +53,14 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     sim = SimSettings(latency_scale=0.01)
     world, ledger = build_sim(sim)
     chain = SimChain(ledger, sim)
+    keypair = load_or_create_keypair(tmp_path / "wallet.json")
+    fund(world, ledger, str(keypair.pubkey()), 1_000 * LAMPORTS_PER_SOL)
     executor = Executor(
         store,
         MemoryBus(),
         sim_venues(world, sim),
         chain,
-        SwapTransactionBuilder(load_or_create_keypair(tmp_path / "wallet.json")),
+        SwapTransactionBuilder(keypair),
         SystemClock(),
         retry=RetryPolicy(max_attempts=3, base_delay_s=0.01),
         quote_timeout_s=2,

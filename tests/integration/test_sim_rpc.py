@@ -13,6 +13,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -32,14 +33,16 @@ from oee.devtools.inloop import serving
 from oee.domain.errors import ExecutionError
 from oee.domain.orders import SignedSwap
 from oee.domain.ports import Blockhash, TxState
-from oee.domain.tokens import resolve_token
+from oee.domain.tokens import Token, resolve_token
 from oee.settings import SimSettings
 from oee.sim import SimLedger, SimWorld, build_sim
 from oee.sim.app import create_sim_app, server_config
+from oee.sim.faucet import LAMPORTS_PER_SOL, fund
 from oee.sim.ledger import NATIVE_MINT
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 AMOUNT = 1_500_000_000
+SWAP_INDEX = 6  # paying SOL: 2 compute budget, create wSOL, transfer, sync, create USDC, swap
 SLIPPAGE_CODES = {"raydium": 30, "meteora": 6001}
 # latency_scale 0.01 on a fake clock: blocks of 4 ms, landings 20-30 ms after a send.
 LANDED_S, EXPIRED_S = 0.05, 1.0
@@ -77,15 +80,21 @@ class Node:
         value = (await self.result("getLatestBlockhash"))["value"]
         return Blockhash(value["blockhash"], value["lastValidBlockHeight"])
 
-    async def swap(self, venue: str = "raydium", *, min_out: int | None = None) -> SignedSwap:
-        quote = self.world.quote(venue, SOL, USDC, AMOUNT)
+    async def swap(
+        self,
+        venue: str = "raydium",
+        *,
+        min_out: int | None = None,
+        pair: tuple[Token, Token] = (SOL, USDC),
+        amount: int = AMOUNT,
+    ) -> SignedSwap:
+        quote = self.world.quote(venue, *pair, amount)
         return self.builder.build(
             venue,
             self.world.venue(venue).program_id,
             quote.pool,
-            SOL,
-            USDC,
-            AMOUNT,
+            *pair,
+            amount,
             quote.amount_out if min_out is None else min_out,
             await self.blockhash(),
             memo="order/1",
@@ -107,7 +116,9 @@ async def node() -> AsyncIterator[Node]:
     clock, world, ledger, app = make_node()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
-        yield Node(clock, world, ledger, app, http, SwapTransactionBuilder(Keypair()))
+        builder = SwapTransactionBuilder(Keypair())
+        fund(world, ledger, str(builder.wallet), 1_000_000 * LAMPORTS_PER_SOL)
+        yield Node(clock, world, ledger, app, http, builder)
 
 
 def send_params(swap: SignedSwap, **config: Any) -> tuple[str, dict[str, Any]]:
@@ -171,7 +182,9 @@ async def test_a_landed_swap_is_reported_with_its_amounts(node: Node) -> None:
         pre = {str(b.mint): int(b.ui_token_amount.amount) for b in meta.pre_token_balances}
         post = {str(b.mint): int(b.ui_token_amount.amount) for b in meta.post_token_balances}
         assert post[USDC.mint] - pre[USDC.mint] == landed.amount_out
-        assert pre[SOL.mint] - post[SOL.mint] == AMOUNT
+        assert SOL.mint not in post  # the wSOL account was opened and closed in the swap
+        # The SOL paid: exactly the amount and the fee (the wSOL account's rent came back).
+        assert meta.pre_balances[0] - meta.post_balances[0] == AMOUNT + landed.fee_lamports
         assert any("success" in line for line in meta.log_messages)
     assert await node.result("getTransaction", swap.signature) is None  # not finalized yet
 
@@ -238,7 +251,7 @@ async def test_slippage_fails_with_the_program_error_and_leaves_the_pool(
     swap = await node.swap(venue, min_out=10**15)
     before = node.reserves(venue)
     code = SLIPPAGE_CODES[venue]
-    expected = {"InstructionError": [2, {"Custom": code}]}
+    expected = {"InstructionError": [SWAP_INDEX, {"Custom": code}]}
 
     refused = json.loads(await node.call("sendTransaction", *send_params(swap)))["error"]
     assert refused["code"] == -32002
@@ -272,7 +285,7 @@ async def test_simulate_runs_the_swap_without_landing_it(node: Node) -> None:
 
     too_greedy = await node.swap("meteora", min_out=10**15)
     failed = await node.result("simulateTransaction", too_greedy.raw_tx, {"encoding": "base64"})
-    assert failed["value"]["err"] == {"InstructionError": [2, {"Custom": 6001}]}
+    assert failed["value"]["err"] == {"InstructionError": [SWAP_INDEX, {"Custom": 6001}]}
     assert any("AnchorError" in line for line in failed["value"]["logs"])
 
     node.clock.t += EXPIRED_S
@@ -297,20 +310,20 @@ async def test_a_swap_larger_than_the_bins_fails(node: Node) -> None:
         pool,
         SOL,
         USDC,
-        10**15,
+        10**14,  # 100,000 SOL, beyond every bin of a pool of a few million USD a side
         1,
         await node.blockhash(),
     )
     refused = json.loads(await node.call("sendTransaction", *send_params(oversize)))["error"]
     assert refused["code"] == -32002
-    assert refused["data"]["err"] == {"InstructionError": [2, "InsufficientFunds"]}
+    assert refused["data"]["err"] == {"InstructionError": [SWAP_INDEX, "InsufficientFunds"]}
     assert refused["message"].endswith("insufficient funds for instruction")
     # Sent anyway, it lands as a failed transaction (fee paid, pool untouched).
     before = node.reserves("meteora")
     await node.result("sendTransaction", *send_params(oversize, skipPreflight=True))
     node.clock.t += LANDED_S
     status = (await node.result("getSignatureStatuses", [oversize.signature]))["value"][0]
-    assert status["err"] == {"InstructionError": [2, "InsufficientFunds"]}
+    assert status["err"] == {"InstructionError": [SWAP_INDEX, "InsufficientFunds"]}
     assert node.reserves("meteora") == before
 
 
@@ -376,27 +389,31 @@ async def test_statuses_older_than_the_cache_need_history_search(node: Node) -> 
 
 
 async def test_balances_follow_airdrops_and_swaps(node: Node) -> None:
+    node.builder = SwapTransactionBuilder(Keypair())
     wallet = str(node.builder.wallet)
-    for mint, amount in ((None, 2_000_000_000), (SOL.mint, 5 * AMOUNT)):
-        funded = await node.http.post(
-            "/admin/airdrop", json={"owner": wallet, "mint": mint, "amount": amount}
-        )
-        assert funded.status_code == 200
-    assert R.GetBalanceResp.from_json(await node.call("getBalance", wallet)).value == 2_000_000_000
+    funded = await node.http.post("/admin/airdrop", json={"owner": wallet, "amount": 5 * AMOUNT})
+    assert funded.status_code == 200
+    assert R.GetBalanceResp.from_json(await node.call("getBalance", wallet)).value == 5 * AMOUNT
+    assert await node.result("getTokenAccountsByOwner", wallet, {"programId": str(TOKEN)}) == {
+        "context": ANY,
+        "value": [],
+    }
 
     swap = await node.swap()
     await node.result("sendTransaction", *send_params(swap))
     node.clock.t += LANDED_S
     (landed,) = node.ledger.landed_swaps()
 
+    # Paid: the SOL swapped, the fee and the rent of the new USDC account.
     lamports = await node.result("getBalance", wallet)
-    assert lamports["value"] == 2_000_000_000 - landed.fee_lamports
+    rent = 2_039_280
+    assert lamports["value"] == 5 * AMOUNT - AMOUNT - landed.fee_lamports - rent
     accounts = R.GetTokenAccountsByOwnerResp.from_json(
         await node.call(
             "getTokenAccountsByOwner", wallet, {"programId": str(TOKEN)}, {"encoding": "base64"}
         )
     ).value
-    assert len(accounts) == 2
+    assert len(accounts) == 1  # USDC; the wSOL account was closed
     parsed = R.GetTokenAccountsByOwnerJsonParsedResp.from_json(
         await node.call(
             "getTokenAccountsByOwner", wallet, {"mint": USDC.mint}, {"encoding": "jsonParsed"}
@@ -408,11 +425,51 @@ async def test_balances_follow_airdrops_and_swaps(node: Node) -> None:
         await node.call("getTokenAccountBalance", str(usdc.pubkey))
     ).value
     assert (int(balance.amount), balance.decimals) == (landed.amount_out, 6)
-    sol_left = node.ledger.balances(wallet)[SOL.mint]
-    assert sol_left == 4 * AMOUNT
     unknown = await node.call("getTokenAccountBalance", str(Pubkey.new_unique()))
     assert json.loads(unknown)["error"]["code"] == -32602
-    assert node.ledger.balances(wallet)[NATIVE_MINT] == lamports["value"]
+    assert node.ledger.balances(wallet) == {
+        NATIVE_MINT: lamports["value"],
+        USDC.mint: landed.amount_out,
+    }
+
+
+async def test_a_swap_the_wallet_cannot_pay_fails_and_moves_nothing_but_the_fee(
+    node: Node,
+) -> None:
+    node.builder = SwapTransactionBuilder(Keypair())
+    wallet = str(node.builder.wallet)
+    await node.http.post("/admin/airdrop", json={"owner": wallet, "amount": AMOUNT // 2})
+    swap = await node.swap()
+    refused = json.loads(await node.call("sendTransaction", *send_params(swap)))["error"]
+    assert refused["code"] == -32002
+    # The System program's transfer into the wSOL account: ResultWithNegativeLamports.
+    assert refused["data"]["err"] == {"InstructionError": [3, {"Custom": 1}]}
+    before = node.reserves("raydium")
+    await node.result("sendTransaction", *send_params(swap, skipPreflight=True))
+    node.clock.t += LANDED_S
+    status = (await node.result("getSignatureStatuses", [swap.signature]))["value"][0]
+    assert status["err"] == {"InstructionError": [3, {"Custom": 1}]}
+    tx = await node.result("getTransaction", swap.signature, {"commitment": "confirmed"})
+    assert tx["meta"]["preBalances"][0] - tx["meta"]["postBalances"][0] == tx["meta"]["fee"]
+    assert node.ledger.balances(wallet) == {NATIVE_MINT: AMOUNT // 2 - tx["meta"]["fee"]}
+    assert node.reserves("raydium") == before
+    assert node.ledger.landed_swaps() == []
+
+
+async def test_request_airdrop_funds_sol_and_the_faucet_grants_tokens_once(node: Node) -> None:
+    wallet = str(Pubkey.new_unique())
+    signature = await node.result("requestAirdrop", wallet, 2 * LAMPORTS_PER_SOL)
+    assert isinstance(signature, str)
+    assert len(signature) > 80
+    first = node.ledger.balances(wallet)
+    assert first[NATIVE_MINT] == 2 * LAMPORTS_PER_SOL
+    assert first[USDC.mint] == 10_000_000 * 10**6  # the faucet's starter grant
+    await node.result("requestAirdrop", wallet, LAMPORTS_PER_SOL)
+    again = node.ledger.balances(wallet)
+    assert again[NATIVE_MINT] == 3 * LAMPORTS_PER_SOL
+    assert again[USDC.mint] == first[USDC.mint]  # tokens only the first time
+    bad = json.loads(await node.call("requestAirdrop", wallet, -5))
+    assert bad["error"]["code"] == -32602
 
 
 async def test_admin_airdrop_checks_its_input(node: Node) -> None:
@@ -483,6 +540,18 @@ async def test_rpc_chain_follows_a_swap_to_its_landed_amounts(node: Node) -> Non
         landed.amount_out,
         landed.fee_lamports,
     )
+
+
+async def test_rpc_chain_reads_sol_received_from_lamports_after_the_unwrap(node: Node) -> None:
+    chain = RpcChain(node.http, "http://sim/")
+    swap = await node.swap("meteora", pair=(USDC, SOL), amount=300 * 10**6)
+    await chain.send_transaction(swap.raw_tx)
+    node.clock.t += LANDED_S
+    status = await chain.signature_status(swap.signature)
+    (landed,) = node.ledger.landed_swaps()
+    assert status is not None
+    assert (status.state, status.amount_out) == (TxState.LANDED, landed.amount_out)
+    assert landed.amount_out > 10**9  # about two SOL
 
 
 @pytest.mark.parametrize("venue", ["raydium", "meteora"])

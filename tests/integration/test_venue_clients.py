@@ -36,6 +36,7 @@ from oee.services.executor import Executor, RetryPolicy
 from oee.settings import SimSettings
 from oee.sim import SimWorld, build_sim
 from oee.sim.app import create_sim_app, server_config
+from oee.sim.faucet import LAMPORTS_PER_SOL, fund
 
 SOL, USDC, BONK, JUP = (resolve_token(s) for s in ("SOL", "USDC", "BONK", "JUP"))
 BASE = "http://sim"
@@ -189,6 +190,8 @@ async def test_the_executor_confirms_over_json_rpc_and_quote_apis(
     # 0.01: blocks of 4 ms, landings after 20-30 ms, quotes after about 2 ms.
     sim = SimSettings(latency_scale=0.01)
     world, ledger = build_sim(sim)
+    keypair = load_or_create_keypair(tmp_path / "wallet.json")
+    fund(world, ledger, str(keypair.pubkey()), 1_000 * LAMPORTS_PER_SOL)
     try:
         async with _client(create_sim_app(world, ledger, sim), transport) as (http, base):
             executor = Executor(
@@ -196,7 +199,7 @@ async def test_the_executor_confirms_over_json_rpc_and_quote_apis(
                 MemoryBus(),
                 venues_over(http, base),
                 RpcChain(http, f"{base}/"),
-                SwapTransactionBuilder(load_or_create_keypair(tmp_path / "wallet.json")),
+                SwapTransactionBuilder(keypair),
                 SystemClock(),
                 retry=RetryPolicy(max_attempts=3, base_delay_s=0.01),
                 quote_timeout_s=2,

@@ -17,6 +17,7 @@ from oee.domain.ports import Chain, TxState, Venue
 from oee.domain.tokens import resolve_token
 from oee.settings import SimSettings
 from oee.sim import build_sim
+from oee.sim.faucet import LAMPORTS_PER_SOL, fund
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 ONE_AND_A_HALF_SOL = 1_500_000_000
@@ -77,7 +78,9 @@ def chain_and_venue(fault_rate: float = 0.0) -> tuple[Chain, Venue, SwapTransact
     clean = SimSettings(latency_scale=0.0)
     world, ledger = build_sim(clean)
     chain = SimChain(ledger, clean.model_copy(update={"fault_rate": fault_rate}))
-    return chain, sim_venues(world, clean)[0], SwapTransactionBuilder(Keypair())
+    builder = SwapTransactionBuilder(Keypair())
+    fund(world, ledger, str(builder.wallet), 1_000 * LAMPORTS_PER_SOL)
+    return chain, sim_venues(world, clean)[0], builder
 
 
 async def signed_raw(chain: Chain, venue: Venue, builder: SwapTransactionBuilder) -> str:

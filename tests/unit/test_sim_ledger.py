@@ -19,11 +19,12 @@ from oee.domain.ports import Blockhash, TxState
 from oee.domain.tokens import resolve_token
 from oee.settings import SimSettings
 from oee.sim import build_sim
-from oee.sim.ledger import LedgerError, SimLedger
+from oee.sim.ledger import NATIVE_MINT, LedgerError, SimLedger
 from oee.sim.world import SimWorld
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 ONE_AND_A_HALF_SOL = 1_500_000_000
+LAMPORTS_PER_SOL = 1_000_000_000
 
 
 class FakeClock:
@@ -69,7 +70,9 @@ class Sim:
 def make_sim(latency_scale: float = 0.0, **settings: float) -> Sim:
     clock = FakeClock()
     world, ledger = build_sim(SimSettings(latency_scale=latency_scale, **settings), now=clock)
-    return Sim(clock, world, ledger, SwapTransactionBuilder(Keypair(), compute_unit_price=25_000))
+    builder = SwapTransactionBuilder(Keypair(), compute_unit_price=25_000)
+    ledger.airdrop(str(builder.wallet), NATIVE_MINT, 1_000 * LAMPORTS_PER_SOL)
+    return Sim(clock, world, ledger, builder)
 
 
 def refused(ledger: SimLedger, raw_tx: str) -> LedgerError:
@@ -224,3 +227,41 @@ def test_a_quote_after_the_landing_time_sees_the_landed_swap() -> None:
     # Asking the venue, not the ledger, is enough: the world lands what is due first.
     after = sim.world.quote("raydium", SOL, USDC, ONE_AND_A_HALF_SOL).amount_out
     assert after < before
+
+
+def test_a_landed_swap_moves_the_wallet_by_exactly_its_amounts_and_fee() -> None:
+    sim = make_sim()
+    wallet = str(sim.builder.wallet)
+    sim.ledger.airdrop(wallet, USDC.mint, 1)  # the USDC account exists: no rent to pay
+    before = sim.ledger.balances(wallet)
+    signed = sim.swap()
+    sim.ledger.send(signed.raw_tx)
+    (landed,) = sim.ledger.landed_swaps()
+    after = sim.ledger.balances(wallet)
+    assert before[NATIVE_MINT] - after[NATIVE_MINT] == ONE_AND_A_HALF_SOL + landed.fee_lamports
+    assert after[USDC.mint] - before[USDC.mint] == landed.amount_out
+    assert SOL.mint not in after  # wrapped for the swap, unwrapped (closed) after
+
+
+def test_a_slippage_failure_moves_nothing_but_the_fee() -> None:
+    sim = make_sim()
+    wallet = str(sim.builder.wallet)
+    before, reserves = sim.ledger.balances(wallet), sim.reserves()
+    signed = sim.swap(min_out=10**15)
+    sim.ledger.send(signed.raw_tx)
+    status = sim.ledger.signature_status(signed.signature)
+    assert status is not None
+    assert (status.state, status.error_code) == (TxState.FAILED, "SLIPPAGE_EXCEEDED")
+    after = sim.ledger.balances(wallet)
+    assert after == {NATIVE_MINT: before[NATIVE_MINT] - status.fee_lamports}
+    assert sim.reserves() == reserves
+
+
+def test_a_wallet_that_cannot_pay_the_fee_never_lands() -> None:
+    sim = make_sim()
+    sim.builder = SwapTransactionBuilder(Keypair())  # never funded
+    signed = sim.swap()
+    assert sim.ledger.send(signed.raw_tx) == signed.signature
+    sim.clock.t += 120  # long past its blockhash
+    assert sim.ledger.signature_status(signed.signature) is None
+    assert sim.ledger.landed_swaps() == []

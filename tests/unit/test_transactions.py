@@ -14,8 +14,10 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.message import Message
 from solders.pubkey import Pubkey
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.transaction import Transaction
 
+from oee.adapters.chain.spl import ATA_PROGRAM_ID, TOKEN_PROGRAM_ID
 from oee.adapters.chain.transactions import (
     SWAP_DISCRIMINATOR,
     SwapTransactionBuilder,
@@ -69,11 +71,55 @@ def test_compute_budget_comes_first_and_the_swap_data_is_discriminator_plus_two_
     signed = build(SwapTransactionBuilder(Keypair()))
     message = Transaction.from_bytes(base64.b64decode(signed.raw_tx)).message
     programs = [message.account_keys[ix.program_id_index] for ix in message.instructions]
-    assert programs == [COMPUTE_BUDGET_ID, COMPUTE_BUDGET_ID, Pubkey.from_string(RAYDIUM)]
-    data = bytes(message.instructions[2].data)
+    assert programs[:2] == [COMPUTE_BUDGET_ID, COMPUTE_BUDGET_ID]
+    data = bytes(message.instructions[programs.index(Pubkey.from_string(RAYDIUM))].data)
     assert data == SWAP_DISCRIMINATOR + (1_500_000_000).to_bytes(8, "little") + (
         220_000_000
     ).to_bytes(8, "little")
+
+
+def _steps(token_in: str, token_out: str) -> list[tuple[str, bytes]]:
+    """(program, first data byte) of each instruction of a swap from token_in to token_out."""
+    builder = SwapTransactionBuilder(Keypair())
+    signed = builder.build(
+        "raydium", RAYDIUM, POOL, resolve_token(token_in), resolve_token(token_out), 10**6, 1,
+        BLOCKHASH,
+    )  # fmt: skip
+    message = Transaction.from_bytes(base64.b64decode(signed.raw_tx)).message
+    names = {
+        str(COMPUTE_BUDGET_ID): "budget",
+        str(SYSTEM_PROGRAM_ID): "system",
+        str(TOKEN_PROGRAM_ID): "token",
+        str(ATA_PROGRAM_ID): "ata",
+        RAYDIUM: "swap",
+    }
+    return [
+        (names[str(message.account_keys[ix.program_id_index])], bytes(ix.data)[:1])
+        for ix in message.instructions
+    ]
+
+
+def test_paying_sol_wraps_it_first_and_closes_the_wsol_account_after() -> None:
+    assert (
+        _steps("SOL", "USDC")
+        == [
+            ("budget", b"\x02"),
+            ("budget", b"\x03"),
+            ("ata", b"\x01"),  # create the wSOL account, idempotent
+            ("system", b"\x02"),  # transfer the lamports into it
+            ("token", b"\x11"),  # SyncNative
+            ("ata", b"\x01"),  # the output token's account, idempotent
+            ("swap", SWAP_DISCRIMINATOR[:1]),
+            ("token", b"\x09"),  # CloseAccount: what is left comes back as SOL
+        ]
+    )
+
+
+def test_receiving_sol_unwraps_it_and_other_pairs_only_create_the_output_account() -> None:
+    assert [step for step, _ in _steps("USDC", "SOL")] == [
+        "budget", "budget", "ata", "swap", "token",
+    ]  # fmt: skip
+    assert [step for step, _ in _steps("USDC", "BONK")] == ["budget", "budget", "ata", "swap"]
 
 
 def test_a_memo_makes_otherwise_identical_swaps_distinct() -> None:

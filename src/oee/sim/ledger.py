@@ -3,8 +3,9 @@
 Nothing runs in the background: a landing is an action scheduled on the world, and every
 question (to the ledger or to the world) first brings the world to now, which lands what is due
 in landing-time order, between the price ticks. So the ledger is deterministic under a
-controlled clock. `oee.sim.rpc` serves it as Solana JSON-RPC. It also keeps a balance book per
-wallet and mint (airdrops, fees, swaps) until litesvm runs the real token programs.
+controlled clock. `oee.sim.rpc` serves it as Solana JSON-RPC. Accounts and balances live in
+the bank (`oee.sim.bank`: litesvm runs the System and SPL Token programs), so a swap moves real
+balances by exactly its amounts plus fees, and a wallet cannot spend what it does not hold.
 """
 
 from __future__ import annotations
@@ -17,20 +18,27 @@ from collections import deque
 from dataclasses import dataclass
 
 from solders.hash import Hash
+from solders.pubkey import Pubkey
 from solders.transaction import Transaction
 
 from oee.adapters.chain.transactions import DecodedSwap, decode_swap
 from oee.domain.dlmm import InsufficientLiquidity
 from oee.domain.ports import Blockhash, TxState, TxStatus
 from oee.settings import SimSettings
-from oee.sim.world import SimWorld
+from oee.sim.bank import Balances, Bank, Execution, Json, SwapLegs
+from oee.sim.pools import Pool
+from oee.sim.world import SimWorld, VenueSpec
 
 # A blockhash may be used for this many blocks after the one it was issued at (as on Solana).
 BLOCKHASH_VALIDITY = 150
 LAMPORTS_PER_SIGNATURE = 5_000
 FIRST_BLOCK_HEIGHT = 1_000
-# The balance book keeps a wallet's lamports under the System program's id, like a mint.
+# `balances()` reports a wallet's lamports under the System program's id, like a mint.
 NATIVE_MINT = "11111111111111111111111111111111"
+
+
+# Transaction errors that mean the fee payer cannot pay: such a transaction is never included.
+_UNPAYABLE = ("AccountNotFound", "InsufficientFundsForFee")
 
 
 class LedgerError(Exception):
@@ -61,28 +69,47 @@ class LandedSwap:
 
 
 @dataclass(frozen=True, slots=True)
-class BalanceChange:
-    """One of a wallet's balances around a transaction (RPC `preTokenBalances`/`postTokenBalances`)."""
-
-    owner: str
-    mint: str  # NATIVE_MINT for lamports
-    pre: int
-    post: int
-
-
-@dataclass(frozen=True, slots=True)
 class ProcessedTx:
-    """A transaction that executed, successfully or not: what RPC `getTransaction` reports."""
+    """A transaction that executed, successfully or not: what RPC `getTransaction` reports.
+
+    `pre`/`post` are every account key's balances around it; `err` and `logs` are the token
+    programs' own when they failed it (None when the swap itself decided the outcome).
+    """
 
     raw_tx: str  # base64 wire format
     swap: DecodedSwap
     status: TxStatus
-    balances: tuple[BalanceChange, ...]
+    pre: Balances
+    post: Balances
+    err: Json = None
+    logs: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    """What a transaction would do now: `code` None when it would succeed.
+
+    `err`/`logs`/`units` are the token programs' own when they would fail it; otherwise the
+    swap program's outcome is `code` and `detail` (what it pays, or why it fails).
+    """
+
+    code: str | None
+    detail: str
+    err: Json
+    logs: tuple[str, ...]
+    units: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    code: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
     signature: str
+    tx: Transaction
     swap: DecodedSwap
     last_valid_block_height: int
     fee_lamports: int
@@ -111,7 +138,7 @@ class SimLedger:
         self._statuses: dict[str, TxStatus | None] = {}  # None: accepted, not landed (yet)
         self._landed: dict[str, LandedSwap] = {}
         self._processed: dict[str, ProcessedTx] = {}
-        self._balances: dict[str, dict[str, int]] = {}  # owner -> mint -> base units
+        self._bank = Bank(decimals_of=self._decimals)
 
     def block_height(self) -> int:
         """The current block height."""
@@ -169,7 +196,7 @@ class SimLedger:
             raise LedgerError("UNSUPPORTED_TRANSACTION", str(error)) from None
         priority = -(-swap.compute_unit_price * swap.compute_unit_limit // 1_000_000)
         fee = LAMPORTS_PER_SIGNATURE * len(tx.signatures) + priority
-        pending = _Pending(signature, swap, last_valid, fee, raw_tx)
+        pending = _Pending(signature, tx, swap, last_valid, fee, raw_tx)
         land_at = self._now() + self._rng.uniform(*self._delay_s)
         self._world.schedule(land_at, lambda at: self._land(pending, at))
         self._statuses[signature] = None
@@ -192,26 +219,45 @@ class SimLedger:
         return last_valid is not None and self._height_at(self._now()) <= last_valid
 
     def airdrop(self, owner: str, mint: str, amount: int) -> int:
-        """Credit `amount` base units of `mint` (NATIVE_MINT: lamports) to `owner`; the new balance."""
+        """Credit `amount` base units of `mint` to `owner`; the new balance.
+
+        SOL (NATIVE_MINT or the wSOL mint) is credited as lamports, other mints to the
+        owner's associated token account, created if missing.
+        """
         self._settle()
-        book = self._balances.setdefault(owner, {})
-        book[mint] = book.get(mint, 0) + amount
-        return book[mint]
+        return self._bank.airdrop(owner, mint, amount)
 
     def balances(self, owner: str) -> dict[str, int]:
-        """Every balance the book holds for `owner`, by mint (NATIVE_MINT: lamports)."""
+        """The owner's lamports (under NATIVE_MINT) and its token accounts' balances, by mint."""
         self._settle()
-        return dict(self._balances.get(owner, {}))
+        found = {NATIVE_MINT: self._bank.lamports(owner)}
+        for _, mint, amount in self._bank.token_accounts(owner):
+            found[mint] = found.get(mint, 0) + amount
+        return found
 
-    def owners(self) -> list[str]:
-        """Every wallet the balance book knows."""
+    def token_accounts(self, owner: str) -> list[tuple[str, str, int]]:
+        """The owner's token accounts: (address, mint, amount)."""
         self._settle()
-        return list(self._balances)
+        return self._bank.token_accounts(owner)
+
+    def token_account(self, address: str) -> tuple[str, str, int] | None:
+        """The token account at `address`: (owner, mint, amount), or None."""
+        self._settle()
+        return self._bank.token_account(address)
+
+    def decimals(self, mint: str) -> int | None:
+        """A mint's decimals, from its account on chain, or None for an unknown mint."""
+        found = self._bank.decimals(mint)
+        return self._decimals(mint) if found is None else found
 
     def landed_swaps(self) -> list[LandedSwap]:
         """Every swap that executed successfully, in landing order."""
         self._settle()
         return list(self._landed.values())
+
+    def _decimals(self, mint: str) -> int | None:
+        token = self._world.token(mint)
+        return None if token is None else token.decimals
 
     def _height_at(self, at: float) -> int:
         return FIRST_BLOCK_HEIGHT + int((at - self._t0) / self._block_s)
@@ -227,66 +273,116 @@ class SimLedger:
         height = self._height_at(at)
         # Past its blockhash's life a transaction can never land: it stays unknown for good.
         if height <= pending.last_valid_block_height:
-            status = self._execute(pending, height)
+            status, execution = self._execute(pending, height)
+            if execution.err in _UNPAYABLE:
+                return  # a leader drops what cannot pay its fee: it never lands, and expires
             self._statuses[pending.signature] = status
-            balances = self._book(pending.swap, status)
             self._processed[pending.signature] = ProcessedTx(
-                pending.raw_tx, pending.swap, status, balances
-            )
+                pending.raw_tx, pending.swap, status, execution.pre, execution.post,
+                execution.err, execution.logs or None,
+            )  # fmt: skip
 
-    def _book(self, swap: DecodedSwap, status: TxStatus) -> tuple[BalanceChange, ...]:
-        """Apply the transaction to the wallet's balances: the fee always, the swap if it landed.
+    def simulate(self, tx: Transaction, swap: DecodedSwap) -> Simulation:
+        """Run a transaction against the pools and balances as they are now, changing nothing."""
+        self._settle()
+        plan = self._plan(swap)
+        if isinstance(plan, _Refusal):
+            # The log line is the program's reason, without the node's "custom program error" prefix.
+            return Simulation(plan.code, plan.message.rsplit("): ", 1)[-1], None, (), 0)
+        _, _, legs = plan
+        execution = self._bank.simulate(tx, legs)
+        if execution.err is not None:
+            code, message = _bank_failure(execution)
+            return Simulation(code, message, execution.err, execution.logs, execution.units)
+        detail = f"amount_in {swap.amount_in}, amount_out {legs.amount_out}"
+        return Simulation(None, detail, None, (), 0)
 
-        Balances are not enforced until litesvm runs the token programs: a shortfall is credited
-        first, as an airdrop would, so the book never goes negative and pre/post stay exact.
-        """
-        spent = swap.amount_in if status.state is TxState.LANDED else 0
-        book = self._balances.setdefault(swap.wallet, {})
-        changes = []
-        for mint, delta in (
-            (NATIVE_MINT, -status.fee_lamports),
-            (swap.mint_in, -spent),
-            (swap.mint_out, status.amount_out),
-        ):
-            pre = max(book.get(mint, 0), -delta)
-            book[mint] = pre + delta
-            changes.append(BalanceChange(swap.wallet, mint, pre, pre + delta))
-        return tuple(changes)
-
-    def _execute(self, pending: _Pending, height: int) -> TxStatus:
-        """Run the swap against the pool as it is now; fees are paid even when it fails."""
-        swap = pending.swap
+    def _plan(self, swap: DecodedSwap) -> tuple[VenueSpec, Pool, SwapLegs] | _Refusal:
+        """The transfers a swap amounts to at the pool's current state, or why its program fails."""
         found = self._world.pool_at(swap.pool)
         if found is None or found[0].program_id != swap.program_id:
-            return self._failed(pending, height, "INVALID_ACCOUNT", "the pool account is unknown")
+            return _Refusal("INVALID_ACCOUNT", "the pool account is unknown")
         spec, pool = found
         if {swap.mint_in, swap.mint_out} != {pool.mint_a, pool.mint_b} or swap.amount_in <= 0:
-            return self._failed(pending, height, "INVALID_ACCOUNT", "mints do not match the pool")
+            return _Refusal("INVALID_ACCOUNT", "mints do not match the pool")
         try:
-            result = pool.quote(swap.mint_in, swap.amount_in)
+            paid = pool.quote(swap.mint_in, swap.amount_in).amount_out
         except InsufficientLiquidity as error:  # a DLMM swap larger than all of its bins
-            return self._failed(pending, height, error.code, error.message)
-        if result.amount_out < swap.min_amount_out:
-            message = (
+            return _Refusal(error.code, error.message)
+        if paid < swap.min_amount_out:
+            return _Refusal(
+                "SLIPPAGE_EXCEEDED",
                 f"custom program error: {spec.slippage_error}: the swap pays "
-                f"{result.amount_out}, below the minimum {swap.min_amount_out}"
+                f"{paid}, below the minimum {swap.min_amount_out}",
             )
-            return self._failed(pending, height, "SLIPPAGE_EXCEEDED", message)
+        reserve_a, reserve_b = pool.reserves()
+        a_in = swap.mint_in == pool.mint_a
+        return (
+            spec,
+            pool,
+            SwapLegs(
+                index=swap.instruction_index,
+                pool=swap.pool,
+                wallet=Pubkey.from_string(swap.wallet),
+                source=Pubkey.from_string(swap.source),
+                destination=Pubkey.from_string(swap.destination),
+                mint_in=Pubkey.from_string(swap.mint_in),
+                mint_out=Pubkey.from_string(swap.mint_out),
+                amount_in=swap.amount_in,
+                amount_out=paid,
+                reserve_in=reserve_a if a_in else reserve_b,
+                reserve_out=reserve_b if a_in else reserve_a,
+            ),
+        )
+
+    def _execute(self, pending: _Pending, height: int) -> tuple[TxStatus, Execution]:
+        """Run the swap against the pool as it is now; fees are paid even when it fails."""
+        swap = pending.swap
+        plan = self._plan(swap)
+        if isinstance(plan, _Refusal):
+            return self._refused(pending, height, plan.code, plan.message)
+        spec, pool, legs = plan
+        execution = self._bank.execute(pending.tx, legs)
+        if execution.err is not None:
+            code, message = _bank_failure(execution)
+            status = TxStatus(
+                TxState.FAILED, height, error_code=code, error_message=message,
+                fee_lamports=execution.fee,
+            )  # fmt: skip
+            return status, execution
         pool.swap(swap.mint_in, swap.amount_in)
         self._landed[pending.signature] = LandedSwap(
             pending.signature, spec.name, swap.pool, swap.wallet, swap.mint_in, swap.mint_out,
-            swap.amount_in, result.amount_out, pending.fee_lamports, height, swap.memo,
+            swap.amount_in, legs.amount_out, execution.fee, height, swap.memo,
         )  # fmt: skip
-        return TxStatus(
-            TxState.LANDED, height, amount_out=result.amount_out, fee_lamports=pending.fee_lamports
+        status = TxStatus(
+            TxState.LANDED, height, amount_out=legs.amount_out, fee_lamports=execution.fee
         )
+        return status, execution
 
-    @staticmethod
-    def _failed(pending: _Pending, height: int, code: str, message: str) -> TxStatus:
-        return TxStatus(
-            TxState.FAILED,
-            height,
-            error_code=code,
-            error_message=message,
+    def _refused(
+        self, pending: _Pending, height: int, code: str, message: str
+    ) -> tuple[TxStatus, Execution]:
+        """The venue's program failed the swap: nothing moves but the fee."""
+        execution = self._bank.charge_fee(pending.tx, pending.fee_lamports)
+        status = TxStatus(
+            TxState.FAILED, height, error_code=code, error_message=message,
             fee_lamports=pending.fee_lamports,
-        )
+        )  # fmt: skip
+        return status, execution
+
+
+def _bank_failure(execution: Execution) -> tuple[str, str]:
+    """A machine code and the programs' own words for a transaction the token programs failed."""
+    err = execution.err
+    said = [
+        line.removeprefix("Program log: ") for line in execution.logs if "Program log: " in line
+    ]
+    detail = "; ".join(said[-2:]) or str(err)
+    custom = None
+    if isinstance(err, dict) and isinstance(err["InstructionError"][1], dict):
+        custom = err["InstructionError"][1].get("Custom")
+    # SPL Token and System program both use 1 for "not enough to cover the transfer".
+    if custom == 1 or err in ("InsufficientFundsForFee", "InsufficientFundsForRent"):
+        return "INSUFFICIENT_FUNDS", f"insufficient funds: {detail}"
+    return "TRANSACTION_FAILED", f"transaction failed: {err} ({detail})"

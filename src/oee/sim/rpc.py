@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import json
 import random
 import time
@@ -30,9 +31,9 @@ from solders.signature import Signature
 from solders.transaction import Transaction
 
 from oee.adapters.chain.transactions import DecodedSwap, decode_swap
-from oee.domain.dlmm import InsufficientLiquidity
 from oee.settings import SimSettings
 from oee.sim import rpc_wire as wire
+from oee.sim.faucet import fund
 from oee.sim.faults import Faults
 from oee.sim.ledger import NATIVE_MINT, LedgerError, ProcessedTx, SimLedger
 from oee.sim.rpc_wire import RpcError, b58decode, context
@@ -75,7 +76,8 @@ class SolanaRpc:
         )
         self._programs = wire.ProgramErrors(world.venues)
         self._clock = wire.BlockClock(ledger.block_height(), settings, time.time())
-        self._token_accounts: dict[str, tuple[str, str]] = {}  # address -> (owner, mint)
+        self._funded: set[str] = set()  # wallets the faucet already gave starter tokens
+        self._airdrops = itertools.count()
         self._methods: dict[str, Handler] = {
             "getLatestBlockhash": self._get_latest_blockhash,
             "getBlockHeight": lambda _: self._ledger.block_height(),
@@ -88,6 +90,7 @@ class SolanaRpc:
             "getBalance": self._get_balance,
             "getTokenAccountBalance": self._get_token_account_balance,
             "getTokenAccountsByOwner": self._get_token_accounts_by_owner,
+            "requestAirdrop": self._request_airdrop,
             "getHealth": lambda _: "ok",
             "getVersion": lambda _: VERSION,
             "getGenesisHash": lambda _: self._genesis,
@@ -212,28 +215,11 @@ class SolanaRpc:
         ):
             return "BlockhashNotFound", [], 0
         swap = _swap_of(tx)
-        code, detail = self._dry_run(swap)
-        logs, units = self._programs.logs(tx, swap, code, detail)
-        return self._programs.tx_error(tx, swap, code), logs, units
-
-    def _dry_run(self, swap: DecodedSwap) -> tuple[str | None, str]:
-        """The ledger's landing checks (pool, mints, minimum output) without executing."""
-        found = self._world.pool_at(swap.pool)
-        if found is None or found[0].program_id != swap.program_id:
-            return "INVALID_ACCOUNT", "the pool account is unknown"
-        _, pool = found
-        if {swap.mint_in, swap.mint_out} != {pool.mint_a, pool.mint_b} or swap.amount_in <= 0:
-            return "INVALID_ACCOUNT", "mints do not match the pool"
-        try:
-            paid = pool.quote(swap.mint_in, swap.amount_in).amount_out
-        except InsufficientLiquidity as error:  # a DLMM swap larger than all of its bins
-            return "INSUFFICIENT_LIQUIDITY", error.message
-        if paid < swap.min_amount_out:
-            return (
-                "SLIPPAGE_EXCEEDED",
-                f"the swap pays {paid}, below the minimum {swap.min_amount_out}",
-            )
-        return None, f"amount_in {swap.amount_in}, amount_out {paid}"
+        outcome = self._ledger.simulate(tx, swap)
+        if outcome.err is not None:  # the token programs refused it: their own error and logs
+            return outcome.err, list(outcome.logs), outcome.units
+        logs, units = self._programs.logs(tx, swap, outcome.code, outcome.detail)
+        return self._programs.tx_error(tx, swap, outcome.code), logs, units
 
     # -- statuses and history ----------------------------------------------------------------
 
@@ -275,9 +261,10 @@ class SolanaRpc:
             detail = status.error_message.rsplit("): ", 1)[-1]
         logs, units = self._programs.logs(tx, swap, code, detail)
         encoded = wire.encode_transaction(tx, raw, config.get("encoding", "json"))
-        meta = wire.transaction_meta(
-            tx, processed, self._programs.tx_error(tx, swap, code), logs, units
-        )
+        err = self._err_of(processed)
+        if processed.logs is not None:  # the token programs' own logs of their failure
+            logs = list(processed.logs)
+        meta = wire.transaction_meta(processed, err, logs, units, self._decimals)
         reply: dict[str, Json] = {
             "slot": wire.slot(processed.status.slot),
             "blockTime": self._clock.block_time(processed.status.slot),
@@ -289,8 +276,8 @@ class SolanaRpc:
         return reply
 
     def _err_of(self, processed: ProcessedTx) -> Json:
-        if processed.status.error_code is None:
-            return None
+        if processed.status.error_code is None or processed.err is not None:
+            return processed.err
         tx = Transaction.from_bytes(base64.b64decode(processed.raw_tx))
         return self._programs.tx_error(tx, processed.swap, processed.status.error_code)
 
@@ -302,31 +289,36 @@ class SolanaRpc:
         return context(self._ledger.block_height(), lamports)
 
     def _get_token_account_balance(self, params: list[Json]) -> Json:
-        address = _pubkey(wire.arg(params, 0, str))
-        if address not in self._token_accounts:
-            self._index_token_accounts()
-        if address not in self._token_accounts:
+        found = self._ledger.token_account(_pubkey(wire.arg(params, 0, str)))
+        if found is None:
             raise RpcError(-32602, "Invalid param: could not find account")
-        owner, mint = self._token_accounts[address]
-        units = self._ledger.balances(owner).get(mint, 0)
-        return context(self._ledger.block_height(), wire.ui_amount(units, mint))
+        _, mint, units = found
+        return context(self._ledger.block_height(), wire.ui_amount(units, self._decimals(mint)))
 
     def _get_token_accounts_by_owner(self, params: list[Json]) -> Json:
         owner = _pubkey(wire.arg(params, 0, str))
         wanted = wire.token_filter(wire.arg(params, 1, dict))
         encoding = wire.config(params, 2).get("encoding", "binary")
         accounts = [
-            wire.token_account(owner, mint, units, encoding)
-            for mint, units in self._ledger.balances(owner).items()
-            if mint != NATIVE_MINT and wanted in (None, mint)
+            wire.token_account(address, owner, mint, units, self._decimals(mint), encoding)
+            for address, mint, units in self._ledger.token_accounts(owner)
+            if wanted in (None, mint)
         ]
         return context(self._ledger.block_height(), accounts)
 
-    def _index_token_accounts(self) -> None:
-        for owner in self._ledger.owners():
-            for mint in self._ledger.balances(owner):
-                if mint != NATIVE_MINT:
-                    self._token_accounts[wire.token_account_address(owner, mint)] = (owner, mint)
+    def _request_airdrop(self, params: list[Json]) -> Json:
+        """Credit lamports; a wallet's first airdrop also gets the faucet's starter tokens."""
+        owner = _pubkey(wire.arg(params, 0, str))
+        lamports = wire.arg(params, 1, int)
+        if isinstance(lamports, bool) or not 0 < lamports <= wire.U64_MAX:
+            raise RpcError(-32602, "Invalid params: lamports must be a positive u64")
+        fund(self._world, self._ledger, owner, lamports, starter_tokens=owner not in self._funded)
+        self._funded.add(owner)
+        digest = hashlib.sha256(f"oee-sim/airdrop/{next(self._airdrops)}".encode()).digest()
+        return wire.b58encode(digest + digest)
+
+    def _decimals(self, mint: str) -> int:
+        return self._ledger.decimals(mint) or 0
 
 
 def _dump(reply: Json) -> bytes:

@@ -9,27 +9,23 @@ from __future__ import annotations
 
 import base64
 import re
-import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
 from solders.pubkey import Pubkey
+from solders.token.state import TokenAccount, TokenAccountState
 from solders.transaction import Transaction
 
-from oee.adapters.chain.transactions import (
-    MEMO_PROGRAM_ID,
-    TOKEN_PROGRAM_ID,
-    DecodedSwap,
-    associated_token_address,
-)
-from oee.domain.errors import InvalidOrder
-from oee.domain.tokens import resolve_token
+from oee.adapters.chain.spl import TOKEN_PROGRAM_ID, WSOL_MINT
+from oee.adapters.chain.transactions import MEMO_PROGRAM_ID, DecodedSwap
 from oee.settings import SimSettings
-from oee.sim.ledger import NATIVE_MINT, ProcessedTx
+from oee.sim.bank import Balances
+from oee.sim.ledger import ProcessedTx
 from oee.sim.world import VenueSpec
 
 Json = Any
+Decimals = Callable[[str], int]  # a mint's decimals
 API_VERSION = "2.2.16"
 # Slots run ahead of block heights (skipped slots); a constant lead keeps the two visibly apart.
 SLOT_LEAD = 1_000_000
@@ -37,7 +33,6 @@ FINALIZED_AFTER = 32  # confirmations until the landing block is rooted
 COMPUTE_BUDGET = "ComputeBudget111111111111111111111111111111"
 UNITS = {COMPUTE_BUDGET: 150, str(MEMO_PROGRAM_ID): 6_000}
 SWAP_UNITS = 45_000
-TOKEN_ACCOUNT = struct.Struct("<32s32sQI32sBIQQI32s")  # SPL Token `Account`, 165 bytes
 TOKEN_ACCOUNT_RENT = 2_039_280
 U64_MAX = 2**64 - 1
 
@@ -297,49 +292,40 @@ def encode_transaction(tx: Transaction, raw: bytes, encoding: Json) -> Json:
 
 
 def transaction_meta(
-    tx: Transaction, processed: ProcessedTx, err: Json, logs: list[str], units: int
+    processed: ProcessedTx, err: Json, logs: list[str], units: int, decimals: Decimals
 ) -> dict[str, Json]:
-    """A `UiTransactionStatusMeta`: fee, error, logs and the wallet's balances around the swap.
-
-    Lamport balances are reported for the fee payer only (other accounts read 0), and token
-    balances for the wallet's two token accounts; pool vaults are not token accounts here.
-    """
-    keys = [str(key) for key in tx.message.account_keys]
-    pre_lamports, post_lamports = [0] * len(keys), [0] * len(keys)
-    pre_tokens: list[Json] = []
-    post_tokens: list[Json] = []
-    for change in processed.balances:
-        if change.mint == NATIVE_MINT:
-            if change.owner in keys:
-                index = keys.index(change.owner)
-                pre_lamports[index], post_lamports[index] = change.pre, change.post
-            continue
-        address = token_account_address(change.owner, change.mint)
-        if address not in keys:
-            continue
-        entry = {"accountIndex": keys.index(address), "mint": change.mint, "owner": change.owner}
-        entry["programId"] = str(TOKEN_PROGRAM_ID)
-        pre_tokens.append({**entry, "uiTokenAmount": ui_amount(change.pre, change.mint)})
-        post_tokens.append({**entry, "uiTokenAmount": ui_amount(change.post, change.mint)})
+    """A `UiTransactionStatusMeta`: fee, error, logs and every account's balances around it."""
     return {
         "err": err,
         "status": {"Ok": None} if err is None else {"Err": err},
         "fee": processed.status.fee_lamports,
-        "preBalances": pre_lamports,
-        "postBalances": post_lamports,
+        "preBalances": list(processed.pre.lamports),
+        "postBalances": list(processed.post.lamports),
         "innerInstructions": [],
         "logMessages": logs,
-        "preTokenBalances": pre_tokens,
-        "postTokenBalances": post_tokens,
+        "preTokenBalances": _token_balances(processed.pre, decimals),
+        "postTokenBalances": _token_balances(processed.post, decimals),
         "rewards": [],
         "loadedAddresses": {"writable": [], "readonly": []},
         "computeUnitsConsumed": units,
     }
 
 
-def ui_amount(units: int, mint: str) -> dict[str, Json]:
+def _token_balances(balances: Balances, decimals: Decimals) -> list[Json]:
+    return [
+        {
+            "accountIndex": entry.account_index,
+            "mint": entry.mint,
+            "owner": entry.owner,
+            "programId": str(TOKEN_PROGRAM_ID),
+            "uiTokenAmount": ui_amount(entry.amount, decimals(entry.mint)),
+        }
+        for entry in balances.tokens
+    ]
+
+
+def ui_amount(units: int, decimals: int) -> dict[str, Json]:
     """A `UiTokenAmount`: exact base units as a string plus the human amount."""
-    decimals = _decimals(mint)
     text = format(Decimal(units).scaleb(-decimals), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -365,16 +351,20 @@ def token_filter(wanted: dict[str, Json]) -> str | None:
     raise RpcError(-32602, "Invalid params: the filter must hold `mint` or `programId`")
 
 
-def token_account(owner: str, mint: str, units: int, encoding: Json) -> dict[str, Json]:
+def token_account(
+    address: str, owner: str, mint: str, units: int, decimals: int, encoding: Json
+) -> dict[str, Json]:
     """One `RpcKeyedAccount` of getTokenAccountsByOwner, in the requested data encoding."""
-    raw = TOKEN_ACCOUNT.pack(
-        bytes(Pubkey.from_string(mint)), bytes(Pubkey.from_string(owner)), units,
-        0, bytes(32), 1, 0, 0, 0, 0, bytes(32),
+    native = mint == str(WSOL_MINT)
+    state = TokenAccount(
+        Pubkey.from_string(mint), Pubkey.from_string(owner), units, None,
+        TokenAccountState.Initialized, TOKEN_ACCOUNT_RENT if native else None, 0, None,
     )  # fmt: skip
+    raw = bytes(state)
     data: Json
     if encoding == "jsonParsed":
-        info = {"isNative": False, "mint": mint, "owner": owner, "state": "initialized"}
-        info["tokenAmount"] = ui_amount(units, mint)
+        info = {"isNative": native, "mint": mint, "owner": owner, "state": "initialized"}
+        info["tokenAmount"] = ui_amount(units, decimals)
         data = {"program": "spl-token", "parsed": {"info": info, "type": "account"}, "space": 165}
     elif encoding == "base64":
         data = [base64.b64encode(raw).decode(), "base64"]
@@ -384,21 +374,10 @@ def token_account(owner: str, mint: str, units: int, encoding: Json) -> dict[str
         data = b58encode(raw)
     else:
         raise RpcError(-32602, f"Invalid params: unsupported encoding {encoding!r} in this node")
-    account = {"data": data, "executable": False, "lamports": TOKEN_ACCOUNT_RENT}
+    lamports = TOKEN_ACCOUNT_RENT + (units if native else 0)
+    account = {"data": data, "executable": False, "lamports": lamports}
     account |= {"owner": str(TOKEN_PROGRAM_ID), "rentEpoch": U64_MAX, "space": 165}
-    return {"pubkey": token_account_address(owner, mint), "account": account}
-
-
-def token_account_address(owner: str, mint: str) -> str:
-    """The owner's associated token account for `mint`."""
-    return str(associated_token_address(Pubkey.from_string(owner), Pubkey.from_string(mint)))
-
-
-def _decimals(mint: str) -> int:
-    try:
-        return resolve_token(mint).decimals
-    except InvalidOrder:
-        return 0  # launched tokens join the registry with pool launches
+    return {"pubkey": address, "account": account}
 
 
 def _instruction_index(tx: Transaction, program_id: str) -> int:

@@ -8,7 +8,6 @@ the engine at devnet means replacing this layout with each venue's real one.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import os
@@ -27,6 +26,15 @@ from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.transaction import Transaction
 
+from oee.adapters.chain.spl import (
+    TOKEN_PROGRAM_ID,
+    WSOL_MINT,
+    associated_token_address,
+    close_account,
+    create_ata_idempotent,
+    sync_native,
+    transfer_lamports,
+)
 from oee.domain.orders import SignedSwap
 from oee.domain.ports import Blockhash
 from oee.domain.tokens import Token
@@ -35,8 +43,6 @@ from oee.domain.tokens import Token
 SWAP_DISCRIMINATOR = hashlib.sha256(b"global:swap").digest()[:8]
 _SWAP_ARGS = struct.Struct("<QQ")
 _SWAP_DATA_LEN = len(SWAP_DISCRIMINATOR) + _SWAP_ARGS.size
-TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
-ATA_PROGRAM_ID = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL")
 MEMO_PROGRAM_ID = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
 # Solana's defaults when a transaction sets no compute budget.
 DEFAULT_COMPUTE_UNIT_LIMIT = 200_000
@@ -50,6 +56,8 @@ class DecodedSwap:
     program_id: str
     pool: str
     wallet: str
+    source: str  # the wallet's token account that pays
+    destination: str  # the wallet's token account that receives
     mint_in: str
     mint_out: str
     amount_in: int
@@ -57,15 +65,7 @@ class DecodedSwap:
     compute_unit_limit: int
     compute_unit_price: int
     memo: str | None
-
-
-@functools.lru_cache(maxsize=4096)
-def associated_token_address(wallet: Pubkey, mint: Pubkey) -> Pubkey:
-    """The wallet's associated token account for `mint` (cached: the PDA search is the cost)."""
-    address, _ = Pubkey.find_program_address(
-        [bytes(wallet), bytes(TOKEN_PROGRAM_ID), bytes(mint)], ATA_PROGRAM_ID
-    )
-    return address
+    instruction_index: int
 
 
 class SwapTransactionBuilder:
@@ -99,7 +99,11 @@ class SwapTransactionBuilder:
         *,
         memo: str | None = None,
     ) -> SignedSwap:
-        """A signed transaction: compute budget, the venue's swap instruction, an optional memo.
+        """A signed transaction: compute budget, wSOL handling, the venue's swap, an optional memo.
+
+        Paying SOL wraps it first (create the wSOL account if missing, transfer the lamports,
+        SyncNative) and closes the wSOL account after the swap; receiving SOL receives wSOL and
+        closes the account, which unwraps it. The output token's account is created if missing.
 
         Args:
             venue: The venue's name, recorded on the result.
@@ -131,7 +135,10 @@ class SwapTransactionBuilder:
                 AccountMeta(TOKEN_PROGRAM_ID, is_signer=False, is_writable=False),
             ],
         )
-        instructions = [*self._budget, swap]
+        instructions = [*self._budget, *self._before(mint_in, mint_out, amount_in), swap]
+        if WSOL_MINT in (mint_in, mint_out):
+            wsol_account = associated_token_address(self.wallet, WSOL_MINT)
+            instructions.append(close_account(wsol_account, self.wallet, self.wallet))
         if memo is not None:
             instructions.append(Instruction(MEMO_PROGRAM_ID, memo.encode(), []))
         recent = Hash.from_string(blockhash.blockhash)
@@ -148,6 +155,19 @@ class SwapTransactionBuilder:
             compute_unit_price=self.compute_unit_price,
         )
 
+    def _before(self, mint_in: Pubkey, mint_out: Pubkey, amount_in: int) -> list[Instruction]:
+        """Accounts the swap needs: the output's, and a funded wSOL account when paying SOL."""
+        wallet = self.wallet
+        if mint_in == WSOL_MINT:
+            wsol_account = associated_token_address(wallet, WSOL_MINT)
+            return [
+                create_ata_idempotent(wallet, wallet, WSOL_MINT),
+                transfer_lamports(wallet, wsol_account, amount_in),
+                sync_native(wsol_account),
+                create_ata_idempotent(wallet, wallet, mint_out),
+            ]
+        return [create_ata_idempotent(wallet, wallet, mint_out)]
+
 
 def decode_swap(tx: Transaction) -> DecodedSwap:
     """Read the swap, its compute budget and memo back from a transaction.
@@ -157,8 +177,8 @@ def decode_swap(tx: Transaction) -> DecodedSwap:
     """
     keys = tx.message.account_keys
     limit, price, memo = DEFAULT_COMPUTE_UNIT_LIMIT, 0, None
-    swaps: list[tuple[Pubkey, bytes, bytes]] = []
-    for ix in tx.message.instructions:
+    swaps: list[tuple[Pubkey, bytes, bytes, int]] = []
+    for index, ix in enumerate(tx.message.instructions):
         program, data = keys[ix.program_id_index], bytes(ix.data)
         if program == COMPUTE_BUDGET_ID and len(data) == 5 and data[0] == 2:
             limit = struct.unpack_from("<I", data, 1)[0]
@@ -167,10 +187,10 @@ def decode_swap(tx: Transaction) -> DecodedSwap:
         elif program == MEMO_PROGRAM_ID:
             memo = data.decode(errors="replace")
         elif len(data) == _SWAP_DATA_LEN and data.startswith(SWAP_DISCRIMINATOR):
-            swaps.append((program, bytes(ix.accounts), data))
+            swaps.append((program, bytes(ix.accounts), data, index))
     if len(swaps) != 1:
         raise ValueError(f"expected one swap instruction, found {len(swaps)}")
-    program_id, accounts, data = swaps[0]
+    program_id, accounts, data, index = swaps[0]
     if len(accounts) < 6:
         raise ValueError(f"the swap instruction has {len(accounts)} accounts, expected 7")
     amount_in, min_amount_out = _SWAP_ARGS.unpack_from(data, len(SWAP_DISCRIMINATOR))
@@ -178,6 +198,8 @@ def decode_swap(tx: Transaction) -> DecodedSwap:
         program_id=str(program_id),
         pool=str(keys[accounts[0]]),
         wallet=str(keys[accounts[1]]),
+        source=str(keys[accounts[2]]),
+        destination=str(keys[accounts[3]]),
         mint_in=str(keys[accounts[4]]),
         mint_out=str(keys[accounts[5]]),
         amount_in=amount_in,
@@ -185,6 +207,7 @@ def decode_swap(tx: Transaction) -> DecodedSwap:
         compute_unit_limit=limit,
         compute_unit_price=price,
         memo=memo,
+        instruction_index=index,
     )
 
 

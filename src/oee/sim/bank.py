@@ -1,0 +1,317 @@
+"""Accounts and money on the simulated chain, kept by `solders.litesvm`.
+
+litesvm runs the real System, SPL Token and Associated Token Account programs, so lamports,
+rent, token accounts, wSOL wrapping and fees behave as on Solana. The venues' programs are not
+BPF programs here: the ledger prices a swap with the pool's own math, and the bank executes the
+transaction with the swap instruction replaced by the two token transfers it amounts to —
+the wallet's input to the pool's vault, the pool's vault to the wallet's output account. The
+vault is set to the pool's reserve first, with the wallet as delegate for exactly the output,
+so one atomic transaction succeeds or fails as a whole, and the wallet signs alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from solders.account import Account
+from solders.instruction import AccountMeta, Instruction
+from solders.litesvm import LiteSVM
+from solders.message import Message
+from solders.pubkey import Pubkey
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
+from solders.token.state import Mint, TokenAccount, TokenAccountState
+from solders.transaction import Transaction
+from solders.transaction_metadata import FailedTransactionMetadata
+from solders.transaction_status import (
+    InstructionErrorCustom,
+    TransactionErrorInstructionError,
+)
+
+from oee.adapters.chain.spl import (
+    TOKEN_PROGRAM_ID,
+    WSOL_MINT,
+    associated_token_address,
+    transfer_tokens,
+)
+
+Json = Any
+TOKEN_ACCOUNT_SIZE = 165
+MINT_SIZE = 82
+_POOL_AUTHORITY = Pubkey(hashlib.sha256(b"oee-sim/vault-authority").digest())
+
+
+@dataclass(frozen=True, slots=True)
+class TokenBalance:
+    """A token account's balance, by its index among a transaction's account keys."""
+
+    account_index: int
+    mint: str
+    owner: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Balances:
+    """Every account's lamports and every token account's balance, in account-key order."""
+
+    lamports: tuple[int, ...]
+    tokens: tuple[TokenBalance, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SwapLegs:
+    """What the swap instruction amounts to: `amount_in` into the pool, `amount_out` out of it."""
+
+    index: int  # the swap instruction's position in the transaction
+    pool: str
+    wallet: Pubkey
+    source: Pubkey  # the wallet's token account paying `amount_in`
+    destination: Pubkey  # the wallet's token account receiving `amount_out`
+    mint_in: Pubkey
+    mint_out: Pubkey
+    amount_in: int
+    amount_out: int
+    reserve_in: int
+    reserve_out: int
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """The outcome of running a transaction: `err` is its `TransactionError` JSON (None: ok)."""
+
+    err: Json
+    fee: int
+    logs: tuple[str, ...]
+    units: int
+    pre: Balances
+    post: Balances
+
+
+class Bank:
+    """Lamports and SPL token accounts, changed only by transactions (and airdrops)."""
+
+    def __init__(self, decimals_of: Callable[[str], int | None]) -> None:
+        """Create an empty chain that knows the programs a swap uses.
+
+        Args:
+            decimals_of: A mint's decimals, or None for a mint nobody knows; mints are
+                created on first use.
+        """
+        # The ledger checks signatures and blockhashes itself (on the bytes the wallet signed)
+        # and refuses duplicates before the bank sees them; what runs here is its rewrite.
+        self._svm = LiteSVM().with_sigverify(False).with_blockhash_check(False)
+        self._svm = self._svm.with_transaction_history(0)
+        self._decimals_of = decimals_of
+        self._mints: set[Pubkey] = set()
+        self._token_rent = self._svm.minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_SIZE)
+        self._holdings: dict[Pubkey, set[Pubkey]] = {}  # owner -> mints of accounts it may hold
+
+    def lamports(self, owner: str) -> int:
+        """The lamports at an address (0 for an account that does not exist)."""
+        return self._svm.get_balance(Pubkey.from_string(owner)) or 0
+
+    def airdrop(self, owner: str, mint: str, amount: int) -> int:
+        """Credit `amount` to `owner`: lamports for SOL, else tokens in its associated account.
+
+        Returns:
+            The new balance (lamports, or the token account's amount).
+        """
+        wallet, token = Pubkey.from_string(owner), Pubkey.from_string(mint)
+        if token in (WSOL_MINT, SYSTEM_PROGRAM_ID):
+            current = self._svm.get_account(wallet)
+            lamports = (current.lamports if current else 0) + amount
+            self._svm.set_account(wallet, Account(lamports, b"", SYSTEM_PROGRAM_ID))
+            return lamports
+        self._ensure_mint(token)
+        address = associated_token_address(wallet, token)
+        balance = self._token_amount(address) + amount
+        self._put_token_account(address, token, wallet, balance)
+        self._holdings.setdefault(wallet, set()).add(token)
+        return balance
+
+    def decimals(self, mint: str) -> int | None:
+        """A mint's decimals as its account on chain says, or None when there is no such mint."""
+        account = self._svm.get_account(Pubkey.from_string(mint))
+        if account is None or account.owner != TOKEN_PROGRAM_ID or len(account.data) != MINT_SIZE:
+            return None
+        return Mint.from_bytes(bytes(account.data)).decimals
+
+    def token_accounts(self, owner: str) -> list[tuple[str, str, int]]:
+        """The owner's token accounts that exist: (address, mint, amount)."""
+        wallet = Pubkey.from_string(owner)
+        found = []
+        for mint in sorted(self._holdings.get(wallet, ()), key=str):
+            address = associated_token_address(wallet, mint)
+            account = self._token_account(address)
+            if account is not None:
+                found.append((str(address), str(mint), account.amount))
+        return found
+
+    def token_account(self, address: str) -> tuple[str, str, int] | None:
+        """A token account's (owner, mint, amount), or None when there is none at `address`."""
+        account = self._token_account(Pubkey.from_string(address))
+        return None if account is None else (str(account.owner), str(account.mint), account.amount)
+
+    def execute(self, tx: Transaction, legs: SwapLegs) -> Execution:
+        """Run `tx` with its swap instruction executed as `legs`; all of it, or none but the fee."""
+        keys = tx.message.account_keys
+        rewritten = self._prepare(tx, legs)
+        pre = self.balances_of(keys)
+        result = self._svm.send_transaction(rewritten)
+        post = self.balances_of(keys)
+        if isinstance(result, FailedTransactionMetadata):
+            meta = result.meta()
+            err = _error_json(result.err(), legs.index)
+        else:
+            meta, err = result, None
+        logs, units = tuple(meta.logs()), meta.compute_units_consumed()
+        return Execution(err, meta.fee(), logs, units, pre, post)
+
+    def simulate(self, tx: Transaction, legs: SwapLegs) -> Execution:
+        """What `execute` would do, changing no balances (pre and post are today's)."""
+        rewritten = self._prepare(tx, legs)
+        now = self.balances_of(tx.message.account_keys)
+        result = self._svm.simulate_transaction(rewritten)
+        if isinstance(result, FailedTransactionMetadata):
+            meta = result.meta()
+            err = _error_json(result.err(), legs.index)
+        else:
+            meta, err = result.meta(), None
+        logs, units = tuple(meta.logs()), meta.compute_units_consumed()
+        return Execution(err, meta.fee(), logs, units, now, now)
+
+    def _prepare(self, tx: Transaction, legs: SwapLegs) -> Transaction:
+        """Point the pool's vaults at its reserves and rewrite the swap as its two transfers."""
+        for mint in (legs.mint_in, legs.mint_out):
+            self._ensure_mint(mint)
+        self._holdings.setdefault(legs.wallet, set()).update((legs.mint_in, legs.mint_out))
+        vault_in, vault_out = _vault(legs.pool, legs.mint_in), _vault(legs.pool, legs.mint_out)
+        self._put_token_account(vault_in, legs.mint_in, _POOL_AUTHORITY, legs.reserve_in)
+        self._put_token_account(
+            vault_out, legs.mint_out, _POOL_AUTHORITY, legs.reserve_out, delegate=legs.wallet,
+            delegated=legs.amount_out,
+        )  # fmt: skip
+        swap = [
+            transfer_tokens(legs.source, vault_in, legs.wallet, legs.amount_in),
+            transfer_tokens(vault_out, legs.destination, legs.wallet, legs.amount_out),
+        ]
+        instructions = [_instruction(tx, i) for i in range(len(tx.message.instructions))]
+        instructions[legs.index : legs.index + 1] = swap
+        message = Message.new_with_blockhash(
+            instructions, tx.message.account_keys[0], tx.message.recent_blockhash
+        )
+        # Signed as the wallet signed the original: sigverify is off, the signature names it.
+        return Transaction.populate(message, [tx.signatures[0]])
+
+    def charge_fee(self, tx: Transaction, fee: int) -> Execution:
+        """Take only the fee from the payer: a transaction that failed before touching accounts."""
+        keys = tx.message.account_keys
+        pre = self.balances_of(keys)
+        payer = self._svm.get_account(keys[0])
+        if payer is not None:
+            charged = min(fee, payer.lamports)
+            self._svm.set_account(
+                keys[0], Account(payer.lamports - charged, payer.data, payer.owner)
+            )
+        return Execution(None, fee, (), 0, pre, self.balances_of(keys))
+
+    def balances_of(self, keys: list[Pubkey]) -> Balances:
+        """Lamports of every key, and the balances of those that are token accounts."""
+        lamports, tokens = [], []
+        for index, key in enumerate(keys):
+            account = self._svm.get_account(key)
+            lamports.append(account.lamports if account else 0)
+            if account is not None and _is_token_account(account):
+                state = TokenAccount.from_bytes(bytes(account.data))
+                tokens.append(TokenBalance(index, str(state.mint), str(state.owner), state.amount))
+        return Balances(tuple(lamports), tuple(tokens))
+
+    def _ensure_mint(self, mint: Pubkey) -> None:
+        if mint in self._mints:
+            return
+        if self._svm.get_account(mint) is None:
+            decimals = self._decimals_of(str(mint))
+            state = Mint(None, 0, 9 if decimals is None else decimals, True, None)
+            rent = self._svm.minimum_balance_for_rent_exemption(MINT_SIZE)
+            self._svm.set_account(mint, Account(rent, bytes(state), TOKEN_PROGRAM_ID))
+        self._mints.add(mint)
+
+    def _token_account(self, address: Pubkey) -> TokenAccount | None:
+        account = self._svm.get_account(address)
+        if account is None or not _is_token_account(account):
+            return None
+        return TokenAccount.from_bytes(bytes(account.data))
+
+    def _token_amount(self, address: Pubkey) -> int:
+        account = self._token_account(address)
+        return 0 if account is None else account.amount
+
+    def _put_token_account(
+        self,
+        address: Pubkey,
+        mint: Pubkey,
+        owner: Pubkey,
+        amount: int,
+        *,
+        delegate: Pubkey | None = None,
+        delegated: int = 0,
+    ) -> None:
+        native = mint == WSOL_MINT
+        state = TokenAccount(
+            mint, owner, amount, delegate, TokenAccountState.Initialized,
+            self._token_rent if native else None, delegated, None,
+        )  # fmt: skip
+        lamports = self._token_rent + (amount if native else 0)
+        self._svm.set_account(address, Account(lamports, bytes(state), TOKEN_PROGRAM_ID))
+
+
+def _vault(pool: str, mint: Pubkey) -> Pubkey:
+    """The pool's token account for one side (a fixed address per pool and mint)."""
+    return Pubkey(hashlib.sha256(f"oee-sim/vault/{pool}/{mint}".encode()).digest())
+
+
+def _is_token_account(account: Account) -> bool:
+    return account.owner == TOKEN_PROGRAM_ID and len(account.data) == TOKEN_ACCOUNT_SIZE
+
+
+def _instruction(tx: Transaction, index: int) -> Instruction:
+    """Instruction `index` of `tx` with its account keys and flags resolved again."""
+    message = tx.message
+    compiled = message.instructions[index]
+    keys, header = message.account_keys, message.header
+    signed, unsigned = (
+        header.num_required_signatures,
+        len(keys) - header.num_readonly_unsigned_accounts,
+    )
+
+    def writable(i: int) -> bool:  # the legacy message header's layout of key permissions
+        if i < signed:
+            return i < signed - header.num_readonly_signed_accounts
+        return i < unsigned
+
+    metas = [AccountMeta(keys[i], message.is_signer(i), writable(i)) for i in compiled.accounts]
+    return Instruction(keys[compiled.program_id_index], bytes(compiled.data), metas)
+
+
+def _error_json(error: Any, swap_index: int) -> Json:
+    """A litesvm `TransactionError` as RPC JSON, with indices of the transaction as signed.
+
+    The swap instruction ran as two transfers, so indices after it shift back by one.
+    """
+    if isinstance(error, TransactionErrorInstructionError):
+        index = error.index
+        if index > swap_index:
+            index -= 1
+        detail = error.err
+        if isinstance(detail, InstructionErrorCustom):
+            return {"InstructionError": [index, {"Custom": detail.code}]}
+        return {"InstructionError": [index, _variant(detail)]}
+    return _variant(error)
+
+
+def _variant(value: Any) -> Json:
+    """`Foo.Bar` → "Bar": a fieldless enum variant as serde writes it."""
+    return str(value).rsplit(".", 1)[-1]
