@@ -234,8 +234,13 @@ async def test_the_simulator_changes_its_fault_rate_while_running() -> None:
     sim_app = create_sim_app(*build_sim(settings), settings)
     transport = httpx.ASGITransport(app=sim_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://sim") as sim:
-        assert (await sim.get("/admin/faults")).json() == {"rate": 0.0}
-        assert (await sim.post("/admin/faults", json={"rate": 1})).json() == {"rate": 1.0}
+        assert (await sim.get("/admin/faults")).json() == {
+            "rate": 0.0,
+            "slowConfirmRate": 0.0,
+            "expiredBlockhashRate": 0.0,
+            "slippageMoveRate": 0.0,
+        }
+        assert (await sim.post("/admin/faults", json={"rate": 1})).json()["rate"] == 1.0
         quote = await sim.get(
             "/meteora/quote",
             params={"inputMint": SOL.mint, "outputMint": USDC.mint, "amount": "1000000000"},
@@ -243,7 +248,13 @@ async def test_the_simulator_changes_its_fault_rate_while_running() -> None:
         assert quote.status_code == 429  # a rate limit (the other half of faults stall 30 s)
         refused = await sim.post("/admin/faults", json={"rate": 1.5})
         assert refused.status_code == 400
-        assert (await sim.post("/admin/faults", json={"rate": 0})).json() == {"rate": 0.0}
+        unknown = await sim.post("/admin/faults", json={"typo": 0.1})
+        assert (unknown.status_code, unknown.json()["error"]) == (400, "BAD_REQUEST")
+        assert "unknown fault kind 'typo'" in unknown.json()["message"]
+        kinds = {"slowConfirmRate": 0.2, "expiredBlockhashRate": 0.1, "slippageMoveRate": 0.3}
+        changed = (await sim.post("/admin/faults", json=kinds)).json()
+        assert changed == {"rate": 1.0, **kinds}  # the rate not named stays
+        assert (await sim.post("/admin/faults", json={"rate": 0})).json()["rate"] == 0.0
         quote = await sim.get(
             "/meteora/quote",
             params={"inputMint": SOL.mint, "outputMint": USDC.mint, "amount": "1000000000"},

@@ -265,3 +265,48 @@ def test_a_wallet_that_cannot_pay_the_fee_never_lands() -> None:
     sim.clock.t += 120  # long past its blockhash
     assert sim.ledger.signature_status(signed.signature) is None
     assert sim.ledger.landed_swaps() == []
+
+
+# -- fault kinds --------------------------------------------------------------------------------
+
+
+def test_a_slow_confirmation_lands_late_but_lands() -> None:
+    sim = make_sim(latency_scale=1.0, slow_confirm_rate=1.0, slow_confirm_ms=10_000)
+    signed = sim.swap()
+    sim.ledger.send(signed.raw_tx)
+    sim.clock.t += 3.5
+    assert sim.ledger.signature_status(signed.signature) is None
+    sim.clock.t += 10
+    status = sim.ledger.signature_status(signed.signature)
+    assert status is not None
+    assert status.state is TxState.LANDED
+
+
+def test_a_stale_blockhash_expires_before_its_transaction_can_land() -> None:
+    sim = make_sim(latency_scale=1.0, expired_blockhash_rate=1.0)
+    blockhash = sim.ledger.latest_blockhash()
+    assert blockhash.last_valid_block_height == sim.ledger.block_height() + 1
+    signed = sim.swap(blockhash=blockhash)
+    sim.ledger.send(signed.raw_tx)
+    sim.clock.t += 5
+    assert sim.ledger.block_height() > blockhash.last_valid_block_height
+    assert sim.ledger.signature_status(signed.signature) is None
+    assert sim.ledger.landed_swaps() == []
+
+
+def test_a_trade_ahead_moves_the_pool_past_a_tight_minimum() -> None:
+    tight = make_sim(slippage_move_rate=1.0, slippage_move_bps=300)
+    signed = tight.swap()  # min_out is the quote: no tolerance at all
+    tight.ledger.send(signed.raw_tx)
+    status = tight.ledger.signature_status(signed.signature)
+    assert status is not None
+    assert (status.state, status.error_code) == (TxState.FAILED, "SLIPPAGE_EXCEEDED")
+
+    loose = make_sim(slippage_move_rate=1.0, slippage_move_bps=300)
+    quote = loose.world.quote("raydium", SOL, USDC, ONE_AND_A_HALF_SOL)
+    signed = loose.swap(min_out=quote.amount_out * 95 // 100)  # 5 % tolerance absorbs 3 %
+    loose.ledger.send(signed.raw_tx)
+    status = loose.ledger.signature_status(signed.signature)
+    assert status is not None
+    assert status.state is TxState.LANDED
+    assert status.amount_out < quote.amount_out

@@ -1,41 +1,108 @@
-"""The simulator's fault rate, adjustable while it runs.
+"""The simulator's fault rates, adjustable while it runs.
 
-The quote services and the JSON-RPC node share one `Faults` and read `rate` on every request,
-so `POST /admin/faults` (a demo, a chaos run) changes what the next request sees without a
-restart. The seeded draws stay reproducible for a run whose rate is never changed.
+The quote services, the JSON-RPC node and the ledger share one `Faults` and read it on every
+request or landing, so `POST /admin/faults` (a demo, a chaos run) changes what the next one
+sees without a restart. The seeded draws stay reproducible for a run whose rates never change.
+
+| kind (JSON key) | setting | what happens |
+|---|---|---|
+| `rate` | `OEE_SIM_FAULT_RATE` | quotes time out or get HTTP 429; sends get HTTP 503 or are lost |
+| `slowConfirmRate` | `OEE_SIM_SLOW_CONFIRM_RATE` | a transaction lands `slow_confirm_ms` later |
+| `expiredBlockhashRate` | `OEE_SIM_EXPIRED_BLOCKHASH_RATE` | `getLatestBlockhash` answers a stale hash (a lagging node): what is signed with it expires before it can land |
+| `slippageMoveRate` | `OEE_SIM_SLIPPAGE_MOVE_RATE` | just before a swap lands, a trade ahead of it moves the pool `slippage_move_bps` against it |
 """
 
 from __future__ import annotations
 
 import json
 import math
+from typing import Any
+
+from oee.settings import SimSettings
+
+# JSON key -> attribute
+KINDS = {
+    "rate": "rate",
+    "slowConfirmRate": "slow_confirm_rate",
+    "expiredBlockhashRate": "expired_blockhash_rate",
+    "slippageMoveRate": "slippage_move_rate",
+}
 
 
 class Faults:
-    """The chance (0..1) that a quote or a send fails with a transient fault."""
+    """The chance (0..1) of each kind of fault; `rate` is the transient quote and send faults."""
 
-    def __init__(self, rate: float = 0.0) -> None:
+    def __init__(
+        self,
+        rate: float = 0.0,
+        *,
+        slow_confirm_rate: float = 0.0,
+        expired_blockhash_rate: float = 0.0,
+        slippage_move_rate: float = 0.0,
+    ) -> None:
         self.rate = _checked(rate)
+        self.slow_confirm_rate = _checked(slow_confirm_rate)
+        self.expired_blockhash_rate = _checked(expired_blockhash_rate)
+        self.slippage_move_rate = _checked(slippage_move_rate)
+
+    @classmethod
+    def from_settings(cls, settings: SimSettings) -> Faults:
+        """The rates the simulator starts with."""
+        return cls(
+            settings.fault_rate,
+            slow_confirm_rate=settings.slow_confirm_rate,
+            expired_blockhash_rate=settings.expired_blockhash_rate,
+            slippage_move_rate=settings.slippage_move_rate,
+        )
 
     def set_rate(self, rate: float) -> None:
-        """Change the rate for every request from now on.
+        """Change the transient fault rate for every request from now on.
 
         Raises:
             ValueError: `rate` is not a number from 0 to 1.
         """
         self.rate = _checked(rate)
 
+    def update(self, rates: dict[str, float]) -> None:
+        """Change the rates named by JSON key (see the module's table); the others stay."""
+        checked = {KINDS[key]: _checked(value) for key, value in rates.items()}
+        for attribute, value in checked.items():
+            setattr(self, attribute, value)
+
+    def as_json(self) -> dict[str, float]:
+        """Every rate by its JSON key."""
+        return {key: float(getattr(self, attribute)) for key, attribute in KINDS.items()}
+
+
+def parse_rates(body: bytes) -> dict[str, float]:
+    """The rates of a body like `{"rate": 0.3, "slippageMoveRate": 0.1}`.
+
+    Raises:
+        ValueError: Not JSON, an unknown key, or a rate that is not a number from 0 to 1.
+    """
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        raise ValueError('the body must be JSON: {"rate": 0.3}') from None
+    if not isinstance(data, dict) or not data:
+        raise ValueError(f"the body must be an object with one or more of {', '.join(KINDS)}")
+    unknown = sorted(set(data) - set(KINDS))
+    if unknown:
+        raise ValueError(f"unknown fault kind {unknown[0]!r}; known: {', '.join(KINDS)}")
+    rates = {}
+    for key, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{key} must be a number from 0 to 1")
+        rates[key] = _checked(float(value))
+    return rates
+
 
 def parse_rate(body: bytes) -> float:
     """The rate of a `{"rate": 0.3}` body; raises ValueError saying what is wrong."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise ValueError('the body must be JSON: {"rate": 0.3}') from None
-    rate = data.get("rate") if isinstance(data, dict) else None
-    if isinstance(rate, bool) or not isinstance(rate, int | float):
+    rates = parse_rates(body)
+    if "rate" not in rates:
         raise ValueError('the body must be {"rate": <a number from 0 to 1>}')
-    return _checked(float(rate))
+    return rates["rate"]
 
 
 def _checked(rate: float) -> float:

@@ -11,11 +11,13 @@ balances by exactly its amounts plus fees, and a wallet cannot spend what it doe
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import itertools
 import random
 from collections import deque
 from dataclasses import dataclass
+from decimal import Decimal
 
 from solders.hash import Hash
 from solders.pubkey import Pubkey
@@ -26,6 +28,7 @@ from oee.domain.dlmm import InsufficientLiquidity
 from oee.domain.ports import Blockhash, TxState, TxStatus
 from oee.settings import SimSettings
 from oee.sim.bank import Balances, Bank, Execution, Json, SwapLegs
+from oee.sim.faults import Faults
 from oee.sim.pools import Pool
 from oee.sim.world import SimWorld, VenueSpec
 
@@ -119,8 +122,13 @@ class _Pending:
 class SimLedger:
     """A chain of blocks that accepts signed swap transactions and lands them after a delay."""
 
-    def __init__(self, world: SimWorld, settings: SimSettings) -> None:
+    def __init__(
+        self, world: SimWorld, settings: SimSettings, faults: Faults | None = None
+    ) -> None:
         self._world = world
+        # Shared with the RPC node and the quote services: `POST /admin/faults` changes them.
+        self.faults = faults or Faults.from_settings(settings)
+        self._fault_rng = random.Random(f"oee-sim/ledger-faults/{settings.seed}")
         self._now = world.now  # one clock for blocks, landings and prices
         self._t0 = world.now()
         scale = settings.latency_scale
@@ -130,6 +138,8 @@ class SimLedger:
             settings.confirm_min_ms * scale / 1000,
             settings.confirm_max_ms * scale / 1000,
         )
+        self._slow_s = settings.slow_confirm_ms * scale / 1000
+        self._move = Decimal(settings.slippage_move_bps) / 10_000
         self._rng = random.Random(f"oee-sim/ledger/{settings.seed}")
         self._hash_seed = f"oee-sim/blockhash/{settings.seed}/".encode()
         self._issued = itertools.count()
@@ -156,6 +166,8 @@ class SimLedger:
         digest = hashlib.sha256(self._hash_seed + str(next(self._issued)).encode()).digest()
         blockhash = Hash(digest)
         last_valid = height + BLOCKHASH_VALIDITY
+        if self._fault(self.faults.expired_blockhash_rate):
+            last_valid = height + 1  # a lagging node's hash, one block from expiry
         self._blockhashes[blockhash] = last_valid
         self._expiry.append((last_valid, blockhash))
         return Blockhash(str(blockhash), last_valid)
@@ -198,6 +210,8 @@ class SimLedger:
         fee = LAMPORTS_PER_SIGNATURE * len(tx.signatures) + priority
         pending = _Pending(signature, tx, swap, last_valid, fee, raw_tx)
         land_at = self._now() + self._rng.uniform(*self._delay_s)
+        if self._fault(self.faults.slow_confirm_rate):
+            land_at += self._slow_s
         self._world.schedule(land_at, lambda at: self._land(pending, at))
         self._statuses[signature] = None
         return signature
@@ -255,6 +269,26 @@ class SimLedger:
         self._settle()
         return list(self._landed.values())
 
+    def _fault(self, rate: float) -> bool:
+        return rate > 0 and self._fault_rng.random() < rate
+
+    def _trade_ahead(self, swap: DecodedSwap) -> None:
+        """Someone's swap lands first, in the same direction, moving the price against this one.
+
+        On a constant-product pool a trade of `m / 2` of the input reserve moves the price
+        by about `m`; arbitrage pulls it back over the next ticks.
+        """
+        found = self._world.pool_at(swap.pool)
+        if found is None or swap.mint_in not in (found[1].mint_a, found[1].mint_b):
+            return
+        pool = found[1]
+        reserve_a, reserve_b = pool.reserves()
+        reserve_in = reserve_a if swap.mint_in == pool.mint_a else reserve_b
+        amount = int(reserve_in * self._move / 2)
+        if amount > 0:
+            with contextlib.suppress(InsufficientLiquidity):
+                pool.swap(swap.mint_in, amount)
+
     def _decimals(self, mint: str) -> int | None:
         token = self._world.token(mint)
         return None if token is None else token.decimals
@@ -273,6 +307,8 @@ class SimLedger:
         height = self._height_at(at)
         # Past its blockhash's life a transaction can never land: it stays unknown for good.
         if height <= pending.last_valid_block_height:
+            if self._fault(self.faults.slippage_move_rate):
+                self._trade_ahead(pending.swap)
             status, execution = self._execute(pending, height)
             if execution.err in _UNPAYABLE:
                 return  # a leader drops what cannot pay its fee: it never lands, and expires
