@@ -8,7 +8,7 @@ default never imports them. Tests build their own `Engine` with the pieces they 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 
@@ -18,6 +18,9 @@ from oee.metrics import Metrics
 from oee.services.orders import OrderService
 from oee.settings import Settings
 from oee.worker.main import Worker
+
+if TYPE_CHECKING:
+    from solders.keypair import Keypair
 
 Role = Literal["serve", "api", "worker"]
 
@@ -41,6 +44,10 @@ class Engine:
     http: httpx.AsyncClient | None = None
     # The venues' quote clients: the worker routes with them, `GET /api/quotes` quotes with them.
     venues: list[Venue] = field(default_factory=list)
+    # The chain the worker signs for; `GET /api/wallet` reads the wallet's balances from it.
+    chain: Chain | None = None
+    # The engine wallet's public key (base58): the same in every process of a deployment.
+    wallet: str | None = None
     # One registry per engine: the executor records into it, the API renders it on /metrics.
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -84,10 +91,13 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
     clock = SystemClock()
     metrics = Metrics()
     http, chain, venues = _chain_and_venues(settings)
+    # Every role loads (or first creates) the one wallet file, so the API reports the very
+    # wallet the workers sign with; only the worker keeps the secret.
+    keypair = _load_wallet(settings)
     worker = (
         None
         if role == "api"
-        else _build_worker(settings, store, queue, bus, clock, metrics, chain, venues)
+        else _build_worker(settings, store, queue, bus, clock, metrics, chain, venues, keypair)
     )
     return Engine(
         settings=settings,
@@ -102,7 +112,15 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
         http=http,
         venues=venues,
         metrics=metrics,
+        chain=chain,
+        wallet=str(keypair.pubkey()),
     )
+
+
+def _load_wallet(settings: Settings) -> Keypair:
+    from oee.adapters.chain.transactions import load_or_create_keypair
+
+    return load_or_create_keypair(settings.wallet_file)
 
 
 def _build_queue(settings: Settings) -> JobQueue:
@@ -139,12 +157,14 @@ def _build_worker(
     metrics: Metrics,
     chain: Chain,
     venues: list[Venue],
+    keypair: Keypair,
 ) -> Worker:
-    from oee.adapters.chain.transactions import SwapTransactionBuilder, load_or_create_keypair
+    from oee.adapters.chain.transactions import SwapTransactionBuilder
     from oee.services.executor import Executor, RetryPolicy
     from oee.services.recovery import RecoverySweep
+    from oee.services.wallet import WalletFunder, sol_to_lamports
 
-    signer = SwapTransactionBuilder(load_or_create_keypair(settings.data_dir / "wallet.json"))
+    signer = SwapTransactionBuilder(keypair)
     executor = Executor(
         store,
         bus,
@@ -174,6 +194,13 @@ def _build_worker(
         recovery,
         concurrency=settings.worker.concurrency,
         grace_s=settings.worker.grace_s,
+        funder=WalletFunder(
+            chain,
+            str(keypair.pubkey()),
+            clock,
+            min_lamports=sol_to_lamports(settings.wallet_min_sol),
+            airdrop_lamports=sol_to_lamports(settings.wallet_airdrop_sol),
+        ),
     )
     return worker
 

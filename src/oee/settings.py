@@ -8,6 +8,7 @@ prefix (`OEE_WORKER_CONCURRENCY`, `OEE_SIM_LATENCY_SCALE`), and the seed's `PORT
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -53,7 +54,34 @@ class SimSettings(BaseSettings):
     fault_rate: float = Field(
         0.0, ge=0, le=1, description="Chance that a quote or a send fails with a transient error."
     )
+    slow_confirm_rate: float = Field(
+        0.0, ge=0, le=1, description="Chance that a transaction lands slow_confirm_ms late."
+    )
+    slow_confirm_ms: float = Field(
+        15000.0, ge=0, description="Extra landing delay of a slow confirmation (scaled)."
+    )
+    expired_blockhash_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Chance that getLatestBlockhash answers a stale hash that expires unlanded.",
+    )
+    slippage_move_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Chance that a trade just ahead of a swap moves its pool against it.",
+    )
+    slippage_move_bps: int = Field(
+        100, ge=0, le=5000, description="How far such a trade moves the pool's price."
+    )
     slot_ms: float = Field(400.0, gt=0, description="Time per block before latency scaling.")
+    launch_interval_s: float = Field(
+        0.0,
+        ge=0,
+        description="Mean seconds between random pool launches (not scaled: a launch rate is "
+        "not a latency); 0 = none.",
+    )
 
 
 class RecoverySettings(BaseSettings):
@@ -65,6 +93,10 @@ class RecoverySettings(BaseSettings):
     stale_after_s: float = Field(
         15.0, ge=0, description="An unfinished order untouched this long is enqueued again."
     )
+
+
+# Lamports are a u64 on chain: about 18.4 billion SOL at most; a setting above a billion is a typo.
+MAX_WALLET_SOL = Decimal(10**9)
 
 
 class Settings(BaseSettings):
@@ -105,6 +137,25 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
+    wallet_path: Path | None = Field(
+        None,
+        description="The engine wallet's keypair file (JSON, mode 0600); unset: "
+        "data_dir/wallet.json. Every api and worker process of a deployment must share it.",
+    )
+    # Decimal, not float: an amount of SOL is money (see DESIGN: never float for money).
+    wallet_airdrop_sol: Decimal = Field(
+        Decimal(1_000_000),
+        ge=0,
+        le=MAX_WALLET_SOL,
+        description="SOL a worker asks the chain's faucet for at start when the wallet holds "
+        "less than wallet_min_sol; 0 disables the airdrop.",
+    )
+    wallet_min_sol: Decimal = Field(
+        Decimal(1_000),
+        ge=0,
+        le=MAX_WALLET_SOL,
+        description="Below this many SOL a starting worker requests an airdrop; 0 disables it.",
+    )
 
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
@@ -116,6 +167,7 @@ class Settings(BaseSettings):
         "rpc_url",
         "raydium_quote_url",
         "meteora_quote_url",
+        "wallet_path",
         mode="before",
     )
     @classmethod
@@ -140,6 +192,11 @@ class Settings(BaseSettings):
             # Managed PostgreSQL URLs say sslmode=...; asyncpg takes the same values as ssl=...
             url = re.sub(r"([?&])sslmode=", r"\1ssl=", url)
         return url
+
+    @property
+    def wallet_file(self) -> Path:
+        """The wallet's keypair file: `wallet_path`, or `wallet.json` in the data directory."""
+        return self.wallet_path if self.wallet_path is not None else self.data_dir / "wallet.json"
 
     @property
     def production(self) -> bool:

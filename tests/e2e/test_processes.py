@@ -93,6 +93,16 @@ def orders_worked(log: Path) -> set[str]:
     return ids
 
 
+def wallet_logged(log: Path) -> str | None:
+    """The wallet a worker said it signs with when it started."""
+    for line in log.read_text().splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            if entry.get("event") == "worker_started":
+                return str(entry["wallet"])
+    return None
+
+
 def confirmed_count(metrics_text: str) -> float:
     for line in metrics_text.splitlines():
         if line.startswith("oee_orders_total{") and 'status="confirmed"' in line:
@@ -132,3 +142,10 @@ async def test_api_and_two_workers_confirm_every_order(
     for order_id in ids:
         stored = (await server.client.get(f"/api/orders/{order_id}")).json()
         assert stored["txHash"] == landed_by_order[order_id]
+    # One wallet for the deployment: the API reports it, both workers started with it, and
+    # it paid for every swap that landed.
+    wallet = await server.client.get("/api/wallet")
+    assert wallet.status_code == 200, wallet.text
+    address = wallet.json()["address"]
+    assert [wallet_logged(log) for log in logs] == [address, address]
+    assert {swap["wallet"] for swap in swaps} == {address}

@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from oee import __version__
-from oee.api import dashboard, firehose, ops, orders, quotes, sse, streams
+from oee.api import dashboard, firehose, ops, orders, quotes, sse, streams, wallet
 from oee.api.errors import install_error_handlers
 from oee.api.examples import ok
 from oee.bootstrap import Engine
@@ -35,7 +35,8 @@ replay the events after `seq` instead of a snapshot. A malformed id or `since` g
 `METHOD_NOT_ALLOWED`; 413 `BODY_TOO_LARGE`; 422 `VALIDATION_ERROR`, `UNSUPPORTED_ORDER_TYPE`,
 `INVALID_LIMIT` and the order rules (`UNKNOWN_TOKEN`, `SAME_TOKEN`, `AMOUNT_NOT_POSITIVE`,
 `AMOUNT_NOT_FINITE`, `AMOUNT_NOT_NUMBER`, `AMOUNT_TOO_LARGE`, `AMOUNT_TOO_PRECISE`,
-`SLIPPAGE_OUT_OF_RANGE`), `NO_ROUTE`; 503 `SERVICE_UNAVAILABLE`, `QUOTES_UNAVAILABLE`; 500 `INTERNAL_ERROR`.
+`SLIPPAGE_OUT_OF_RANGE`), `NO_ROUTE`; 502 `CHAIN_ERROR`; 503 `SERVICE_UNAVAILABLE`,
+`QUOTES_UNAVAILABLE`; 500 `INTERNAL_ERROR`.
 """
 
 
@@ -81,6 +82,7 @@ def create_app(engine: Engine) -> FastAPI:
 
     app.include_router(orders.router)
     app.include_router(quotes.router)
+    app.include_router(wallet.router)
     app.include_router(streams.router)
     app.include_router(sse.router)
     app.include_router(firehose.router)

@@ -114,6 +114,11 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
     # 5xx
     "INTERNAL_ERROR": (500, "internal error; it has been logged", None),
     "SIMULATOR_ERROR": (502, "the simulator at http://sim/admin/faults answered 500: ...", None),
+    "CHAIN_ERROR": (
+        502,
+        "the chain's RPC node refused to read the wallet: RPC error -32602: Invalid params",
+        None,
+    ),
     "SERVICE_UNAVAILABLE": (
         503,
         "the order store (database) is unavailable right now; retry shortly",

@@ -238,3 +238,52 @@ class ErrorBody(BaseModel):
     code: str = Field(description="Stable machine code, e.g. VALIDATION_ERROR, ORDER_NOT_FOUND.")
     message: str = Field(description="What went wrong, in words.")
     errors: list[FieldError] | None = Field(None, description="Per-field problems, when known.")
+
+
+EXAMPLE_WALLET: dict[str, JSON] = {
+    "address": "GmaDrppBC7P5ARKV8g3djiwP89vz1jLK23V2GBjuAEGB",
+    "sol": "999987.5",
+    "lamports": 999_987_500_000_000,
+    "tokens": [
+        {
+            "symbol": "USDC",
+            "mint": "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
+            "account": "7woc3ajaGMMXczFYjxon4aQoHH3j126fMUR9c58eHRsK",
+            "amount": "1000225270000",
+            "uiAmount": "1000225.27",
+            "decimals": 6,
+        },
+        {
+            "symbol": None,
+            "mint": "J2xccRtuG43drESLYznHhLhQkLTdfepcKYbiQ9BsJVaf",
+            "account": "HvNVbpYCEyjgL2YToW7fmyqFabxhWzBzcaKmgLsFY1Yz",
+            "amount": "0",
+            "uiAmount": "0",
+            "decimals": 0,
+        },
+    ],
+    "slot": 1_234_567,
+}
+
+
+class WalletTokenView(BaseModel):
+    """One SPL token account of the engine wallet."""
+
+    symbol: str | None = Field(description="The registry's symbol; null for a mint it lacks.")
+    mint: str
+    account: str = Field(description="The token account's address.")
+    amount: str = Field(description="Base units, exact, as a decimal string.")
+    uiAmount: str = Field(description="Whole tokens, exact, as a decimal string.")
+    decimals: int
+
+
+class WalletView(BaseModel):
+    """The engine wallet (the one every worker signs with) and its balances on chain."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_WALLET]})
+
+    address: str = Field(description="The wallet's public key (base58).")
+    sol: str = Field(description="SOL held, exact, as a decimal string.")
+    lamports: int
+    tokens: list[WalletTokenView] = Field(description="Every SPL Token account it owns.")
+    slot: int | None = Field(None, description="The slot the balances were read at.")

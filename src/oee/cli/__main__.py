@@ -22,7 +22,13 @@ app = typer.Typer(
 
 PANELS: dict[str, tuple[Callable[..., None], ...]] = {
     "Run the engine": (server.serve, server.api, server.worker, server.sim, server.migrate),
-    "Use a running engine": (remote.submit, remote.orders, remote.watch, remote.loadtest),
+    "Use a running engine": (
+        remote.submit,
+        remote.orders,
+        remote.wallet,
+        remote.watch,
+        remote.loadtest,
+    ),
 }
 for panel, commands in PANELS.items():
     for command in commands:

@@ -139,6 +139,11 @@ class EngineClient:
         )
         return answer
 
+    async def wallet(self) -> dict[str, Any]:
+        """`GET /api/wallet`: the engine wallet's address and balances."""
+        answer: dict[str, Any] = await self._call("GET", "/api/wallet")
+        return answer
+
     @asynccontextmanager
     async def stream(self, path: str) -> AsyncIterator[ClientConnection]:
         """A WebSocket to `path` (e.g. `/ws/orders`), with connection failures as `CliError`."""

@@ -1,6 +1,6 @@
 """The client commands: talk to a running engine over HTTP and WebSocket.
 
-`submit`, `orders`, `watch` and `loadtest` import no part of the engine (see `oee.cli.client`),
+`submit`, `orders`, `wallet`, `watch` and `loadtest` import no part of the engine (see `oee.cli.client`),
 so they start fast and work from any machine that can reach the engine's URL. Every failure is
 one red line on stderr (`error: CODE: message`) and a non-zero exit, never a traceback.
 """
@@ -133,6 +133,20 @@ async def _orders(url: str, active: bool, recent: int) -> int:
         return 0
     states = [OrderState.from_view(v) for v in views]
     out.print(orders_table(states, datetime.now(UTC), title=title))
+    return 0
+
+
+def wallet(url: UrlOpt = DEFAULT_URL) -> None:
+    """Show the engine wallet (the one every worker signs with) and its balances on chain."""
+    run_client(_wallet(url))
+
+
+async def _wallet(url: str) -> int:
+    from oee.cli.views import wallet_table
+
+    async with EngineClient(url) as client:
+        answer = await client.wallet()
+    out.print(wallet_table(answer))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Rich renderables of the CLI: the orders table, one order's live panel, the firehose board.
+"""Rich renderables of the CLI: the orders table, one order's live panel, the firehose board,
+the wallet.
 
 Pure functions of `oee.cli.state` and a clock reading, so a view can be rebuilt at any refresh
 and printed plain when the output is not a terminal.
@@ -79,6 +80,25 @@ def orders_table(
             num(state.result.get("executedPrice")),
             age(state.created, now),
         )
+    return table
+
+
+def wallet_table(wallet: dict[str, Any]) -> Table:
+    """The engine wallet: its address as the title, one row for SOL and one per token account."""
+    table = Table(
+        title=f"wallet {wallet['address']}",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        pad_edge=False,
+    )
+    table.add_column("token", no_wrap=True)
+    table.add_column("balance", justify="right", no_wrap=True)
+    table.add_column("mint", no_wrap=True, style="dim")
+    table.add_column("account", no_wrap=True, style="dim")
+    table.add_row("SOL", wallet["sol"], "(native)", wallet["address"])
+    for token in wallet.get("tokens", []):
+        symbol = token.get("symbol") or Text("?", style="yellow")
+        table.add_row(symbol, token["uiAmount"], token["mint"], token["account"])
     return table
 
 

@@ -181,7 +181,10 @@ class Cluster:
             "DATABASE_URL": f"{self._pg_dsn}/{self.database}",
             "REDIS_URL": self.redis_url,
             "OEE_REDIS_PREFIX": self.prefix,
-            "OEE_DATA_DIR": str(self._tmp / "data"),  # shared: one wallet for every worker
+            "OEE_DATA_DIR": str(self._tmp / "data"),
+            # Named outright, not left to the data dir: api and every worker sign as one wallet
+            # even if a caller gives one process its own OEE_DATA_DIR.
+            "OEE_WALLET_PATH": str(self.wallet_path),
             "OEE_LOG_FORMAT": "json",
         }
         env |= self._env
@@ -203,6 +206,18 @@ class Cluster:
 
     def _add(self, name: str, args: list[str], env: dict[str, str], logs: Path) -> None:
         self.processes[name] = ClusterProcess(name, args, env, logs / f"{name}.log", self._exe)
+
+    @property
+    def wallet_path(self) -> Path:
+        """The keypair file every process of the cluster signs with (made by the first to start).
+
+        Raises:
+            RuntimeError: The cluster has not been entered.
+        """
+        if self._tmp is None:
+            raise RuntimeError("the cluster has not been started")
+        given = self._env.get("OEE_WALLET_PATH")  # the caller's choice wins, as in the env
+        return Path(given) if given else self._tmp / "data" / "wallet.json"
 
     @property
     def worker_names(self) -> list[str]:

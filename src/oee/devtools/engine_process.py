@@ -94,6 +94,14 @@ class EngineProcess:
             raise RuntimeError("the engine has not been started")
         return self._tmp / "engine.log"
 
+    @property
+    def wallet_path(self) -> Path:
+        """The keypair file the engine signs with; give it to other processes to share it."""
+        if self._tmp is None:
+            raise RuntimeError("the engine has not been started")
+        given = self._env.get("OEE_WALLET_PATH")  # the caller's choice wins, as in the env
+        return Path(given) if given else self._tmp / "data" / "wallet.json"
+
     async def __aenter__(self) -> EngineProcess:
         self._tmp = Path(tempfile.mkdtemp(prefix="oee-engine-"))
         try:
@@ -113,7 +121,11 @@ class EngineProcess:
         env = {
             k: v for k, v in os.environ.items() if not k.startswith("OEE_") and k not in _SCRUBBED
         }
-        env |= {"OEE_DATA_DIR": str(self._tmp / "data"), "OEE_LOG_LEVEL": "WARNING"}
+        env |= {
+            "OEE_DATA_DIR": str(self._tmp / "data"),
+            "OEE_WALLET_PATH": str(self.wallet_path),
+            "OEE_LOG_LEVEL": "WARNING",
+        }
         if self.mode == "production":
             suffix = uuid.uuid4().hex[:12]
             await pg_admin(self._pg_dsn, f'CREATE DATABASE "oee_bench_{suffix}"')

@@ -22,7 +22,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from oee.api.models import EXAMPLE_ORDER
+from oee.api.models import EXAMPLE_ORDER, EXAMPLE_WALLET
 
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 NAME = "Order Execution Engine"
@@ -301,6 +301,25 @@ ORDERS: tuple[Call, ...] = (
     ),
 )
 
+WALLET: tuple[Call, ...] = (
+    Call(
+        name="Engine wallet",
+        method="GET",
+        path="/api/wallet",
+        status=200,
+        description=(
+            "The public key every worker signs swaps with (one wallet per deployment, "
+            "`OEE_WALLET_PATH`), its SOL and every SPL Token account it owns, read from the "
+            "chain at request time. Amounts are exact decimal strings; `symbol` is null for a "
+            "mint outside the registry. 503 `SERVICE_UNAVAILABLE` when the chain cannot be "
+            "reached, 502 `CHAIN_ERROR` when it refuses the read."
+        ),
+        kind="object",
+        has=("address", "sol", "lamports", "tokens"),
+        example=EXAMPLE_WALLET,
+    ),
+)
+
 ERRORS: tuple[Call, ...] = (
     _error(
         "Malformed JSON",
@@ -509,6 +528,7 @@ FOLDERS: tuple[tuple[str, str, tuple[Call, ...]], ...] = (
         "saves `orderId` for the others.",
         ORDERS,
     ),
+    ("Wallet", "The engine wallet that pays for every swap, and its balances.", WALLET),
     (
         "Errors",
         'Bad inputs and what they get: a 4xx status and `{"code", "message"}` (plus `errors`, '

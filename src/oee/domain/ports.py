@@ -161,6 +161,25 @@ class TxStatus:
     fee_lamports: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class TokenBalance:
+    """One SPL token account of a wallet: what it holds, in base units."""
+
+    mint: str
+    account: str  # the token account's address (the wallet's associated account)
+    amount: int
+    decimals: int
+
+
+@dataclass(frozen=True, slots=True)
+class WalletBalances:
+    """A wallet's SOL and SPL token balances, read from the chain at one moment."""
+
+    lamports: int
+    tokens: tuple[TokenBalance, ...] = ()
+    slot: int | None = None  # the slot the node read them at, when it says
+
+
 class Chain(Protocol):
     """A Solana JSON-RPC node (the simulator today, devnet later)."""
 
@@ -179,6 +198,25 @@ class Chain(Protocol):
 
     async def signature_status(self, signature: str) -> TxStatus | None:
         """The transaction's outcome, or None while the chain has not seen it land."""
+
+    async def balances(self, owner: str) -> WalletBalances:
+        """The lamports and every SPL Token account of the wallet `owner` (base58).
+
+        Raises:
+            ValueError: `owner` is not a base58 public key.
+            ExecutionError: RPC_UNAVAILABLE (retryable) or RPC_ERROR.
+        """
+
+    async def request_airdrop(self, owner: str, lamports: int) -> str:
+        """Ask the chain's faucet for `lamports` to `owner`; returns the airdrop's signature.
+
+        The credit lands like any transaction: read the balance to see it arrive.
+
+        Raises:
+            ValueError: `owner` is not a public key, or `lamports` is not positive.
+            ExecutionError: RPC_UNAVAILABLE (retryable: faucets rate-limit), RPC_ERROR, or
+                RPC_METHOD_NOT_FOUND when the node has no faucet (mainnet).
+        """
 
 
 class SwapSigner(Protocol):

@@ -7,13 +7,18 @@ run the same code path either way and pointing them at devnet is a change of URL
 | route | what |
 |---|---|
 | `POST /` | Solana JSON-RPC 2.0, single and batch (`oee.sim.rpc`) |
+| `WS /` | Solana PubSub: `logsSubscribe`, `slotSubscribe` and unsubscribes (`oee.sim.rpc_ws`) |
 | `GET /health` | `ok`, like an RPC node's health check |
 | `GET /raydium/compute/swap-base-in` | Raydium trade API quote (`oee.sim.quotes`) |
 | `GET /meteora/quote` | Meteora DLMM quote |
 | `POST /admin/airdrop` | fund a wallet: `{"owner", "mint"?, "amount"}` in base units |
 | `GET /admin/swaps` | every swap that landed, with its memo (the chaos run's audit trail) |
-| `GET`/`POST /admin/faults` | the fault rate, `{"rate": 0.3}`: read, or changed while running |
-| `POST /admin/pools` | pool launches (not yet: 501) |
+| `GET`/`POST /admin/faults` | fault rates by kind, `{"rate": 0.3, "slippageMoveRate": 0.1}` (`oee.sim.faults`): read, or changed while running |
+| `POST /admin/pools` | launch a token: `{"symbol", "decimals", "venues"?, "quote"?, "liquidityUsd"?, "priceUsd"?, "reserves"?}` → 201 |
+| `GET /admin/pools` | every launch so far, requested or random (`oee.sim.launches`) |
+
+Admin errors are `{"error": "<CODE>", "message"}`: 400 for bad input, 409 for a symbol already
+taken (`DUPLICATE_SYMBOL`) or a full world (`TOO_MANY_LAUNCHES`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ import asyncio
 import dataclasses
 import json
 import random
+import re
+from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import uvicorn
@@ -29,20 +37,25 @@ from solders.pubkey import Pubkey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from oee.domain.tokens import MAX_BASE_UNITS
 from oee.settings import SimSettings
-from oee.sim.faults import Faults, parse_rate
+from oee.sim.faults import parse_rates
+from oee.sim.launches import DEFAULT_VENUES, Launch, LaunchError, LaunchRequest
 from oee.sim.ledger import NATIVE_MINT, SimLedger
 from oee.sim.quotes import QuoteService
 from oee.sim.rpc import NodeUnavailable, SolanaRpc
+from oee.sim.rpc_wire import slot
+from oee.sim.rpc_ws import PubSub, launch_signature
 from oee.sim.world import SimWorld
 
 # A round trip to a nearby RPC node, before latency scaling.
 RPC_LATENCY_MS = 5.0
 JITTER = 0.25
 MAX_RPC_BODY = 50 * 1024  # agave's limit on a JSON-RPC request body
+_LAUNCH_FIELDS = ("symbol", "decimals", "venues", "quote", "liquidityUsd", "priceUsd", "reserves")
+_CONFLICTS = frozenset({"DUPLICATE_SYMBOL", "TOO_MANY_LAUNCHES"})  # 409, not the caller's typo
 
 
 def create_sim_app(world: SimWorld, ledger: SimLedger, settings: SimSettings) -> Starlette:
@@ -53,8 +66,9 @@ def create_sim_app(world: SimWorld, ledger: SimLedger, settings: SimSettings) ->
         ledger: The chain the JSON-RPC methods read and write.
         settings: Latency scale, fault rate and seed (faults and jitter are reproducible).
     """
-    faults = Faults(settings.fault_rate)  # one rate, shared and read on every request
+    faults = ledger.faults  # one set of rates, shared and read on every request
     rpc = SolanaRpc(world, ledger, settings, faults)
+    pubsub = PubSub(world, ledger, settings)
     quotes = QuoteService(world, settings, faults)
     rng = random.Random(f"oee-sim/rpc-latency/{settings.seed}")
     latency_s = RPC_LATENCY_MS * settings.latency_scale / 1000
@@ -91,20 +105,23 @@ def create_sim_app(world: SimWorld, ledger: SimLedger, settings: SimSettings) ->
     async def fault_rate(request: Request) -> Response:
         if request.method == "POST":
             try:
-                faults.set_rate(parse_rate(await request.body()))
+                faults.update(parse_rates(await request.body()))
             except ValueError as error:
                 return _json({"error": "BAD_REQUEST", "message": str(error)}, 400)
-        return _json({"rate": faults.rate})
+        return _json(faults.as_json())
 
     return Starlette(
         routes=[
+            # Starlette routes by scope type: HTTP POSTs and WebSockets share "/" as on a node.
             Route("/", json_rpc, methods=["POST"]),
+            WebSocketRoute("/", pubsub.serve),
             Route("/health", health, methods=["GET"]),
             Route("/raydium/compute/swap-base-in", quotes.raydium, methods=["GET"]),
             Route("/meteora/quote", quotes.meteora, methods=["GET"]),
             Route("/admin/airdrop", airdrop, methods=["POST"]),
             Route("/admin/swaps", swaps, methods=["GET"]),
             Route("/admin/faults", fault_rate, methods=["GET", "POST"]),
+            Route("/admin/pools", _pools_endpoint(world, settings.seed), methods=["GET", "POST"]),
         ]
     )
 
@@ -119,6 +136,7 @@ def server_config(app: Any, *, host: str = "127.0.0.1", port: int = 8899) -> uvi
         host=host,
         port=port,
         http="httptools",
+        ws="websockets-sansio",
         lifespan="off",
         log_level="warning",
         access_log=False,
@@ -149,3 +167,96 @@ def _airdrop_request(body: bytes) -> tuple[str, str, int]:
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(json.dumps(body, separators=(",", ":")), status, media_type="application/json")
+
+
+def _pools_endpoint(world: SimWorld, seed: int) -> Callable[[Request], Awaitable[Response]]:
+    """`GET /admin/pools` lists the launches; `POST` launches a token (201, 400 or 409)."""
+
+    async def pools(request: Request) -> Response:
+        if request.method == "GET":
+            launched = [_launch_json(launch, seed) for launch in world.launched()]
+            return Response(json.dumps(launched), media_type="application/json")
+        try:
+            launch = world.launch(_launch_request(await request.body()))
+        except LaunchError as error:
+            status = 409 if error.code in _CONFLICTS else 400
+            return _json({"error": error.code, "message": error.message}, status)
+        return _json(_launch_json(launch, seed), 201)
+
+    return pools
+
+
+def _launch_request(body: bytes) -> LaunchRequest:
+    """Read a launch body; raises LaunchError saying what is wrong (as the checks themselves do).
+
+    `{"symbol", "decimals", "venues"?, "quote"?, "liquidityUsd"?, "priceUsd"?,
+    "reserves"?: {"base", "quote"}}`; amounts may be JSON numbers or strings.
+    """
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise LaunchError("BAD_REQUEST", "the body must be JSON") from None
+    if not isinstance(data, dict) or "symbol" not in data or "decimals" not in data:
+        raise LaunchError("BAD_REQUEST", 'the body must be {"symbol", "decimals", ...}')
+    if unknown := sorted(set(data) - set(_LAUNCH_FIELDS)):
+        raise LaunchError("BAD_REQUEST", f"unknown fields {unknown}; known: {list(_LAUNCH_FIELDS)}")
+    venues = data.get("venues", list(DEFAULT_VENUES))
+    if not isinstance(venues, list) or not all(isinstance(v, str) for v in venues):
+        raise LaunchError("INVALID_VENUES", 'venues must be a list such as ["raydium"]')
+    reserves = data.get("reserves")
+    if reserves is not None:
+        if not isinstance(reserves, dict) or set(reserves) != {"base", "quote"}:
+            raise LaunchError("INVALID_RESERVES", 'reserves must be {"base", "quote"}')
+        reserves = (_units(reserves["base"]), _units(reserves["quote"]))
+    return LaunchRequest(
+        symbol=data["symbol"],
+        decimals=data["decimals"],
+        venues=tuple(venues),
+        quote=data.get("quote", "SOL"),
+        liquidity_usd=_decimal("liquidityUsd", data.get("liquidityUsd", "50000")),
+        price_usd=_decimal("priceUsd", data.get("priceUsd", "0.001")),
+        reserves=reserves,
+    )
+
+
+def _decimal(name: str, value: object) -> Decimal:
+    """A JSON number or numeric string, exactly (a float goes through its shortest repr)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise LaunchError("BAD_REQUEST", f"{name} must be a number")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise LaunchError("BAD_REQUEST", f"{name} must be a number, not {value!r}") from None
+
+
+def _units(value: object) -> int:
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,20}", value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise LaunchError("INVALID_RESERVES", "reserves are integers of base units (or their strings)")
+
+
+def _launch_json(launch: Launch, seed: int) -> dict[str, Any]:
+    """A launch as the admin routes show it; amounts are strings, as the venues' APIs send them."""
+    token, quote = launch.token, launch.quote
+    return {
+        "symbol": token.symbol,
+        "mint": token.mint,
+        "decimals": token.decimals,
+        "quote": {"symbol": quote.symbol, "mint": quote.mint, "decimals": quote.decimals},
+        "priceUsd": f"{launch.price_usd:f}",
+        "liquidityUsd": f"{launch.liquidity_usd:f}",
+        "pools": [
+            {
+                "venue": pool.venue,
+                "programId": pool.program_id,
+                "address": pool.address,
+                "signature": launch_signature(seed, pool.address),
+                "reserves": {"base": str(pool.reserve_base), "quote": str(pool.reserve_quote)},
+            }
+            for pool in launch.pools
+        ],
+        "launchedAt": {"slot": slot(launch.block_height), "blockHeight": launch.block_height},
+        "origin": launch.origin,
+    }

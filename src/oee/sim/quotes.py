@@ -29,9 +29,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from oee.domain.dlmm import InsufficientLiquidity
-from oee.domain.errors import InvalidOrder
 from oee.domain.routing import Quote, min_amount_out
-from oee.domain.tokens import MAX_BASE_UNITS, Token, resolve_token
+from oee.domain.tokens import MAX_BASE_UNITS, Token
 from oee.settings import SimSettings
 from oee.sim.faults import Faults
 from oee.sim.world import NoPool, SimWorld
@@ -64,7 +63,7 @@ class QuoteService:
         self._world = world
         self._latency_s = settings.quote_latency_ms * settings.latency_scale / 1000
         # Read on every request: `POST /admin/faults` changes it while the simulator runs.
-        self._faults = faults or Faults(settings.fault_rate)
+        self._faults = faults or Faults.from_settings(settings)
         self._rngs = {
             spec.name: random.Random(f"oee-sim/quotes/{spec.name}/{settings.seed}")
             for spec in world.venues
@@ -135,8 +134,8 @@ class QuoteService:
 
     def _quote(self, venue: str, request: Request) -> tuple[Quote, int]:
         params = request.query_params
-        token_in = _token(params.get("inputMint"), "REQ_INPUT_MINT_ERROR")
-        token_out = _token(params.get("outputMint"), "REQ_OUTPUT_MINT_ERROR")
+        token_in = _token(self._world, params.get("inputMint"), "REQ_INPUT_MINT_ERROR")
+        token_out = _token(self._world, params.get("outputMint"), "REQ_OUTPUT_MINT_ERROR")
         amount = _integer(params.get("amount"), 1, MAX_BASE_UNITS, "REQ_AMOUNT_ERROR")
         slippage = _integer(params.get("slippageBps", "50"), 0, 10_000, "REQ_SLIPPAGE_BPS_ERROR")
         if token_in is None or token_out is None or token_in == token_out:
@@ -163,16 +162,13 @@ class QuoteService:
         return None
 
 
-def _token(mint: str | None, code: str) -> Token | None:
-    """The registry token of a mint; None for a valid mint no pool trades (yet)."""
+def _token(world: SimWorld, mint: str | None, code: str) -> Token | None:
+    """The registry or launched token of a mint; None for a valid mint no pool trades (yet)."""
     try:
         Pubkey.from_string(mint or "")
     except ValueError:
         raise _Refused(code, f"{mint!r} is not a mint address") from None
-    try:
-        return resolve_token(mint or "")
-    except InvalidOrder:
-        return None
+    return world.token(mint or "")
 
 
 def _integer(text: str | None, low: int, high: int, code: str) -> int:

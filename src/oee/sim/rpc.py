@@ -69,7 +69,7 @@ class SolanaRpc:
         self._world = world
         self._ledger = ledger
         # Read on every send: `POST /admin/faults` changes it while the node runs.
-        self._faults = faults or Faults(settings.fault_rate)
+        self._faults = faults or Faults.from_settings(settings)
         self._rng = random.Random(f"oee-sim/rpc/{settings.seed}")
         self._genesis = str(
             Hash(hashlib.sha256(f"oee-sim/genesis/{settings.seed}".encode()).digest())

@@ -2,9 +2,10 @@
 
 The world is plain objects and advances lazily from elapsed monotonic time, so it needs no
 background task and a test can drive it with its own clock. It is a small discrete-event
-simulation: price ticks and scheduled actions (the ledger's landings) run in time order, so a
-swap lands against the pools exactly as they are at its landing time. A later issue serves it
-over the venues' HTTP APIs and Solana JSON-RPC; nothing here knows about latency or faults.
+simulation: price ticks and scheduled actions (the ledger's landings, random pool launches) run
+in time order, so a swap lands against the pools exactly as they are at its landing time.
+`oee.sim.app` serves it over the venues' HTTP APIs and Solana JSON-RPC; nothing here knows about
+latency or faults. New tokens launch with pools of their own (`launch`, `oee.sim.launches`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from solders.pubkey import Pubkey
 from oee.domain.routing import Quote
 from oee.domain.tokens import REGISTRY, Token
 from oee.settings import SimSettings
+from oee.sim.launches import LAUNCH_VOLATILITY, Launch, Launcher, LaunchRequest
 from oee.sim.pools import ConstantProductPool, DlmmPool, Pool
 
 
@@ -99,7 +101,8 @@ class _Market:
 
 
 class SimWorld:
-    """Pools for every pair of registry tokens on every venue, and the reference prices."""
+    """Pools for every pair of registry tokens on every venue, launched tokens' pools, and the
+    reference prices."""
 
     def __init__(self, settings: SimSettings, *, now: Callable[[], float] = time.monotonic) -> None:
         self.venues = VENUES
@@ -115,6 +118,9 @@ class SimWorld:
         self._by_address: dict[str, tuple[VenueSpec, Pool]] = {}
         for token_a, token_b in itertools.combinations(REGISTRY, 2):
             self._add_market(token_a, token_b)
+        self._volatility = dict(VOLATILITY)
+        self._launched: list[_Market] = []  # launched tokens' markets: their pools make the price
+        self._launcher = Launcher(self, settings)  # last: its block clock starts with the ledger
 
     def now(self) -> float:
         """The world's monotonic time in seconds; the ledger keeps its blocks by it too."""
@@ -161,6 +167,55 @@ class SimWorld:
             price_impact_bps=result.price_impact_bps,
             pool=pool.address,
         )
+
+    def token(self, mint: str) -> Token | None:
+        """The registry or launched token of a mint, or None (no advancing: a pure lookup)."""
+        return self._launcher.token(mint)
+
+    def launched(self) -> list[Launch]:
+        """Every launch so far, oldest first (random ones that are due included)."""
+        self.advance()
+        return self._launcher.launches()
+
+    def on_launch(self, listener: Callable[[Launch], None]) -> Callable[[], None]:
+        """Call `listener(launch)` at every launch, from inside `advance` for random ones.
+
+        Returns:
+            A function that removes the listener.
+        """
+        return self._launcher.on_launch(listener)
+
+    def launch(self, request: LaunchRequest) -> Launch:
+        """Launch a new token now, with a pool on each requested venue (`oee.sim.launches`).
+
+        Raises:
+            LaunchError: The symbol is taken (`DUPLICATE_SYMBOL`), the world is full
+                (`TOO_MANY_LAUNCHES`), or a venue cannot hold the price or liquidity.
+        """
+        self.advance()
+        return self._launcher.launch(request, self.now(), "request")
+
+    def open_pools(
+        self, token: Token, quote: Token, venues: tuple[str, ...], reserves: tuple[int, int]
+    ) -> dict[str, Pool]:
+        """Open a launched token's pools, each holding `reserves` (token, quote) base units.
+
+        The token's reference price becomes the pools' and walks with `LAUNCH_VOLATILITY`.
+
+        Raises:
+            ValueError: A venue cannot hold the price (bins finer than its precision).
+        """
+        spread = _uniform(self._rng, SPREAD_MIN, SPREAD_MAX)
+        market = _Market(token, quote, Decimal(0), spread, self._rng.random() < 0.5)
+        for name in venues:  # each at the launch price; arbitrage spreads the venues apart
+            pool = self._pool(self.venue(name), f"{name}:{token.mint}"[:32], market, *reserves)
+            pool.quote(token.mint, max(1, reserves[0] // 1000))  # fails on unpriceable bins
+            market.pools[name] = pool
+        self._register(market)
+        self._launched.append(market)
+        self._reference[token.symbol] = self._pool_reference(market)
+        self._volatility[token.symbol] = LAUNCH_VOLATILITY
+        return dict(market.pools)
 
     def reference_price(self, symbol: str) -> Decimal:
         """The current reference USD price of a token."""
@@ -212,28 +267,36 @@ class SimWorld:
             value_b = side_usd * (1 + market.offset(spec.name))
             reserve_b = int((value_b / ref_b).scaleb(token_b.decimals))
             seed = f"{spec.name}:{token_a.symbol}-{token_b.symbol}"
-            address = str(
-                Pubkey.create_with_seed(_POOL_BASE, seed, Pubkey.from_string(spec.program_id))
+            market.pools[spec.name] = self._pool(spec, seed, market, reserve_a, reserve_b)
+        self._register(market)
+
+    def _pool(
+        self, spec: VenueSpec, seed: str, market: _Market, reserve_a: int, reserve_b: int
+    ) -> Pool:
+        address = str(
+            Pubkey.create_with_seed(_POOL_BASE, seed, Pubkey.from_string(spec.program_id))
+        )
+        mints = (market.token_a.mint, market.token_b.mint)
+        if spec == METEORA:
+            # The same value a side as on Raydium, concentrated in bins around the price.
+            return DlmmPool.around(
+                address, spec.name, *mints, spec.fee_bps, reserve_a, reserve_b, clock=self._now
             )
-            mints = (token_a.mint, token_b.mint)
-            pool: Pool
-            if spec == METEORA:
-                # The same value a side as on Raydium, concentrated in bins around the price.
-                pool = DlmmPool.around(
-                    address, spec.name, *mints, spec.fee_bps, reserve_a, reserve_b, clock=self._now
-                )
-            else:
-                pool = ConstantProductPool(
-                    address, spec.name, *mints, spec.fee_bps, reserve_a, reserve_b
-                )
-            market.pools[spec.name] = pool
-            self._by_address[address] = (spec, pool)
-        self._markets[frozenset((token_a.mint, token_b.mint))] = market
+        return ConstantProductPool(address, spec.name, *mints, spec.fee_bps, reserve_a, reserve_b)
+
+    def _register(self, market: _Market) -> None:
+        for name, pool in market.pools.items():
+            self._by_address[pool.address] = (self.venue(name), pool)
+        self._markets[frozenset((market.token_a.mint, market.token_b.mint))] = market
 
     def _step(self, ticks: int) -> None:
         """Advance `ticks` ticks at once: Gaussian steps add up, so one draw of sqrt(n) sigma."""
         rng, root = self._rng, Decimal(ticks).sqrt()
-        for symbol, sigma in VOLATILITY.items():
+        for market in self._launched:
+            # A launched token trades only in its own pools: they set its price (a buy moves
+            # it for good), then its walk moves it on like any other.
+            self._reference[market.token_a.symbol] = self._pool_reference(market)
+        for symbol, sigma in self._volatility.items():
             self._reference[symbol] *= (Decimal(rng.gauss(0.0, 1.0)) * sigma * root).exp()
         weight = 1 - (1 - ARBITRAGE_PER_TICK) ** ticks
         for market in self._markets.values():
@@ -252,6 +315,13 @@ class SimWorld:
             for venue, pool in market.pools.items():
                 target = (ratio * (1 + market.offset(venue))).scaleb(b.decimals - a.decimals)
                 pool.drift_toward(target, weight)
+
+    def _pool_reference(self, market: _Market) -> Decimal:
+        """token_a's USD price implied by its pools, each taken net of its venue's offset."""
+        a, b = market.token_a, market.token_b
+        ratios = [pool.spot_price() / (1 + market.offset(v)) for v, pool in market.pools.items()]
+        mean = sum(ratios, Decimal(0)) / len(ratios)
+        return mean.scaleb(a.decimals - b.decimals) * self._reference[b.symbol]
 
 
 def _uniform(rng: random.Random, low: Decimal, high: Decimal) -> Decimal:

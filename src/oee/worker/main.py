@@ -13,6 +13,7 @@ import structlog
 from oee.domain.ports import JobQueue
 from oee.services.executor import Executor
 from oee.services.recovery import RecoverySweep
+from oee.services.wallet import WalletFunder
 
 log = structlog.get_logger(__name__)
 
@@ -28,20 +29,36 @@ class Worker:
         *,
         concurrency: int,
         grace_s: float,
+        funder: WalletFunder | None = None,
     ) -> None:
+        """Describe the worker; nothing runs before `start`.
+
+        Args:
+            queue: Where order jobs come from.
+            executor: Runs one order.
+            recovery: Re-enqueues orders no live job holds.
+            concurrency: Orders executed at once.
+            grace_s: On stop, how long running orders may finish.
+            funder: Tops the signing wallet up from the faucet before the first job.
+        """
         self.queue = queue
         self.executor = executor
         self.recovery = recovery
         self.concurrency = concurrency
         self.grace_s = grace_s
+        self.funder = funder
         self._stop = asyncio.Event()
         self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start consuming jobs and sweeping; returns at once."""
+        """Fund the wallet if it runs low, then start consuming jobs and sweeping."""
+        wallet = None
+        if self.funder is not None:
+            wallet = self.funder.address  # public: the secret never leaves the signer
+            await self.funder.ensure_funded()
         await self.queue.consume(self.executor.run, self.concurrency)
         self._sweeper = asyncio.create_task(self.recovery.run(self._stop), name="recovery-sweep")
-        log.info("worker_started", concurrency=self.concurrency)
+        log.info("worker_started", concurrency=self.concurrency, wallet=wallet)
 
     async def stop(self) -> None:
         """Stop taking jobs, give running orders `grace_s` to finish, leave the rest queued."""

@@ -29,11 +29,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+from solders.pubkey import Pubkey
 from solders.signature import Signature
-from solders.transaction import VersionedTransaction
+from solders.transaction import Transaction
 
+from oee.adapters.chain.spl import TOKEN_PROGRAM_ID, WSOL_MINT
+from oee.adapters.chain.transactions import decode_swap
 from oee.domain.errors import ExecutionError
-from oee.domain.ports import Blockhash, TxState, TxStatus
+from oee.domain.ports import Blockhash, TokenBalance, TxState, TxStatus, WalletBalances
 
 # Custom program errors that mean "the pool paid less than minAmountOut".
 PROGRAM_ERRORS = {
@@ -47,7 +50,9 @@ INSTRUCTION_ERRORS = {
     "InsufficientFunds": "INSUFFICIENT_FUNDS",
 }
 MAX_SIGNATURES = 256  # per getSignatureStatuses call
+MAX_LAMPORTS = 2**64 - 1  # a u64 on chain
 _RETRYABLE_RPC_CODES = {-32603, -32005, -32004, -32016}
+_JSON_PARSED = {"encoding": "jsonParsed"}
 _HEADERS = {"content-type": "application/json"}
 
 
@@ -162,6 +167,55 @@ class RpcChain:
         except (KeyError, IndexError, TypeError, ValueError) as error:
             unreadable = f"getTransaction answered an unreadable transaction: {error!r}"
             raise _unavailable(unreadable) from None
+
+    async def balances(self, owner: str) -> WalletBalances:
+        """The wallet's lamports (getBalance) and SPL Token accounts (getTokenAccountsByOwner).
+
+        Both reads go out at once; `slot` is the older of the two answers' slots. Accounts of
+        the Token-2022 program are not listed: the registry's tokens all live in Tokenkeg.
+
+        Raises:
+            ValueError: `owner` is not a base58 public key.
+            ExecutionError: RPC_UNAVAILABLE (retryable) or RPC_ERROR.
+        """
+        owner = public_key(owner)
+        read = {"commitment": self._commitment}
+        by_program = {"programId": str(TOKEN_PROGRAM_ID)}
+        answers = await asyncio.gather(
+            self._call("getBalance", [owner, read]),
+            self._call("getTokenAccountsByOwner", [owner, by_program, read | _JSON_PARSED]),
+            return_exceptions=True,  # both finish: no task is left with an unread exception
+        )
+        for answer in answers:
+            if isinstance(answer, _RpcFault):
+                raise _generic(answer) from None
+            if isinstance(answer, BaseException):
+                raise answer
+        balance, accounts = answers
+        try:
+            return _wallet_balances(balance, accounts)
+        except (KeyError, IndexError, TypeError, ValueError) as error:
+            raise _unavailable(f"unreadable balances of {owner}: {error!r}") from None
+
+    async def request_airdrop(self, owner: str, lamports: int) -> str:
+        """Ask the node's faucet (requestAirdrop) for `lamports` to `owner`; returns its signature.
+
+        Raises:
+            ValueError: `owner` is not a public key, or `lamports` is not a positive u64.
+            ExecutionError: RPC_UNAVAILABLE (retryable: HTTP 429 and -32603 are how faucets
+                say "rate limited"), RPC_METHOD_NOT_FOUND (no faucet here), or RPC_ERROR.
+        """
+        owner, lamports = public_key(owner), airdrop_lamports(lamports)
+        try:
+            return str(await self._call("requestAirdrop", [owner, lamports]))
+        except _RpcFault as fault:
+            if fault.code == -32601:
+                raise ExecutionError(
+                    f"the RPC node has no faucet: requestAirdrop: {fault.message}",
+                    code="RPC_METHOD_NOT_FOUND",
+                    retryable=False,
+                ) from None
+            raise _generic(fault) from None
 
     async def _read_height(self) -> int:
         try:
@@ -338,19 +392,26 @@ def _failure(err: Any, logs: list[str]) -> tuple[str, str]:
 
 
 def _received(wire_tx: str, meta: dict[str, Any]) -> int:
-    """What the fee payer's token accounts gained: the output of the swap."""
-    payer = str(VersionedTransaction.from_bytes(base64.b64decode(wire_tx)).message.account_keys[0])
-    before = {
-        b["accountIndex"]: int(b["uiTokenAmount"]["amount"])
-        for b in meta.get("preTokenBalances") or []
-        if b.get("owner") == payer
-    }
-    gains = [
-        int(b["uiTokenAmount"]["amount"]) - before.get(b["accountIndex"], 0)
-        for b in meta.get("postTokenBalances") or []
-        if b.get("owner") == payer
-    ]
-    return max([0, *gains])
+    """What the swap paid the fee payer, read from the balances around the transaction.
+
+    Receiving SOL unwraps it (the wSOL account is closed in the same transaction), so it shows
+    as the payer's lamports, net of the fee; any other token shows in the payer's account of
+    that mint.
+    """
+    tx = Transaction.from_bytes(base64.b64decode(wire_tx))
+    mint_out = decode_swap(tx).mint_out
+    if mint_out == str(WSOL_MINT):
+        return int(meta["postBalances"][0]) - int(meta["preBalances"][0]) + int(meta["fee"])
+    payer = str(tx.message.account_keys[0])
+
+    def held(balances: list[dict[str, Any]] | None) -> int:
+        return sum(
+            int(b["uiTokenAmount"]["amount"])
+            for b in balances or []
+            if b.get("owner") == payer and b.get("mint") == mint_out
+        )
+
+    return max(0, held(meta.get("postTokenBalances")) - held(meta.get("preTokenBalances")))
 
 
 def _unavailable(message: str) -> ExecutionError:
@@ -363,3 +424,47 @@ def _generic(fault: _RpcFault) -> ExecutionError:
     return ExecutionError(
         f"RPC error {fault.code}: {fault.message}", code="RPC_ERROR", retryable=False
     )
+
+
+def public_key(owner: str) -> str:
+    """`owner` as the canonical base58 of a public key.
+
+    Raises:
+        ValueError: It is not one.
+    """
+    try:
+        return str(Pubkey.from_string(owner))
+    except (ValueError, TypeError):
+        raise ValueError(f"{owner!r} is not a base58 public key") from None
+
+
+def airdrop_lamports(lamports: int) -> int:
+    """`lamports`, checked to be an amount an airdrop can carry (1 to a u64).
+
+    Raises:
+        ValueError: It is not a whole number in that range.
+    """
+    if isinstance(lamports, bool) or not isinstance(lamports, int):
+        raise ValueError(f"lamports must be a whole number, got {lamports!r}")
+    if not 0 < lamports <= MAX_LAMPORTS:
+        raise ValueError(f"lamports must be from 1 to {MAX_LAMPORTS}, got {lamports}")
+    return lamports
+
+
+def _wallet_balances(balance: Any, accounts: Any) -> WalletBalances:
+    """getBalance and getTokenAccountsByOwner (jsonParsed) answers as one reading."""
+    tokens = []
+    for keyed in accounts["value"]:
+        info = keyed["account"]["data"]["parsed"]["info"]
+        amount = info["tokenAmount"]
+        tokens.append(
+            TokenBalance(
+                mint=str(info["mint"]),
+                account=str(keyed["pubkey"]),
+                amount=int(amount["amount"]),
+                decimals=int(amount["decimals"]),
+            )
+        )
+    slot = min(int(balance["context"]["slot"]), int(accounts["context"]["slot"]))
+    ordered = tuple(sorted(tokens, key=lambda t: (t.mint, t.account)))
+    return WalletBalances(int(balance["value"]), ordered, slot)

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import itertools
 import random
 
+from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.transaction import Transaction
 
-from oee.domain.errors import ExecutionError
-from oee.domain.ports import Blockhash, TxStatus
+from oee.adapters.chain.rpc import airdrop_lamports, public_key
+from oee.adapters.chain.spl import associated_token_address
+from oee.domain.errors import ExecutionError, InvalidOrder
+from oee.domain.ports import Blockhash, TokenBalance, TxStatus, WalletBalances
+from oee.domain.tokens import resolve_token
 from oee.settings import SimSettings
-from oee.sim.ledger import LedgerError, SimLedger
+from oee.sim.ledger import NATIVE_MINT, LedgerError, SimLedger
 
 # A round trip to a nearby RPC node, before latency scaling.
 RPC_LATENCY_MS = 5.0
@@ -30,6 +37,7 @@ class SimChain:
         self._latency_s = RPC_LATENCY_MS * settings.latency_scale / 1000
         self._fault_rate = settings.fault_rate
         self._rng = random.Random(f"oee-sim/chain/{settings.seed}")
+        self._airdrops = itertools.count(1)
 
     async def latest_blockhash(self) -> Blockhash:
         """The latest blockhash and its `lastValidBlockHeight`."""
@@ -70,6 +78,48 @@ class SimChain:
         await self._round_trip()
         return self._ledger.signature_status(signature)
 
+    async def balances(self, owner: str) -> WalletBalances:
+        """The wallet's lamports and token balances, read from the ledger's balance book.
+
+        Each token is reported in the wallet's associated token account, as the simulator's
+        RPC does; a mint outside the registry has 0 decimals (the simulator's convention).
+
+        Raises:
+            ValueError: `owner` is not a base58 public key.
+        """
+        owner = public_key(owner)
+        await self._round_trip()
+        book = self._ledger.balances(owner)
+        wallet = Pubkey.from_string(owner)
+        tokens = tuple(
+            TokenBalance(
+                mint=mint,
+                account=str(associated_token_address(wallet, Pubkey.from_string(mint))),
+                amount=units,
+                decimals=_decimals(mint),
+            )
+            for mint, units in sorted(book.items())
+            if mint != NATIVE_MINT
+        )
+        height = self._ledger.block_height()
+        return WalletBalances(book.get(NATIVE_MINT, 0), tokens, slot=height)
+
+    async def request_airdrop(self, owner: str, lamports: int) -> str:
+        """Credit `lamports` to `owner` at once; returns a signature standing for the airdrop.
+
+        Only lamports: the simulator's RPC faucet (`requestAirdrop`) is what also hands out
+        starter tokens.
+
+        Raises:
+            ValueError: `owner` is not a public key, or `lamports` is not a positive u64.
+        """
+        owner, lamports = public_key(owner), airdrop_lamports(lamports)
+        await self._round_trip()
+        self._ledger.airdrop(owner, NATIVE_MINT, lamports)
+        # Unique per airdrop, like a real one's signature; never a valid one of any key.
+        seed = f"oee-sim/airdrop/{owner}/{lamports}/{next(self._airdrops)}".encode()
+        return str(Signature.from_bytes(hashlib.sha512(seed).digest()))
+
     async def _round_trip(self) -> None:
         if self._latency_s > 0:
             await asyncio.sleep(self._latency_s * self._rng.uniform(1 - JITTER, 1 + JITTER))
@@ -83,3 +133,10 @@ def _signature_of(raw_tx: str) -> str:
         raise ExecutionError(
             f"not a transaction: {error}", code="INVALID_TRANSACTION", retryable=False
         ) from None
+
+
+def _decimals(mint: str) -> int:
+    try:
+        return resolve_token(mint).decimals
+    except InvalidOrder:
+        return 0

@@ -1,0 +1,171 @@
+"""`GET /api/wallet` through served engines built by the composition root.
+
+Both deployments for the API-only engine (the role that must still reach the chain); the whole
+engine (`serve`) for the wallet its worker funds at start. The chain is the engine's own JSON-RPC
+client on the in-process simulator, or on a port where nothing listens.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from solders.keypair import Keypair
+
+from oee.adapters.bus.memory import MemoryBus
+from oee.adapters.queue.memory import MemoryQueue
+from oee.api.models import WalletView
+from oee.bootstrap import Engine, Role, build_engine
+from oee.devtools.engine_process import free_port
+from oee.domain.errors import ExecutionError
+from oee.domain.ports import WalletBalances
+from oee.settings import Settings
+from tests.e2e.conftest import make_settings
+from tests.integration.conftest import Api, make_engine, serve
+
+
+@pytest.fixture
+def wallet_settings(api_servers: dict[str, str], tmp_path: Path) -> Callable[..., Settings]:
+    servers: dict[str, Any] = {}
+    if api_servers:
+        servers = {
+            "database_url": api_servers["postgres_url"],
+            "redis_url": api_servers["redis_url"],
+            "redis_prefix": api_servers["redis_prefix"],
+        }
+
+    def factory(**overrides: Any) -> Settings:
+        return make_settings(tmp_path, **{**servers, "env": "test", **overrides})
+
+    return factory
+
+
+async def _serve(settings: Settings, role: Role = "api") -> AsyncIterator[Api]:
+    async for running in serve(await build_engine(settings, role)):
+        yield running
+
+
+def keypair_address(path: Path) -> str:
+    return str(Keypair.from_bytes(bytes(json.loads(path.read_text()))).pubkey())
+
+
+async def test_the_api_reports_the_wallet_file_s_address_and_balances(
+    wallet_settings: Callable[..., Settings],
+) -> None:
+    settings = wallet_settings()
+    async for api in _serve(settings):
+        response = await api.http.get("/api/wallet")
+        assert response.status_code == 200, response.text
+        assert response.headers["cache-control"] == "no-store"
+        body = response.json()
+        WalletView.model_validate(body)
+        assert body["address"] == api.engine.wallet == keypair_address(settings.wallet_file)
+        assert int(body["lamports"]) >= 0
+        assert isinstance(body["sol"], str)
+        assert isinstance(body["slot"], int)
+    # The API made the wallet file (it started first): private to its owner.
+    assert stat.S_IMODE(settings.wallet_file.stat().st_mode) == 0o600
+
+
+async def test_api_and_workers_sign_as_one_wallet(tmp_path: Path) -> None:
+    shared = tmp_path / "secrets" / "engine.json"
+    engines: list[Engine] = []
+    roles: tuple[tuple[Role, str], ...] = (("api", "a"), ("worker", "b"), ("worker", "c"))
+    for role, data_dir in roles:
+        settings = make_settings(tmp_path, data_dir=tmp_path / data_dir, wallet_path=shared)
+        engines.append(await build_engine(settings, role))
+    try:
+        assert len({engine.wallet for engine in engines}) == 1
+        assert engines[0].wallet == keypair_address(shared)
+        assert not (tmp_path / "b" / "wallet.json").exists()
+    finally:
+        for engine in engines:
+            await engine.stop()
+
+
+async def test_a_started_worker_has_funded_the_wallet(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, env="test")
+    async for api in _serve(settings, "serve"):
+        body = (await api.http.get("/api/wallet")).json()
+        if body["lamports"] == 0:
+            chain = api.engine.chain
+            assert chain is not None
+            try:
+                await chain.request_airdrop(body["address"], 1)
+            except ExecutionError as error:
+                if error.code == "RPC_METHOD_NOT_FOUND":
+                    pytest.skip("requestAirdrop not yet served")
+                raise
+            raise AssertionError(f"the worker did not fund the wallet: {body}")
+        minimum = settings.wallet_min_sol.scaleb(9)
+        assert body["lamports"] >= minimum
+        assert Decimal(body["sol"]) == Decimal(body["lamports"]).scaleb(-9)
+        # The simulator's faucet also hands out the registry's tokens, once.
+        symbols = {token["symbol"] for token in body["tokens"]}
+        assert {"USDC", "USDT"} <= symbols, body
+        again = (await api.http.get("/api/wallet")).json()
+        assert again["address"] == body["address"]
+
+
+async def test_no_airdrop_when_disabled(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, env="test", wallet_airdrop_sol=0)
+    async for api in _serve(settings, "serve"):
+        body = (await api.http.get("/api/wallet")).json()
+        assert body["lamports"] == 0
+        assert body["tokens"] == []
+
+
+async def test_a_chain_that_cannot_be_reached_is_503(
+    wallet_settings: Callable[..., Settings],
+) -> None:
+    settings = wallet_settings(rpc_url=f"http://127.0.0.1:{free_port()}/")
+    async for api in _serve(settings):
+        response = await api.http.get("/api/wallet")
+        assert response.status_code == 503, response.text
+        body = response.json()
+        assert body["code"] == "SERVICE_UNAVAILABLE"
+        assert "chain RPC node is unavailable" in body["message"]
+        assert response.headers["retry-after"] == "1"
+
+
+class _Refusing:
+    """A chain node that refuses every read, as a node does a method it does not allow."""
+
+    async def balances(self, owner: str) -> WalletBalances:
+        raise ExecutionError(
+            "RPC error -32601: Method not found", code="RPC_ERROR", retryable=False
+        )
+
+
+async def test_a_chain_that_refuses_the_read_is_502(
+    wallet_settings: Callable[..., Settings],
+) -> None:
+    async for api in _serve(wallet_settings()):
+        api.engine.chain = _Refusing()  # type: ignore[assignment]
+        response = await api.http.get("/api/wallet")
+        assert response.status_code == 502, response.text
+        assert response.json() == {
+            "code": "CHAIN_ERROR",
+            "message": "the chain's RPC node refused to read the wallet: "
+            "RPC error -32601: Method not found",
+        }
+
+
+async def test_an_engine_without_a_chain_is_503(tmp_path: Path) -> None:
+    engine = make_engine(None, MemoryQueue(), MemoryBus())  # type: ignore[arg-type]
+    engine.store = _NoStore()  # type: ignore[assignment]
+    async for api in serve(engine):
+        response = await api.http.get("/api/wallet")
+        assert response.status_code == 503
+        assert response.json()["code"] == "SERVICE_UNAVAILABLE"
+        assert "no chain client" in response.json()["message"]
+
+
+class _NoStore:
+    async def close(self) -> None:
+        pass
