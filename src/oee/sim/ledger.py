@@ -11,7 +11,6 @@ balances by exactly its amounts plus fees, and a wallet cannot spend what it doe
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import itertools
 import random
@@ -275,19 +274,18 @@ class SimLedger:
     def _trade_ahead(self, swap: DecodedSwap) -> None:
         """Someone's swap lands first, in the same direction, moving the price against this one.
 
-        On a constant-product pool a trade of `m / 2` of the input reserve moves the price
-        by about `m`; arbitrage pulls it back over the next ticks.
+        Selling mint_a lowers its price in mint_b, so the pool is moved to that side by
+        `slippage_move_bps` (the same path arbitrage takes, so it works for both pool kinds);
+        arbitrage pulls it back over the next ticks.
         """
         found = self._world.pool_at(swap.pool)
-        if found is None or swap.mint_in not in (found[1].mint_a, found[1].mint_b):
+        if found is None:
             return
         pool = found[1]
-        reserve_a, reserve_b = pool.reserves()
-        reserve_in = reserve_a if swap.mint_in == pool.mint_a else reserve_b
-        amount = int(reserve_in * self._move / 2)
-        if amount > 0:
-            with contextlib.suppress(InsufficientLiquidity):
-                pool.swap(swap.mint_in, amount)
+        if swap.mint_in == pool.mint_a:
+            pool.drift_toward(pool.spot_price() * (1 - self._move), Decimal(1))
+        elif swap.mint_in == pool.mint_b:
+            pool.drift_toward(pool.spot_price() * (1 + self._move), Decimal(1))
 
     def _decimals(self, mint: str) -> int | None:
         token = self._world.token(mint)
