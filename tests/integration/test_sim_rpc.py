@@ -461,6 +461,8 @@ async def test_request_airdrop_funds_sol_and_the_faucet_grants_tokens_once(node:
     signature = await node.result("requestAirdrop", wallet, 2 * LAMPORTS_PER_SOL)
     assert isinstance(signature, str)
     assert len(signature) > 80
+    statuses = await node.result("getSignatureStatuses", [signature])
+    assert statuses["value"][0]["err"] is None  # confirmable, as solana-py's client expects
     first = node.ledger.balances(wallet)
     assert first[NATIVE_MINT] == 2 * LAMPORTS_PER_SOL
     assert first[USDC.mint] == 10_000_000 * 10**6  # the faucet's starter grant

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import itertools
 import json
 import random
 import time
@@ -77,7 +76,7 @@ class SolanaRpc:
         self._programs = wire.ProgramErrors(world.venues)
         self._clock = wire.BlockClock(ledger.block_height(), settings, time.time())
         self._funded: set[str] = set()  # wallets the faucet already gave starter tokens
-        self._airdrops = itertools.count()
+        self._airdrops: dict[str, int] = {}  # airdrop signature -> block height it landed at
         self._methods: dict[str, Handler] = {
             "getLatestBlockhash": self._get_latest_blockhash,
             "getBlockHeight": lambda _: self._ledger.block_height(),
@@ -232,12 +231,13 @@ class SolanaRpc:
         value: list[Json] = []
         for signature in signatures:
             processed = self._ledger.processed(_signature(signature))
-            age = height - processed.status.slot if processed else 0
-            if processed is None or (age > STATUS_CACHE_BLOCKS and not search):
+            landed = processed.status.slot if processed else self._airdrops.get(signature)
+            age = height - landed if landed is not None else 0
+            if landed is None or (age > STATUS_CACHE_BLOCKS and not search):
                 value.append(None)
                 continue
-            err = self._err_of(processed)
-            value.append(wire.signature_status(processed.status.slot, age, err))
+            err = self._err_of(processed) if processed else None
+            value.append(wire.signature_status(landed, age, err))
         return context(height, value)
 
     def _get_transaction(self, params: list[Json]) -> Json:
@@ -314,8 +314,12 @@ class SolanaRpc:
             raise RpcError(-32602, "Invalid params: lamports must be a positive u64")
         fund(self._world, self._ledger, owner, lamports, starter_tokens=owner not in self._funded)
         self._funded.add(owner)
-        digest = hashlib.sha256(f"oee-sim/airdrop/{next(self._airdrops)}".encode()).digest()
-        return wire.b58encode(digest + digest)
+        digest = hashlib.sha256(f"oee-sim/airdrop/{len(self._airdrops)}".encode()).digest()
+        signature = wire.b58encode(digest + digest)
+        # The credit lands at once; its signature confirms like any transaction's (solana-py's
+        # `confirm_transaction` polls it).
+        self._airdrops[signature] = self._ledger.block_height()
+        return signature
 
     def _decimals(self, mint: str) -> int:
         return self._ledger.decimals(mint) or 0
