@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +34,7 @@ from oee.domain.ports import EventBus, JobQueue, OrderStore
 from oee.domain.routing import Quote, choose_best
 from oee.services.orders import OrderService
 from oee.settings import Settings
+from tests.e2e.conftest import make_settings
 
 TIMEOUT_S = 10.0
 
@@ -100,6 +101,23 @@ def api_servers(api_deployment: str, request: pytest.FixtureRequest) -> dict[str
         return {}
     names = ("postgres_url", "redis_url", "redis_prefix")
     return {name: request.getfixturevalue(name) for name in names}
+
+
+@pytest.fixture
+def engine_settings(api_servers: dict[str, str], tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for a whole engine (`build_engine`) in this test's deployment."""
+    servers: dict[str, Any] = {}
+    if api_servers:
+        servers = {
+            "database_url": api_servers["postgres_url"],
+            "redis_url": api_servers["redis_url"],
+            "redis_prefix": api_servers["redis_prefix"],
+        }
+
+    def factory(**overrides: Any) -> Settings:
+        return make_settings(tmp_path, **{**servers, "env": "test", **overrides})
+
+    return factory
 
 
 @pytest.fixture

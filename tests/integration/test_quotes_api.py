@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,26 +17,9 @@ from oee.domain.ports import Venue
 from oee.domain.routing import Quote
 from oee.domain.tokens import Token
 from oee.settings import Settings
-from tests.e2e.conftest import make_settings
 from tests.integration.conftest import Api, serve
 
 QUERY = {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1.5", "slippageBps": "50"}
-
-
-@pytest.fixture
-def quotes_settings(api_servers: dict[str, str], tmp_path: Path) -> Callable[..., Settings]:
-    servers: dict[str, Any] = {}
-    if api_servers:
-        servers = {
-            "database_url": api_servers["postgres_url"],
-            "redis_url": api_servers["redis_url"],
-            "redis_prefix": api_servers["redis_prefix"],
-        }
-
-    def factory(**overrides: Any) -> Settings:
-        return make_settings(tmp_path, **{**servers, "env": "test", **overrides})
-
-    return factory
 
 
 async def _serve(settings: Settings) -> AsyncIterator[Api]:
@@ -50,8 +31,8 @@ async def _serve(settings: Settings) -> AsyncIterator[Api]:
 
 
 @pytest.fixture
-async def quotes_api(quotes_settings: Callable[..., Settings]) -> AsyncIterator[Api]:
-    async for running in _serve(quotes_settings()):
+async def quotes_api(engine_settings: Callable[..., Settings]) -> AsyncIterator[Api]:
+    async for running in _serve(engine_settings()):
         yield running
 
 
@@ -153,9 +134,9 @@ async def test_no_usable_quote_and_nothing_to_retry_is_no_route(quotes_api: Api)
 
 
 async def test_a_venue_that_fails_is_named_beside_the_others(
-    quotes_settings: Callable[..., Settings],
+    engine_settings: Callable[..., Settings],
 ) -> None:
-    async for running in _serve(quotes_settings()):
+    async for running in _serve(engine_settings()):
         slow = _failing(("slowdex", "VENUE_TIMEOUT", True))
         running.engine.venues = [*running.engine.venues, *slow]
         response = await running.http.get("/api/quotes", params=QUERY)

@@ -39,6 +39,7 @@ from oee.sim import SimLedger, SimWorld, build_sim
 from oee.sim.app import create_sim_app, server_config
 from oee.sim.faucet import LAMPORTS_PER_SOL, fund
 from oee.sim.ledger import NATIVE_MINT
+from tests.fakes import FakeClock
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 AMOUNT = 1_500_000_000
@@ -46,14 +47,6 @@ SWAP_INDEX = 6  # paying SOL: 2 compute budget, create wSOL, transfer, sync, cre
 SLIPPAGE_CODES = {"raydium": 30, "meteora": 6001}
 # latency_scale 0.01 on a fake clock: blocks of 4 ms, landings 20-30 ms after a send.
 LANDED_S, EXPIRED_S = 0.05, 1.0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 500.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @dataclass

@@ -28,17 +28,10 @@ from oee.settings import SimSettings
 from oee.sim import SimWorld, build_sim
 from oee.sim.app import create_sim_app, server_config
 from oee.sim.world import METEORA, RAYDIUM
+from tests.fakes import FakeClock
 
 TIMEOUT_S = 10.0
 QUIET_S = 0.3  # long enough for a notification that was going to come
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 500.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @dataclass

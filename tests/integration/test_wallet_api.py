@@ -12,7 +12,6 @@ import stat
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from solders.keypair import Keypair
@@ -29,22 +28,6 @@ from tests.e2e.conftest import make_settings
 from tests.integration.conftest import Api, make_engine, serve
 
 
-@pytest.fixture
-def wallet_settings(api_servers: dict[str, str], tmp_path: Path) -> Callable[..., Settings]:
-    servers: dict[str, Any] = {}
-    if api_servers:
-        servers = {
-            "database_url": api_servers["postgres_url"],
-            "redis_url": api_servers["redis_url"],
-            "redis_prefix": api_servers["redis_prefix"],
-        }
-
-    def factory(**overrides: Any) -> Settings:
-        return make_settings(tmp_path, **{**servers, "env": "test", **overrides})
-
-    return factory
-
-
 async def _serve(settings: Settings, role: Role = "api") -> AsyncIterator[Api]:
     async for running in serve(await build_engine(settings, role)):
         yield running
@@ -55,9 +38,9 @@ def keypair_address(path: Path) -> str:
 
 
 async def test_the_api_reports_the_wallet_file_s_address_and_balances(
-    wallet_settings: Callable[..., Settings],
+    engine_settings: Callable[..., Settings],
 ) -> None:
-    settings = wallet_settings()
+    settings = engine_settings()
     async for api in _serve(settings):
         response = await api.http.get("/api/wallet")
         assert response.status_code == 200, response.text
@@ -121,9 +104,9 @@ async def test_no_airdrop_when_disabled(tmp_path: Path) -> None:
 
 
 async def test_a_chain_that_cannot_be_reached_is_503(
-    wallet_settings: Callable[..., Settings],
+    engine_settings: Callable[..., Settings],
 ) -> None:
-    settings = wallet_settings(rpc_url=f"http://127.0.0.1:{free_port()}/")
+    settings = engine_settings(rpc_url=f"http://127.0.0.1:{free_port()}/")
     async for api in _serve(settings):
         response = await api.http.get("/api/wallet")
         assert response.status_code == 503, response.text
@@ -143,9 +126,9 @@ class _Refusing:
 
 
 async def test_a_chain_that_refuses_the_read_is_502(
-    wallet_settings: Callable[..., Settings],
+    engine_settings: Callable[..., Settings],
 ) -> None:
-    async for api in _serve(wallet_settings()):
+    async for api in _serve(engine_settings()):
         api.engine.chain = _Refusing()  # type: ignore[assignment]
         response = await api.http.get("/api/wallet")
         assert response.status_code == 502, response.text

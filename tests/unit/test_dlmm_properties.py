@@ -14,6 +14,7 @@ from oee.domain import dlmm
 from oee.domain.dlmm import DlmmState, FeeParameters, Volatility
 from oee.domain.tokens import resolve_token
 from oee.sim.pools import DlmmPool, Shape
+from tests.fakes import FakeClock
 
 ONE = 1 << dlmm.SCALE_OFFSET
 NOW = 10_000
@@ -21,16 +22,6 @@ SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 amounts = st.integers(min_value=1, max_value=10**15)
 directions = st.booleans()
 shares = st.fractions(min_value=0, max_value=1)
-
-
-class FakeClock:
-    """Monotonic seconds that only move when the test says so."""
-
-    def __init__(self) -> None:
-        self.t = 1_000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def sol_usdc_pool(clock: FakeClock, shape: Shape = "spot") -> DlmmPool:

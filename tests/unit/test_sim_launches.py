@@ -18,19 +18,10 @@ from oee.sim import SimLedger, SimWorld, build_sim, ledger
 from oee.sim.app import create_sim_app
 from oee.sim.launches import FIRST_BLOCK_HEIGHT, Launch, LaunchError, LaunchRequest
 from oee.sim.world import METEORA, RAYDIUM, NoPool
+from tests.fakes import FakeClock
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 LAMPORTS_PER_SOL = 1_000_000_000
-
-
-class FakeClock:
-    """Monotonic seconds that only move when the test says so."""
-
-    def __init__(self) -> None:
-        self.t = 1_000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def make_sim(**settings: Any) -> tuple[SimWorld, SimLedger, FakeClock]:

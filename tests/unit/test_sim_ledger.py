@@ -21,18 +21,11 @@ from oee.settings import SimSettings
 from oee.sim import build_sim
 from oee.sim.ledger import NATIVE_MINT, LedgerError, SimLedger
 from oee.sim.world import SimWorld
+from tests.fakes import FakeClock
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 ONE_AND_A_HALF_SOL = 1_500_000_000
 LAMPORTS_PER_SOL = 1_000_000_000
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 500.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @dataclass

@@ -12,18 +12,9 @@ from oee.domain.tokens import REGISTRY, resolve_token
 from oee.settings import SimSettings
 from oee.sim.pools import Pool
 from oee.sim.world import NoPool, SimWorld
+from tests.fakes import FakeClock
 
 SOL, USDC, USDT, BONK = (resolve_token(s) for s in ("SOL", "USDC", "USDT", "BONK"))
-
-
-class FakeClock:
-    """Monotonic seconds that only move when the test says so."""
-
-    def __init__(self) -> None:
-        self.t = 1_000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def make_world(seed: int = 7) -> tuple[SimWorld, FakeClock]:
