@@ -25,10 +25,11 @@ from oee.adapters.venues.sim import sim_venues
 from oee.domain.orders import Order, SubmitOrder
 from oee.domain.routing import choose_best
 from oee.domain.status import OrderStatus
+from oee.domain.tokens import LAMPORTS_PER_SOL
 from oee.services.executor import Executor, RetryPolicy
 from oee.settings import SimSettings
 from oee.sim import SimLedger, build_sim
-from oee.sim.faucet import LAMPORTS_PER_SOL, fund
+from oee.sim.faucet import fund
 
 
 @dataclass

@@ -33,11 +33,11 @@ from oee.devtools.inloop import serving
 from oee.domain.errors import ExecutionError
 from oee.domain.orders import SignedSwap
 from oee.domain.ports import Blockhash, TxState
-from oee.domain.tokens import Token, resolve_token
+from oee.domain.tokens import LAMPORTS_PER_SOL, Token, resolve_token
 from oee.settings import SimSettings
 from oee.sim import SimLedger, SimWorld, build_sim
 from oee.sim.app import create_sim_app, server_config
-from oee.sim.faucet import LAMPORTS_PER_SOL, fund
+from oee.sim.faucet import fund
 from oee.sim.ledger import NATIVE_MINT
 from tests.fakes import FakeClock
 

@@ -31,12 +31,12 @@ from oee.domain.errors import ExecutionError
 from oee.domain.orders import Order, SubmitOrder
 from oee.domain.ports import Venue
 from oee.domain.status import OrderStatus
-from oee.domain.tokens import Token, resolve_token
+from oee.domain.tokens import LAMPORTS_PER_SOL, Token, resolve_token
 from oee.services.executor import Executor, RetryPolicy
 from oee.settings import SimSettings
 from oee.sim import SimWorld, build_sim
 from oee.sim.app import create_sim_app, server_config
-from oee.sim.faucet import LAMPORTS_PER_SOL, fund
+from oee.sim.faucet import fund
 
 SOL, USDC, BONK, JUP = (resolve_token(s) for s in ("SOL", "USDC", "BONK", "JUP"))
 BASE = "http://sim"

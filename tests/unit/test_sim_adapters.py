@@ -14,10 +14,10 @@ from oee.adapters.chain.transactions import SwapTransactionBuilder
 from oee.adapters.venues.sim import SimVenue, sim_venues
 from oee.domain.errors import ExecutionError
 from oee.domain.ports import Chain, TxState, Venue
-from oee.domain.tokens import resolve_token
+from oee.domain.tokens import LAMPORTS_PER_SOL, resolve_token
 from oee.settings import SimSettings
 from oee.sim import build_sim
-from oee.sim.faucet import LAMPORTS_PER_SOL, fund
+from oee.sim.faucet import fund
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 ONE_AND_A_HALF_SOL = 1_500_000_000

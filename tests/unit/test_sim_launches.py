@@ -12,7 +12,7 @@ from solders.pubkey import Pubkey
 
 from oee.adapters.chain.transactions import SwapTransactionBuilder
 from oee.domain.ports import TxState
-from oee.domain.tokens import REGISTRY, resolve_token
+from oee.domain.tokens import LAMPORTS_PER_SOL, REGISTRY, resolve_token
 from oee.settings import SimSettings
 from oee.sim import SimLedger, SimWorld, build_sim, ledger
 from oee.sim.app import create_sim_app
@@ -21,7 +21,6 @@ from oee.sim.world import METEORA, RAYDIUM, NoPool
 from tests.fakes import FakeClock
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
-LAMPORTS_PER_SOL = 1_000_000_000
 
 
 def make_sim(**settings: Any) -> tuple[SimWorld, SimLedger, FakeClock]:

@@ -16,7 +16,7 @@ from solders.transaction import Transaction
 from oee.adapters.chain.transactions import SwapTransactionBuilder
 from oee.domain.orders import SignedSwap
 from oee.domain.ports import Blockhash, TxState
-from oee.domain.tokens import resolve_token
+from oee.domain.tokens import LAMPORTS_PER_SOL, resolve_token
 from oee.settings import SimSettings
 from oee.sim import build_sim
 from oee.sim.ledger import NATIVE_MINT, LedgerError, SimLedger
@@ -25,7 +25,6 @@ from tests.fakes import FakeClock
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 ONE_AND_A_HALF_SOL = 1_500_000_000
-LAMPORTS_PER_SOL = 1_000_000_000
 
 
 @dataclass

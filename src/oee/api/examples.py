@@ -39,6 +39,8 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
         "this Idempotency-Key was already used for a different order request",
         None,
     ),
+    "DUPLICATE_SYMBOL": (409, "a token called MOON exists", None),
+    "TOO_MANY_LAUNCHES": (409, "the world holds 1000 launches", None),
     "BODY_TOO_LARGE": (413, "the request body must be at most 16384 bytes", None),
     # 422
     "VALIDATION_ERROR": (
@@ -110,6 +112,57 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
         422,
         'rate must be a number from 0 to 1, got "2"',
         [{"field": "rate", "message": 'rate must be a number from 0 to 1, got "2"'}],
+    ),
+    # 422: a launch the simulator refuses (`POST /api/sim/pools` relays its code and message)
+    "INVALID_SYMBOL": (
+        422,
+        "symbol must be 1-10 letters or digits",
+        [{"field": "symbol", "message": "symbol must be 1-10 letters or digits"}],
+    ),
+    "INVALID_DECIMALS": (
+        422,
+        "decimals must be an integer 0-18",
+        [{"field": "decimals", "message": "decimals must be an integer 0-18"}],
+    ),
+    "INVALID_VENUES": (
+        422,
+        "venues must be distinct names among ['raydium', 'meteora']",
+        [
+            {
+                "field": "venues",
+                "message": "venues must be distinct names among ['raydium', 'meteora']",
+            }
+        ],
+    ),
+    "UNKNOWN_QUOTE": (
+        422,
+        "quote must be a registry symbol (SOL, USDC, USDT, BONK, JUP, WIF, RAY)",
+        [
+            {
+                "field": "quote",
+                "message": "quote must be a registry symbol (SOL, USDC, USDT, BONK, JUP, WIF, RAY)",
+            }
+        ],
+    ),
+    "INVALID_LIQUIDITY": (
+        422,
+        "liquidity_usd must be a number from 10 to 1E+10",
+        [{"field": "liquidityUsd", "message": "liquidity_usd must be a number from 10 to 1E+10"}],
+    ),
+    "INVALID_PRICE": (
+        422,
+        "price_usd must be a number from 1E-12 to 1E+9",
+        [{"field": "priceUsd", "message": "price_usd must be a number from 1E-12 to 1E+9"}],
+    ),
+    "INVALID_RESERVES": (
+        422,
+        "reserves must be two integers of base units, 1000 to 2^64-1",
+        [
+            {
+                "field": "reserves",
+                "message": "reserves must be two integers of base units, 1000 to 2^64-1",
+            }
+        ],
     ),
     # 5xx
     "INTERNAL_ERROR": (500, "internal error; it has been logged", None),
@@ -199,7 +252,10 @@ def error_responses(
 
 
 def ok(
-    example: Any, description: str = "Successful Response", media_type: str = "application/json"
+    example: Any,
+    description: str = "Successful Response",
+    media_type: str = "application/json",
+    status: int = 200,
 ) -> dict[int | str, dict[str, Any]]:
-    """A 200 entry of `responses=` carrying `example`."""
-    return {200: {"description": description, "content": {media_type: {"example": example}}}}
+    """A success entry (200 unless `status` says otherwise) of `responses=` carrying `example`."""
+    return {status: {"description": description, "content": {media_type: {"example": example}}}}

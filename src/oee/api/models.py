@@ -287,3 +287,101 @@ class WalletView(BaseModel):
     lamports: int
     tokens: list[WalletTokenView] = Field(description="Every SPL Token account it owns.")
     slot: int | None = Field(None, description="The slot the balances were read at.")
+
+
+EXAMPLE_LAUNCH: dict[str, JSON] = {
+    "symbol": "MOON",
+    "mint": "8PTqJt1kC3yt8Sa6ukoVEX14QRX15QGjEmHJ79QyPGVy",
+    "decimals": 6,
+    "quote": {
+        "symbol": "SOL",
+        "mint": "So11111111111111111111111111111111111111112",
+        "decimals": 9,
+    },
+    "priceUsd": "0.001",
+    "liquidityUsd": "50000",
+    "pools": [
+        {
+            "venue": "raydium",
+            "programId": "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8",
+            "address": "HKnr8f2fxa5SovwvxaBS8qEDmraUPdjZsmoCsjdgwCb8",
+            "signature": "3UbxpM9hHvCLSQKQ6ugb3qLrsdFpQAi5RE1PmQMmYxqY2zEp4YdPsybcXxY3a5WHQGEP"
+            "bfLEqk4WazPAoQznuGQK",
+            "reserves": {"base": "25000000000000", "quote": "166666666666"},
+        },
+        {
+            "venue": "meteora",
+            "programId": "LBUZKhRxPF3XUpBCjp4YzTKgLccjZhTSDM9YuVaPwxo",
+            "address": "GHCnzPPW2njFphXhAq4TvvA7f6xc3WoVJLtFCNxqz2Dz",
+            "signature": "3Yr4dXT1NjVqQCggqyJHebyGrbiZU7wf65uv7PBPBucZdGdqfSAH1bTZtMqvyXuTfsqA"
+            "6Bnnmg1Qc4jcWdaozZPr",
+            "reserves": {"base": "25000000000000", "quote": "166666666666"},
+        },
+    ],
+    "launchedAt": {"slot": 1_001_000, "blockHeight": 1000},
+    "origin": "request",
+}
+
+
+class LaunchRequestBody(BaseModel):
+    """A token to launch in the simulator, with its pools."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"symbol": "MOON", "decimals": 6},
+                {
+                    "symbol": "MOON",
+                    "decimals": 6,
+                    "venues": ["raydium", "meteora"],
+                    "quote": "SOL",
+                    "liquidityUsd": 50000,
+                    "priceUsd": 0.001,
+                },
+            ]
+        }
+    )
+
+    symbol: str = Field(description="1-10 letters or digits, not taken by any token (any case).")
+    decimals: int = Field(ge=0, le=18, description="The new mint's decimals.")
+    venues: list[Literal["raydium", "meteora"]] = Field(
+        ["raydium", "meteora"], description="The venues to open a pool on, each at most once."
+    )
+    quote: str = Field("SOL", description="The registry token each pool pairs it with.")
+    liquidityUsd: float | str = Field(
+        "50000", description="Each pool's value in USD, half on each side (10 to 10^10)."
+    )
+    priceUsd: float | str = Field("0.001", description="The opening price in USD (1e-12 to 10^9).")
+    reserves: dict[str, int | str] | None = Field(
+        None,
+        description='`{"base", "quote"}` opening reserves in base units; replaces '
+        "`liquidityUsd` and `priceUsd`.",
+    )
+
+
+class LaunchedPoolView(BaseModel):
+    """One pool a launch opened."""
+
+    venue: str
+    programId: str = Field(description="The venue's program id on chain.")
+    address: str = Field(description="The pool's address.")
+    signature: str = Field(description="The signature of the launch's log on chain.")
+    reserves: dict[str, str] = Field(
+        description="Opening reserves in base units: `base` (the new token) and `quote`."
+    )
+
+
+class LaunchView(BaseModel):
+    """A token launched in the simulator: its mint and the pools that trade it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_LAUNCH]})
+
+    symbol: str
+    mint: str = Field(description="The new token's mint address.")
+    decimals: int
+    quote: TokenView = Field(description="The token the pools pair it with.")
+    priceUsd: str = Field(description="The opening price in USD, exact, as a decimal string.")
+    liquidityUsd: str = Field(description="Each pool's opening value in USD, exact.")
+    pools: list[LaunchedPoolView]
+    launchedAt: dict[str, int] = Field(description="`slot` and `blockHeight` of the launch.")
+    origin: str = Field(description="`request` (this API) or `random` (the simulator's stream).")

@@ -11,6 +11,7 @@ from oee.domain.errors import InvalidOrder
 MAX_WHOLE_TOKENS = Decimal(10) ** 12
 # SPL token amounts are u64 on chain.
 MAX_BASE_UNITS = 2**64 - 1
+LAMPORTS_PER_SOL = 1_000_000_000  # SOL has 9 decimals; a lamport is its base unit
 
 
 @dataclass(frozen=True, slots=True)

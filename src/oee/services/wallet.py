@@ -18,8 +18,6 @@ from oee.domain.ports import Chain, Clock
 
 log = structlog.get_logger(__name__)
 
-LAMPORTS_PER_SOL = 1_000_000_000
-
 
 def sol_to_lamports(sol: Decimal) -> int:
     """Whole lamports in `sol` SOL (finer fractions are dropped: a lamport is indivisible)."""

@@ -14,7 +14,6 @@ from oee.sim.ledger import NATIVE_MINT, SimLedger
 from oee.sim.world import SimWorld
 
 FAUCET_USD = Decimal(10_000_000)
-LAMPORTS_PER_SOL = 1_000_000_000
 
 
 def fund(
