@@ -12,15 +12,12 @@ import hashlib
 import itertools
 import random
 
-from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import Transaction
 
 from oee.adapters.chain.rpc import airdrop_lamports, public_key
-from oee.adapters.chain.spl import associated_token_address
-from oee.domain.errors import ExecutionError, InvalidOrder
+from oee.domain.errors import ExecutionError
 from oee.domain.ports import Blockhash, TokenBalance, TxStatus, WalletBalances
-from oee.domain.tokens import resolve_token
 from oee.settings import SimSettings
 from oee.sim.ledger import NATIVE_MINT, LedgerError, SimLedger
 
@@ -79,30 +76,21 @@ class SimChain:
         return self._ledger.signature_status(signature)
 
     async def balances(self, owner: str) -> WalletBalances:
-        """The wallet's lamports and token balances, read from the ledger's balance book.
-
-        Each token is reported in the wallet's associated token account, as the simulator's
-        RPC does; a mint outside the registry has 0 decimals (the simulator's convention).
+        """The wallet's lamports and token accounts, read from the simulated chain.
 
         Raises:
             ValueError: `owner` is not a base58 public key.
         """
         owner = public_key(owner)
         await self._round_trip()
-        book = self._ledger.balances(owner)
-        wallet = Pubkey.from_string(owner)
         tokens = tuple(
             TokenBalance(
-                mint=mint,
-                account=str(associated_token_address(wallet, Pubkey.from_string(mint))),
-                amount=units,
-                decimals=_decimals(mint),
+                mint=mint, account=account, amount=units, decimals=self._ledger.decimals(mint) or 0
             )
-            for mint, units in sorted(book.items())
-            if mint != NATIVE_MINT
+            for account, mint, units in self._ledger.token_accounts(owner)
         )
-        height = self._ledger.block_height()
-        return WalletBalances(book.get(NATIVE_MINT, 0), tokens, slot=height)
+        lamports = self._ledger.balances(owner)[NATIVE_MINT]
+        return WalletBalances(lamports, tokens, slot=self._ledger.block_height())
 
     async def request_airdrop(self, owner: str, lamports: int) -> str:
         """Credit `lamports` to `owner` at once; returns a signature standing for the airdrop.
@@ -133,10 +121,3 @@ def _signature_of(raw_tx: str) -> str:
         raise ExecutionError(
             f"not a transaction: {error}", code="INVALID_TRANSACTION", retryable=False
         ) from None
-
-
-def _decimals(mint: str) -> int:
-    try:
-        return resolve_token(mint).decimals
-    except InvalidOrder:
-        return 0
