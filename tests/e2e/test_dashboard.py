@@ -9,6 +9,7 @@ skipped with a message; in CI (`CI=true`) they fail instead.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -145,6 +146,99 @@ async def test_an_order_from_the_form_goes_live_to_confirmed(page: Any) -> None:
     chosen = page.locator(f"{row(order_id)} td.q-{venue} .best")
     assert await chosen.count() == 1  # the winning quote is marked
     assert await page.locator("#active-count").inner_text() == "0"
+
+
+def short_key(key: str) -> str:
+    return f"{key[:4]}…{key[-4:]}"
+
+
+@in_module_loop
+async def test_launch_a_pool_from_the_page_and_see_it_in_the_list(
+    page: Any, engine: EngineProcess
+) -> None:
+    await page.wait_for_selector("#launches-empty:text('No launches yet.')")
+    suggested = await page.input_value("#launch-symbol")
+    assert re.fullmatch(r"[A-Z]{3,6}[0-9]{2}", suggested), suggested  # a random suggestion
+
+    await page.fill("#launch-symbol", "MOON7")
+    await page.click("#launch")
+    launched = page.locator('#launches li[data-symbol="MOON7"]')
+    await launched.wait_for()
+    status = page.locator("#launch-status.ok")
+    mint = await status.get_attribute("data-mint")
+    assert mint
+    assert (await status.inner_text()) == f"Launched MOON7 at {short_key(mint)}."
+    async with httpx.AsyncClient(base_url=engine.base_url, trust_env=False) as http:
+        on_the_simulator = (await http.get("/api/sim/pools")).json()
+    assert [(launch["symbol"], launch["mint"]) for launch in on_the_simulator] == [("MOON7", mint)]
+    assert await launched.get_attribute("data-mint") == mint
+    assert await launched.locator(".sym").inner_text() == "MOON7"
+    assert await launched.locator(".mint").inner_text() == short_key(mint)
+    assert await launched.locator(".price").inner_text() == "$0.001"
+    assert (await launched.locator(".venues").inner_text()).lower().startswith("raydium · meteora")
+    assert await page.locator("#launch-count").inner_text() == "(1)"
+    assert await page.locator("#launches-empty").is_hidden()
+    assert await page.input_value("#launch-symbol") != "MOON7"  # the next suggestion
+
+    # The simulator's refusals show with their code, as the order form's do.
+    await page.fill("#launch-symbol", "moon7")
+    await page.click("#launch")
+    refused = page.locator('#launch-status.error[data-code="DUPLICATE_SYMBOL"]')
+    await refused.wait_for()
+    assert (await refused.inner_text()).startswith("DUPLICATE_SYMBOL: a token called moon7")
+    await page.fill("#launch-symbol", "no way")
+    await page.click("#launch")
+    await page.wait_for_selector('#launch-status.error[data-code="INVALID_SYMBOL"]')
+    assert await page.locator("#launches li").count() == 1
+
+    # A fresh page reads the list from GET /api/sim/pools.
+    await page.reload()
+    await page.wait_for_selector('#launches li[data-symbol="MOON7"]')
+    assert await page.locator("#launches li").count() == 1
+
+
+@in_module_loop
+async def test_the_wallet_panel_shows_the_address_and_balances(
+    page: Any, engine: EngineProcess
+) -> None:
+    async with httpx.AsyncClient(base_url=engine.base_url, trust_env=False) as http:
+        wallet = (await http.get("/api/wallet")).json()
+    address = page.locator("#wallet-address")
+    await page.wait_for_selector(f'#wallet-address[data-address="{wallet["address"]}"]')
+    assert await address.inner_text() == short_key(wallet["address"])
+    assert wallet["address"] in (await address.get_attribute("title") or "")
+    sol = float((await page.locator("#wallet-sol").inner_text()).replace(",", ""))
+    assert sol > 0
+    assert abs(sol - float(wallet["sol"])) < 1  # the same wallet, give or take a swap's fee
+    # The earlier test's order bought USDC for the wallet: its balance is listed.
+    usdc = page.locator('#wallet-tokens li[data-symbol="USDC"] .amount')
+    await usdc.wait_for()
+    assert float((await usdc.inner_text()).replace(",", "")) > 0
+
+    # Copy on click.
+    await page.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=engine.base_url
+    )
+    await address.click()
+    await page.wait_for_selector('#wallet-copied[data-copied="true"]:text("copied")')
+    assert await page.evaluate("navigator.clipboard.readText()") == wallet["address"]
+
+    # A finished order refreshes the balances.
+    lamports = await page.locator("#wallet-sol").get_attribute("data-lamports")
+    await page.select_option("#token-in", "SOL")
+    await page.select_option("#token-out", "USDC")
+    await page.fill("#amount", "2")
+    await page.click("#submit")
+    status = page.locator("#form-status")
+    await status.locator("code").wait_for()
+    order_id = await status.get_attribute("data-order-id")
+    await page.wait_for_selector(
+        f'{row(order_id)}[data-status="confirmed"]', timeout=CONFIRM_TIMEOUT_MS
+    )
+    await page.wait_for_function(
+        f"document.getElementById('wallet-sol').dataset.lamports !== '{lamports}'",
+        timeout=5_000,
+    )
 
 
 @in_module_loop

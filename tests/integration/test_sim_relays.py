@@ -106,7 +106,7 @@ async def test_launch_a_pool_and_list_it(server: EngineServer) -> None:
 async def test_launch_with_every_option_keeps_amounts_exact(server: EngineServer) -> None:
     body = {
         "symbol": "pepe2",
-        "decimals": 9,
+        "decimals": 5,
         "venues": ["meteora"],
         "quote": "USDC",
         "liquidityUsd": 12345.5,
@@ -115,7 +115,7 @@ async def test_launch_with_every_option_keeps_amounts_exact(server: EngineServer
     launched = await server.client.post("/api/sim/pools", json=body)
     assert launched.status_code == 201, launched.text
     launch = launched.json()
-    assert (launch["symbol"], launch["decimals"]) == ("pepe2", 9)
+    assert (launch["symbol"], launch["decimals"]) == ("pepe2", 5)
     assert [pool["venue"] for pool in launch["pools"]] == ["meteora"]
     assert launch["quote"]["symbol"] == "USDC"
     assert launch["liquidityUsd"] == "12345.5"

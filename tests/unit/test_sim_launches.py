@@ -229,3 +229,9 @@ async def test_the_quote_services_quote_a_launched_mint() -> None:
         assert raydium["data"]["routePlan"][0]["poolId"] == launch.pools[0].address
         meteora = await http.get("/meteora/quote", params=query)
         assert (meteora.status_code, meteora.json()["error"]) == (404, "POOL_NOT_FOUND")
+
+
+def test_a_quote_that_is_not_a_string_is_refused_not_crashed() -> None:
+    with pytest.raises(LaunchError) as refused:
+        LaunchRequest("MOON", 6, quote=["SOL"])  # type: ignore[arg-type]
+    assert refused.value.code == "UNKNOWN_QUOTE"

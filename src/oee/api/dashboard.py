@@ -1,9 +1,10 @@
-"""The live dashboard at `/`, and the simulator's fault rate behind its demo button.
+"""The live dashboard at `/`, and the simulator relays behind its demo controls.
 
 The page is plain HTML, CSS and JavaScript shipped inside the package (`oee/api/static/`): no
 build step and nothing fetched from the internet, so it works offline and from a wheel. It
-reads only the public API: the `WS /ws/orders` firehose, `POST /api/orders/execute` and
-`GET /api/orders/...`; the page's files stay out of OpenAPI.
+reads only the public API: the `WS /ws/orders` firehose, `POST /api/orders/execute`,
+`GET /api/orders/...`, `GET /api/wallet` and the simulator relays below; the page's files stay
+out of OpenAPI.
 
 `GET`/`POST /api/sim/faults` read and change the fault rate of the simulator this engine
 executes against, for demos and chaos runs; `GET`/`POST /api/sim/pools` list its token launches

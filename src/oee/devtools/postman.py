@@ -22,7 +22,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from oee.api.models import EXAMPLE_ORDER, EXAMPLE_WALLET
+from oee.api.models import EXAMPLE_LAUNCH, EXAMPLE_ORDER, EXAMPLE_WALLET
 
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 NAME = "Order Execution Engine"
@@ -115,6 +115,9 @@ def _error(
 _MARKET = {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": 1.5, "slippageBps": 50}
 _ACCEPTED = {"orderId": _EXAMPLE_ID, "wsUrl": f"/ws/orders/{_EXAMPLE_ID}"}
 _IDEMPOTENT = (("Idempotency-Key", "{{idempotencyKey}}"),)
+# The default of `{{launchSymbol}}`; a digit keeps it clear of the simulator's random launches.
+LAUNCH_SYMBOL = "MOON1"
+_LAUNCH = {"symbol": "{{launchSymbol}}", "decimals": 6}
 
 SERVICE: tuple[Call, ...] = (
     Call(
@@ -518,6 +521,66 @@ SIMULATOR: tuple[Call, ...] = (
         path="/api/sim/faults",
         body=_body({"rate": 1.5}),
     ),
+    Call(
+        name="Launch a pool",
+        method="POST",
+        path="/api/sim/pools",
+        status=201,
+        description=(
+            "Mints a new token in the simulator and opens its pools (what a sniper waits for): "
+            "by default a pool on each venue, paired with SOL, $50,000 each at $0.001. "
+            "Optional: `venues`, `quote`, `liquidityUsd`, `priceUsd`, or `reserves` "
+            '`{"base", "quote"}` in base units. The symbol is the collection variable '
+            f"`launchSymbol` (default `{LAUNCH_SYMBOL}`): the simulator takes a symbol once "
+            "until it restarts, so change it to run the collection again on the same engine."
+        ),
+        body=_body(
+            {
+                **_LAUNCH,
+                "venues": ["raydium", "meteora"],
+                "quote": "SOL",
+                "liquidityUsd": 50000,
+                "priceUsd": 0.001,
+            }
+        ),
+        same_as=(("symbol", "launchSymbol"),),
+        has=("mint", "pools", "launchedAt"),
+        saves=(("launchMint", "mint"),),
+        example=EXAMPLE_LAUNCH,
+    ),
+    Call(
+        name="List launches",
+        method="GET",
+        path="/api/sim/pools",
+        status=200,
+        description=(
+            "Every token launched in the simulator so far, oldest first: through *Launch a "
+            "pool* (`origin` `request`) or by its random stream (`OEE_SIM_LAUNCH_INTERVAL_S`, "
+            "`origin` `random`)."
+        ),
+        kind="array",
+        example=[EXAMPLE_LAUNCH],
+    ),
+    _error(
+        "Launch a symbol already taken",
+        409,
+        "DUPLICATE_SYMBOL",
+        f"a token called {LAUNCH_SYMBOL} exists",
+        "The symbol of *Launch a pool* again: a symbol any token has (in any case) is refused.",
+        path="/api/sim/pools",
+        body=_body(_LAUNCH),
+    ),
+    _error(
+        "Launch with an invalid symbol",
+        422,
+        "INVALID_SYMBOL",
+        "symbol must be 1-10 letters or digits",
+        "The simulator's rules keep their codes (`INVALID_SYMBOL`, `INVALID_DECIMALS`, "
+        "`INVALID_VENUES`, `UNKNOWN_QUOTE`, `INVALID_LIQUIDITY`, `INVALID_PRICE`, "
+        "`INVALID_RESERVES`) as 422s; a missing or mistyped field is `VALIDATION_ERROR`.",
+        path="/api/sim/pools",
+        body=_body({"symbol": "TO-THE-MOON", "decimals": 6}),
+    ),
 )
 
 FOLDERS: tuple[tuple[str, str, tuple[Call, ...]], ...] = (
@@ -537,7 +600,8 @@ FOLDERS: tuple[tuple[str, str, tuple[Call, ...]], ...] = (
     ),
     (
         "Simulator",
-        "The simulated venues and chain behind the engine: read or change their fault rate.",
+        "The simulated venues and chain behind the engine: read or change their fault rate, "
+        "launch new tokens' pools and list the launches.",
         SIMULATOR,
     ),
 )
@@ -732,6 +796,12 @@ def build_collection() -> dict[str, Any]:
                 "idempotencyKey", "", "Set by *Execute with an Idempotency-Key* before it runs."
             ),
             _variable("idempotentOrderId", "", "Set by the test script of the same request."),
+            _variable(
+                "launchSymbol",
+                LAUNCH_SYMBOL,
+                "The symbol *Launch a pool* launches; a symbol is taken once per simulator run.",
+            ),
+            _variable("launchMint", "", "Set by the test script of *Launch a pool*."),
         ],
     }
 

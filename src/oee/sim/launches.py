@@ -84,11 +84,11 @@ class LaunchRequest:
             raise LaunchError(
                 "INVALID_VENUES", f"venues must be distinct names among {list(DEFAULT_VENUES)}"
             )
-        if self.quote not in {token.symbol for token in REGISTRY}:
+        if not isinstance(self.quote, str) or self.quote not in {t.symbol for t in REGISTRY}:
             known = ", ".join(token.symbol for token in REGISTRY)
             raise LaunchError("UNKNOWN_QUOTE", f"quote must be a registry symbol ({known})")
-        _check_range("liquidity_usd", self.liquidity_usd, MIN_LIQUIDITY_USD, MAX_LIQUIDITY_USD)
-        _check_range("price_usd", self.price_usd, MIN_PRICE_USD, MAX_PRICE_USD)
+        _check_range("liquidityUsd", self.liquidity_usd, MIN_LIQUIDITY_USD, MAX_LIQUIDITY_USD)
+        _check_range("priceUsd", self.price_usd, MIN_PRICE_USD, MAX_PRICE_USD)
         if self.reserves is not None and not (
             len(self.reserves) == 2
             and all(_is_int(r) and MIN_RESERVE <= r <= MAX_BASE_UNITS for r in self.reserves)
@@ -285,7 +285,7 @@ def _is_int(value: object) -> bool:
 
 
 def _check_range(name: str, value: object, low: Decimal, high: Decimal) -> None:
-    code = "INVALID_LIQUIDITY" if name == "liquidity_usd" else "INVALID_PRICE"
+    code = "INVALID_LIQUIDITY" if name == "liquidityUsd" else "INVALID_PRICE"
     if not isinstance(value, Decimal) or not value.is_finite() or not low <= value <= high:
         raise LaunchError(code, f"{name} must be a number from {low} to {high:.0E}")
 

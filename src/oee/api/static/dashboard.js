@@ -1,4 +1,5 @@
-// The live dashboard: every order over the WS /ws/orders firehose, a submit form and demo buttons.
+// The live dashboard: every order over the WS /ws/orders firehose, a submit form, demo buttons,
+// the engine wallet's balances and the simulator's pool launches.
 // Plain JavaScript on the public API only; no framework, no build step, nothing from the internet.
 "use strict";
 
@@ -15,6 +16,12 @@ const RESYNC_EVERY_MS = 5_000; // the active count is checked against the server
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
 const DEMO_FAULT_RATE = 0.3;
+const WALLET_EVERY_MS = 4_000; // balances are re-read this often, and after every finished order
+const WALLET_AFTER_ORDER_MS = 250; // a burst's finished orders share one read
+const LAUNCHES_EVERY_MS = 15_000; // the simulator may launch tokens of its own
+const MAX_LAUNCHES_SHOWN = 30;
+const LAUNCH_DECIMALS = 6;
+const SYMBOL_STEMS = ["MOON", "PEPE", "FROG", "PUMP", "APE", "CAT", "ROCKET", "GIGA", "WOOF", "ZAP"];
 // The burst trades a spread of pairs, so both venues and several pools show up.
 const BURST = [
   ["SOL", "USDC", "0.5"], ["USDC", "SOL", "40"], ["SOL", "BONK", "0.2"], ["USDC", "JUP", "25"],
@@ -37,6 +44,13 @@ function fmt(value) {
   return Number.isFinite(n) ? numberFormat.format(n) : String(value);
 }
 const shortId = (id) => id.slice(0, 8);
+const shortKey = (key) => (key.length > 12 ? `${key.slice(0, 4)}…${key.slice(-4)}` : key);
+const balanceFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 4 });
+function fmtBalance(text) {
+  // Exact decimal strings from the API; shown rounded, kept exact in the title.
+  const n = Number(text);
+  return Number.isFinite(n) ? balanceFormat.format(n) : String(text);
+}
 
 // ---------------------------------------------------------------------------------- order state
 
@@ -119,6 +133,7 @@ function applyEvent(ev) {
     default:
       break;
   }
+  if (TERMINAL.has(ev.type)) walletSoon(); // a finished order moved (or refunded) balances
   if (isNew) add(state, true);
   track(state);
   render(state);
@@ -461,6 +476,231 @@ async function setFaultRate(rate) {
   }
 }
 
+// ---------------------------------------------------------------------------------- wallet
+
+let walletTimer = null;
+let walletLoading = false;
+let walletAgain = false;
+const launchSymbols = new Map(); // mint -> symbol of the tokens launched, for the balances
+
+function walletSoon() {
+  if (walletTimer === null) {
+    walletTimer = setTimeout(() => {
+      walletTimer = null;
+      loadWallet();
+    }, WALLET_AFTER_ORDER_MS);
+  }
+}
+
+async function loadWallet() {
+  if (walletLoading) { // one read at a time; ask for one more when this one is done
+    walletAgain = true;
+    return;
+  }
+  walletLoading = true;
+  try {
+    const reply = await fetch("/api/wallet", { cache: "no-store" });
+    const body = await reply.json();
+    if (reply.ok) showWallet(body);
+    else walletUnavailable(body);
+  } catch (error) {
+    walletUnavailable({ code: "NETWORK_ERROR", message: String(error) });
+  } finally {
+    walletLoading = false;
+    if (walletAgain) {
+      walletAgain = false;
+      walletSoon();
+    }
+  }
+}
+
+function showWallet(wallet) {
+  const address = $("wallet-address");
+  if (address.dataset.address !== wallet.address) {
+    address.dataset.address = wallet.address;
+    address.textContent = shortKey(wallet.address);
+    address.title = `${wallet.address}\nClick to copy`;
+  }
+  address.disabled = false;
+  const sol = $("wallet-sol");
+  sol.textContent = fmtBalance(wallet.sol);
+  sol.title = `${wallet.sol} SOL (${wallet.lamports} lamports)`;
+  sol.dataset.lamports = String(wallet.lamports);
+  const list = $("wallet-tokens");
+  list.textContent = "";
+  for (const token of wallet.tokens) {
+    const item = document.createElement("li");
+    item.dataset.mint = token.mint;
+    item.classList.toggle("zero", token.amount === "0");
+    const name = token.symbol || launchSymbols.get(token.mint);
+    const symbol = item.appendChild(document.createElement("span"));
+    symbol.className = name ? "sym" : "sym mint";
+    symbol.textContent = name || shortKey(token.mint);
+    symbol.title = token.mint;
+    const amount = item.appendChild(document.createElement("span"));
+    amount.className = "amount";
+    amount.textContent = fmtBalance(token.uiAmount);
+    amount.title = `${token.uiAmount} (${token.amount} base units, ${token.decimals} decimals)`;
+    item.dataset.symbol = name || "";
+    list.appendChild(item);
+  }
+  const status = $("wallet-status");
+  delete status.dataset.code;
+  status.className = "status-line";
+  status.textContent = wallet.slot === undefined ? "" : `as of slot ${wallet.slot}`;
+}
+
+function walletUnavailable(body) {
+  const status = $("wallet-status");
+  status.dataset.code = body.code;
+  say(status, "error", [[body.code], `: ${body.message}`]);
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch (_) {
+    // No clipboard API here (an insecure origin, or permission refused): the older way.
+  }
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.appendChild(area);
+  area.select();
+  let done = false;
+  try {
+    done = document.execCommand("copy");
+  } catch (_) {
+    done = false;
+  }
+  area.remove();
+  return done;
+}
+
+let copiedTimer = null;
+
+async function onCopyAddress() {
+  const address = $("wallet-address").dataset.address;
+  if (!address) return;
+  const done = await copyText(address);
+  const note = $("wallet-copied");
+  note.textContent = done ? "copied" : "select and copy it from the tooltip";
+  note.dataset.copied = done ? "true" : "false";
+  clearTimeout(copiedTimer);
+  copiedTimer = setTimeout(() => {
+    note.textContent = "";
+    delete note.dataset.copied;
+  }, 1_500);
+}
+
+// ---------------------------------------------------------------------------------- launches
+
+const launches = new Map(); // mint -> launch, in the order heard of
+
+function suggestSymbol() {
+  const stem = SYMBOL_STEMS[Math.floor(Math.random() * SYMBOL_STEMS.length)];
+  // A digit keeps it clear of the simulator's own random launches (letters only).
+  $("launch-symbol").value = `${stem}${10 + Math.floor(Math.random() * 90)}`;
+}
+
+function addLaunch(launch, fresh) {
+  if (launches.has(launch.mint)) return false;
+  launches.set(launch.mint, { ...launch, fresh });
+  launchSymbols.set(launch.mint, launch.symbol);
+  return true;
+}
+
+function renderLaunches() {
+  const list = $("launches");
+  list.textContent = "";
+  const newest = [...launches.values()].reverse();
+  for (const launch of newest.slice(0, MAX_LAUNCHES_SHOWN)) {
+    const item = document.createElement("li");
+    item.dataset.symbol = launch.symbol;
+    item.dataset.mint = launch.mint;
+    if (launch.fresh) item.classList.add("new");
+    launch.fresh = false;
+    const symbol = item.appendChild(document.createElement("span"));
+    symbol.className = "sym";
+    symbol.textContent = launch.symbol;
+    const mint = item.appendChild(document.createElement("span"));
+    mint.className = "mint";
+    mint.textContent = shortKey(launch.mint);
+    mint.title = `mint ${launch.mint}`;
+    const price = item.appendChild(document.createElement("span"));
+    price.className = "price";
+    price.textContent = `$${fmt(launch.priceUsd)}`;
+    price.title = `opening price ${launch.priceUsd} USD; ${launch.liquidityUsd} USD a pool`;
+    const venues = item.appendChild(document.createElement("span"));
+    venues.className = "venues";
+    const quote = launch.quote ? launch.quote.symbol : "?";
+    const names = launch.pools.map((p) => p.venue.charAt(0).toUpperCase() + p.venue.slice(1));
+    venues.textContent = `${names.join(" · ")}, paired with ${quote}`;
+    venues.title = launch.pools.map((p) => `${p.venue} pool ${p.address}`).join("\n");
+    list.appendChild(item);
+  }
+  if (newest.length > MAX_LAUNCHES_SHOWN) {
+    const more = document.createElement("li");
+    more.className = "more";
+    more.textContent = `+ ${newest.length - MAX_LAUNCHES_SHOWN} earlier`;
+    list.appendChild(more);
+  }
+  $("launch-count").textContent = newest.length ? `(${newest.length})` : "";
+  $("launches-empty").hidden = newest.length > 0;
+}
+
+async function loadLaunches() {
+  try {
+    const reply = await fetch("/api/sim/pools", { cache: "no-store" });
+    const body = await reply.json();
+    if (!reply.ok) {
+      launchesUnavailable(body);
+      return;
+    }
+    let added = false;
+    for (const launch of body) added = addLaunch(launch, false) || added;
+    if (added || !$("launches").childElementCount) renderLaunches();
+  } catch (_) {
+    // Offline: the next poll tries again.
+  }
+}
+
+function launchesUnavailable(body) {
+  const empty = $("launches-empty");
+  empty.hidden = false;
+  empty.textContent = `Launches unavailable (${body.code}).`;
+  empty.title = body.message;
+  $("launch").disabled = true;
+  $("launch").title = `${body.code}: ${body.message}`;
+}
+
+async function onLaunch(event) {
+  event.preventDefault();
+  const status = $("launch-status");
+  const button = $("launch");
+  const symbol = $("launch-symbol").value.trim();
+  button.disabled = true;
+  say(status, "", ["Launching ", [symbol || "…"], "…"]);
+  const reply = await postJson("/api/sim/pools", { symbol, decimals: LAUNCH_DECIMALS });
+  button.disabled = false;
+  if (reply.ok) {
+    const launch = reply.body;
+    status.dataset.mint = launch.mint;
+    delete status.dataset.code;
+    say(status, "ok", ["Launched ", [launch.symbol], ` at ${shortKey(launch.mint)}.`]);
+    addLaunch(launch, true);
+    renderLaunches();
+    suggestSymbol();
+  } else {
+    delete status.dataset.mint;
+    status.dataset.code = reply.body.code;
+    say(status, "error", [[reply.body.code], `: ${reply.body.message}`]);
+  }
+}
+
 // ---------------------------------------------------------------------------------- start
 
 function fillTokens(select, chosen) {
@@ -484,10 +724,17 @@ function start() {
   $("burst").addEventListener("click", onBurst);
   $("raise-faults").addEventListener("click", () => setFaultRate(DEMO_FAULT_RATE));
   $("reset-faults").addEventListener("click", () => setFaultRate(0));
+  $("wallet-address").addEventListener("click", onCopyAddress);
+  $("launch-form").addEventListener("submit", onLaunch);
+  $("launch-suggest").addEventListener("click", suggestSymbol);
+  suggestSymbol();
   loadFaultRate();
+  loadLaunches().then(loadWallet); // launched symbols name the wallet's new tokens
   connect();
   setInterval(updateThroughput, 500);
   setInterval(resyncActive, RESYNC_EVERY_MS);
+  setInterval(loadWallet, WALLET_EVERY_MS);
+  setInterval(loadLaunches, LAUNCHES_EVERY_MS);
 }
 
 start();
