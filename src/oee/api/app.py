@@ -36,7 +36,10 @@ replay the events after `seq` instead of a snapshot. A malformed id or `since` g
 `INVALID_LIMIT` and the order rules (`UNKNOWN_TOKEN`, `SAME_TOKEN`, `AMOUNT_NOT_POSITIVE`,
 `AMOUNT_NOT_FINITE`, `AMOUNT_NOT_NUMBER`, `AMOUNT_TOO_LARGE`, `AMOUNT_TOO_PRECISE`,
 `SLIPPAGE_OUT_OF_RANGE`), `NO_ROUTE`; 502 `CHAIN_ERROR`; 503 `SERVICE_UNAVAILABLE`,
-`QUOTES_UNAVAILABLE`; 500 `INTERNAL_ERROR`.
+`QUOTES_UNAVAILABLE`; 500 `INTERNAL_ERROR`. The simulator relays (`/api/sim/...`, a demo
+surface) add 422 `INVALID_FAULT_RATE` and the launch rules (`INVALID_SYMBOL`, ...), 409
+`DUPLICATE_SYMBOL`, `TOO_MANY_LAUNCHES`, 502 `SIMULATOR_ERROR`, 503 `SIMULATOR_UNAVAILABLE`;
+each endpoint's responses list its own codes with examples.
 """
 
 
