@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import httpx
+import structlog
 
 from oee.adapters.clock import SystemClock
 from oee.domain.ports import Chain, Clock, EventBus, JobQueue, OrderStore, Venue
@@ -21,6 +22,8 @@ from oee.worker.main import Worker
 
 if TYPE_CHECKING:
     from solders.keypair import Keypair
+
+log = structlog.get_logger(__name__)
 
 Role = Literal["serve", "api", "worker"]
 
@@ -91,6 +94,15 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
     clock = SystemClock()
     metrics = Metrics()
     http, chain, venues = _chain_and_venues(settings)
+    if role != "serve" and settings.rpc_url is None:
+        # Each such process gets a simulated chain of its own: a job another worker takes over
+        # would look for its transaction on a different chain. Fine for a demo, never for a
+        # deployment that shares a queue.
+        log.warning(
+            "private_simulator",
+            role=role,
+            hint="set OEE_RPC_URL to one `oee sim` shared by every api and worker process",
+        )
     # Every role loads (or first creates) the one wallet file, so the API reports the very
     # wallet the workers sign with; only the worker keeps the secret.
     keypair = _load_wallet(settings)

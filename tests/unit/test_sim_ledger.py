@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import pytest
 from solders.hash import Hash
-from solders.instruction import Instruction
+from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.transaction import Transaction
 
-from oee.adapters.chain.transactions import SwapTransactionBuilder
+from oee.adapters.chain.transactions import SWAP_DISCRIMINATOR, SwapTransactionBuilder
 from oee.domain.orders import SignedSwap
 from oee.domain.ports import Blockhash, TxState
 from oee.domain.tokens import LAMPORTS_PER_SOL, resolve_token
@@ -33,6 +33,7 @@ class Sim:
     world: SimWorld
     ledger: SimLedger
     builder: SwapTransactionBuilder
+    keypair: Keypair
 
     def swap(
         self,
@@ -62,9 +63,10 @@ class Sim:
 def make_sim(latency_scale: float = 0.0, **settings: float) -> Sim:
     clock = FakeClock()
     world, ledger = build_sim(SimSettings(latency_scale=latency_scale, **settings), now=clock)
-    builder = SwapTransactionBuilder(Keypair(), compute_unit_price=25_000)
+    keypair = Keypair()
+    builder = SwapTransactionBuilder(keypair, compute_unit_price=25_000)
     ledger.airdrop(str(builder.wallet), NATIVE_MINT, 1_000 * LAMPORTS_PER_SOL)
-    return Sim(clock, world, ledger, builder)
+    return Sim(clock, world, ledger, builder, keypair)
 
 
 def refused(ledger: SimLedger, raw_tx: str) -> LedgerError:
@@ -209,6 +211,27 @@ def test_a_transaction_without_a_swap_is_refused() -> None:
     )
     raw = base64.b64encode(bytes(Transaction([keypair], message, recent))).decode()
     assert refused(sim.ledger, raw).code == "UNSUPPORTED_TRANSACTION"
+
+
+def test_a_swap_spending_someone_elses_wallet_is_refused() -> None:
+    sim = make_sim()
+    victim = SwapTransactionBuilder(Keypair())
+    signed = sim.swap()
+    tx = Transaction.from_bytes(base64.b64decode(signed.raw_tx))
+    message = tx.message
+    # Re-point the swap's wallet account (index 1 of its accounts) at a key that never signs.
+    instructions = []
+    for ix in message.instructions:
+        metas = [
+            AccountMeta(message.account_keys[i], message.is_signer(i), True) for i in ix.accounts
+        ]
+        program = message.account_keys[ix.program_id_index]
+        if bytes(ix.data).startswith(SWAP_DISCRIMINATOR):
+            metas[1] = AccountMeta(victim.wallet, is_signer=False, is_writable=True)
+        instructions.append(Instruction(program, bytes(ix.data), metas))
+    forged = Message.new_with_blockhash(instructions, sim.builder.wallet, message.recent_blockhash)
+    raw = base64.b64encode(bytes(Transaction([sim.keypair], forged, message.recent_blockhash)))
+    assert refused(sim.ledger, raw.decode()).code == "UNSUPPORTED_TRANSACTION"
 
 
 def test_a_quote_after_the_landing_time_sees_the_landed_swap() -> None:

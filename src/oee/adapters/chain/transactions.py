@@ -173,7 +173,8 @@ def decode_swap(tx: Transaction) -> DecodedSwap:
     """Read the swap, its compute budget and memo back from a transaction.
 
     Raises:
-        ValueError: The transaction has no swap instruction, or more than one.
+        ValueError: The transaction has no swap instruction, or more than one, or its swap
+            spends from a wallet other than the fee payer.
     """
     keys = tx.message.account_keys
     limit, price, memo = DEFAULT_COMPUTE_UNIT_LIMIT, 0, None
@@ -193,6 +194,8 @@ def decode_swap(tx: Transaction) -> DecodedSwap:
     program_id, accounts, data, index = swaps[0]
     if len(accounts) < 6:
         raise ValueError(f"the swap instruction has {len(accounts)} accounts, expected 7")
+    if keys[accounts[1]] != keys[0]:
+        raise ValueError("the swap's wallet must be the fee payer, which signs")
     amount_in, min_amount_out = _SWAP_ARGS.unpack_from(data, len(SWAP_DISCRIMINATOR))
     return DecodedSwap(
         program_id=str(program_id),
