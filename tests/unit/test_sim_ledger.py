@@ -11,6 +11,7 @@ from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.message import Message
 from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction
 
 from oee.adapters.chain.transactions import SWAP_DISCRIMINATOR, SwapTransactionBuilder
@@ -325,3 +326,33 @@ def test_a_trade_ahead_moves_the_pool_past_a_tight_minimum() -> None:
     assert status is not None
     assert status.state is TxState.LANDED
     assert status.amount_out < quote.amount_out
+
+
+def test_a_swap_with_a_second_signer_runs_both_instructions() -> None:
+    sim = make_sim()
+    friend = Keypair()
+    sim.ledger.airdrop(str(friend.pubkey()), NATIVE_MINT, LAMPORTS_PER_SOL)
+    signed = sim.swap()
+    message = Transaction.from_bytes(base64.b64decode(signed.raw_tx)).message
+    keys = message.account_keys
+    instructions = [
+        Instruction(
+            keys[ix.program_id_index],
+            bytes(ix.data),
+            [AccountMeta(keys[i], message.is_signer(i), True) for i in ix.accounts],
+        )
+        for ix in message.instructions
+    ]
+    # The friend chips in 0.1 SOL to the wallet in the same transaction, and signs for it.
+    gift = transfer(
+        TransferParams(from_pubkey=friend.pubkey(), to_pubkey=sim.keypair.pubkey(), lamports=10**8)
+    )
+    both = Message.new_with_blockhash(
+        [*instructions, gift], sim.keypair.pubkey(), message.recent_blockhash
+    )
+    tx = Transaction([sim.keypair, friend], both, message.recent_blockhash)
+    sim.ledger.send(base64.b64encode(bytes(tx)).decode())
+    status = sim.ledger.signature_status(str(tx.signatures[0]))
+    assert status is not None
+    assert status.state is TxState.LANDED
+    assert sim.ledger.balances(str(friend.pubkey()))[NATIVE_MINT] == LAMPORTS_PER_SOL - 10**8

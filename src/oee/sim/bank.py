@@ -21,6 +21,7 @@ from solders.instruction import AccountMeta, Instruction
 from solders.litesvm import LiteSVM
 from solders.message import Message
 from solders.pubkey import Pubkey
+from solders.signature import Signature
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.token.state import Mint, TokenAccount, TokenAccountState
 from solders.transaction import Transaction
@@ -203,8 +204,10 @@ class Bank:
         message = Message.new_with_blockhash(
             instructions, tx.message.account_keys[0], tx.message.recent_blockhash
         )
-        # Signed as the wallet signed the original: sigverify is off, the signature names it.
-        return Transaction.populate(message, [tx.signatures[0]])
+        # Sigverify is off: the wallet's signature names the transaction, and any other signer
+        # (the ledger verified them all on the original) gets a placeholder.
+        others = [Signature.default()] * (message.header.num_required_signatures - 1)
+        return Transaction.populate(message, [tx.signatures[0], *others])
 
     def charge_fee(self, tx: Transaction, fee: int) -> Execution:
         """Take only the fee from the payer: a transaction that failed before touching accounts."""

@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 
+import structlog
 from solders.hash import Hash
 from solders.pubkey import Pubkey
 from solders.transaction import Transaction
@@ -30,6 +31,8 @@ from oee.sim.bank import Balances, Bank, Execution, Json, SwapLegs
 from oee.sim.faults import Faults
 from oee.sim.pools import Pool
 from oee.sim.world import SimWorld, VenueSpec
+
+log = structlog.get_logger(__name__)
 
 # A blockhash may be used for this many blocks after the one it was issued at (as on Solana).
 BLOCKHASH_VALIDITY = 150
@@ -307,7 +310,11 @@ class SimLedger:
         if height <= pending.last_valid_block_height:
             if self._fault(self.faults.slippage_move_rate):
                 self._trade_ahead(pending.swap)
-            status, execution = self._execute(pending, height)
+            try:
+                status, execution = self._execute(pending, height)
+            except Exception:  # untrusted bytes reach litesvm; never let one break the node
+                log.exception("transaction_dropped", signature=pending.signature)
+                return  # as a leader that cannot process it would: it never lands
             if execution.err in _UNPAYABLE:
                 return  # a leader drops what cannot pay its fee: it never lands, and expires
             self._statuses[pending.signature] = status
