@@ -26,6 +26,9 @@ async def test_a_swap_the_wallet_cannot_pay_fails_at_once_with_insufficient_fund
         frames = await follow(server, order_id, "?since=0")
         assert (frames[-1]["type"], frames[-1]["error"]) == ("failed", "INSUFFICIENT_FUNDS")
         assert [f["attempt"] for f in frames if f["type"] == "routing"] == [1]  # no retry
+        (attempt,) = (await server.client.get(f"/api/orders/{order_id}")).json()["attempts"]
+        assert attempt["outcome"] == "failed"
+        assert attempt["feeLamports"] > 0  # the failed transaction landed: its fee was paid
         wallet = (await server.client.get("/api/wallet")).json()
         usdc = next(t for t in wallet["tokens"] if t["symbol"] == "USDC")
         assert usdc["uiAmount"] == "10000000"  # untouched: only the fee was paid
@@ -62,6 +65,10 @@ async def test_stale_blockhashes_are_signed_again_until_one_lands(
         ids = await asyncio.gather(*(submit(server) for _ in range(6)))
         logs = await asyncio.gather(*(follow(server, i, "?since=0") for i in ids))
         assert [frames[-1]["type"] for frames in logs] == ["confirmed"] * 6
+        details = (await server.client.get(f"/api/orders/{ids[0]}")).json()
+        assert details["attempts"][-1]["feeLamports"] == details["result"]["feeLamports"] > 0
+        for attempt in details["attempts"][:-1]:
+            assert attempt["feeLamports"] is None  # expired unlanded: no fee
         retried = [f for frames in logs for f in frames if f["type"] == "pending" and f["seq"] > 1]
         assert retried, "half the blockhashes stale: some attempt must have expired"
         assert {f["error"] for f in retried} == {"BLOCKHASH_EXPIRED"}

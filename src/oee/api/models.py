@@ -94,6 +94,7 @@ EXAMPLE_ORDER: dict[str, JSON] = {
             "txHash": _SIG,
             "error": None,
             "reason": None,
+            "feeLamports": 7000,
             "at": "2025-01-01T12:00:02.700000+00:00",
         }
     ],
@@ -221,7 +222,10 @@ class OrderView(BaseModel):
     result: ResultView | None
     error: str | None = Field(description="Machine code of the last failure or retry cause.")
     reason: str | None
-    attempts: list[dict[str, Any]] = Field(description="One entry per finished attempt.")
+    attempts: list[dict[str, Any]] = Field(
+        description="One entry per finished attempt: outcome, venue, txHash, error, reason, "
+        "feeLamports (what the chain charged; null when no transaction landed) and at."
+    )
     txHash: str | None
     executedPrice: float | None
     chosenDex: str | None

@@ -55,6 +55,10 @@ class ExecutionError(DomainError):
 
     code = "EXECUTION_ERROR"
 
-    def __init__(self, message: str, *, code: str, retryable: bool) -> None:
+    def __init__(
+        self, message: str, *, code: str, retryable: bool, fee_lamports: int | None = None
+    ) -> None:
         super().__init__(message, code=code)
         self.retryable = retryable
+        # Set when the transaction landed and failed on chain: its fee was paid all the same.
+        self.fee_lamports = fee_lamports

@@ -176,7 +176,7 @@ class Order:
     def confirm(self, fill: Fill, at: datetime) -> OrderEvent:
         """submitted -> confirmed: the swap landed."""
         self.fill = fill
-        self._record_attempt("confirmed", at)
+        self._record_attempt("confirmed", at, fee_lamports=fill.fee_lamports)
         return self._move(
             OrderStatus.CONFIRMED,
             at,
@@ -187,16 +187,26 @@ class Order:
             amountOutBaseUnits=str(fill.amount_out),
         )
 
-    def fail(self, code: str, reason: str, at: datetime) -> OrderEvent:
-        """Any working status -> failed, for good."""
+    def fail(
+        self, code: str, reason: str, at: datetime, *, fee_lamports: int | None = None
+    ) -> OrderEvent:
+        """Any working status -> failed, for good; `fee_lamports` if a transaction failed on chain."""
         self.error, self.reason = code, reason
-        self._record_attempt("failed", at)
+        self._record_attempt("failed", at, fee_lamports=fee_lamports)
         return self._move(OrderStatus.FAILED, at, error=code, reason=reason)
 
-    def retry(self, code: str, reason: str, delay_s: float, at: datetime) -> OrderEvent:
+    def retry(
+        self,
+        code: str,
+        reason: str,
+        delay_s: float,
+        at: datetime,
+        *,
+        fee_lamports: int | None = None,
+    ) -> OrderEvent:
         """Back to pending with the next attempt number, to run again after `delay_s`."""
         check_transition(self.status, OrderStatus.PENDING)
-        self._record_attempt("retried", at, code=code, reason=reason)
+        self._record_attempt("retried", at, code=code, reason=reason, fee_lamports=fee_lamports)
         self.attempt += 1
         self.tx = None
         return self._move(
@@ -208,7 +218,13 @@ class Order:
         )
 
     def _record_attempt(
-        self, outcome: str, at: datetime, code: str | None = None, reason: str | None = None
+        self,
+        outcome: str,
+        at: datetime,
+        code: str | None = None,
+        reason: str | None = None,
+        *,
+        fee_lamports: int | None = None,
     ) -> None:
         self.attempts.append(
             {
@@ -218,6 +234,8 @@ class Order:
                 "txHash": self.tx.signature if self.tx else None,
                 "error": code or self.error,
                 "reason": reason or self.reason,
+                # What the chain charged for this attempt's transaction; None when none landed.
+                "feeLamports": fee_lamports,
                 "at": at.isoformat(),
             }
         )

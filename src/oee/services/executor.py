@@ -245,6 +245,7 @@ class Executor:
                 status.error_message or f"transaction failed on chain ({status.error_code})",
                 code=status.error_code or "TRANSACTION_FAILED",
                 retryable=False,
+                fee_lamports=status.fee_lamports,
             )
         in_units = order.token_in.from_base_units(order.amount_in)
         out_units = order.token_out.from_base_units(status.amount_out)
@@ -267,14 +268,21 @@ class Executor:
                 venue=order.decision.chosen.venue if order.decision else None,
                 code=error.code,
             )
-            await self._commit(order, lambda at: order.retry(error.code, error.message, delay, at))
+            await self._commit(
+                order,
+                lambda at: order.retry(
+                    error.code, error.message, delay, at, fee_lamports=error.fee_lamports
+                ),
+            )
             self.metrics.retries_for(error.code).inc()
             await self.clock.sleep(delay)
             return
         reason = error.message
         if error.retryable:
             reason = f"{reason} (gave up after {order.attempt} attempts)"
-        await self._commit(order, lambda at: order.fail(error.code, reason, at))
+        await self._commit(
+            order, lambda at: order.fail(error.code, reason, at, fee_lamports=error.fee_lamports)
+        )
 
     async def _commit(self, order: Order, move: Move) -> None:
         """Apply `move` now, persist the order with its event, then measure, log and publish.
