@@ -70,6 +70,19 @@ def make_sim(latency_scale: float = 0.0, **settings: float) -> Sim:
     return Sim(clock, world, ledger, builder, keypair)
 
 
+def instructions_of(message: Message) -> list[Instruction]:
+    """A message's instructions with their accounts resolved, to build a variant of it."""
+    keys = message.account_keys
+    return [
+        Instruction(
+            keys[ix.program_id_index],
+            bytes(ix.data),
+            [AccountMeta(keys[i], message.is_signer(i), True) for i in ix.accounts],
+        )
+        for ix in message.instructions
+    ]
+
+
 def refused(ledger: SimLedger, raw_tx: str) -> LedgerError:
     with pytest.raises(LedgerError) as caught:
         ledger.send(raw_tx)
@@ -221,15 +234,11 @@ def test_a_swap_spending_someone_elses_wallet_is_refused() -> None:
     tx = Transaction.from_bytes(base64.b64decode(signed.raw_tx))
     message = tx.message
     # Re-point the swap's wallet account (index 1 of its accounts) at a key that never signs.
-    instructions = []
-    for ix in message.instructions:
-        metas = [
-            AccountMeta(message.account_keys[i], message.is_signer(i), True) for i in ix.accounts
-        ]
-        program = message.account_keys[ix.program_id_index]
-        if bytes(ix.data).startswith(SWAP_DISCRIMINATOR):
-            metas[1] = AccountMeta(victim.wallet, is_signer=False, is_writable=True)
-        instructions.append(Instruction(program, bytes(ix.data), metas))
+    instructions = instructions_of(message)
+    swap = next(ix for ix in instructions if ix.data.startswith(SWAP_DISCRIMINATOR))
+    metas = list(swap.accounts)
+    metas[1] = AccountMeta(victim.wallet, is_signer=False, is_writable=True)
+    instructions[instructions.index(swap)] = Instruction(swap.program_id, swap.data, metas)
     forged = Message.new_with_blockhash(instructions, sim.builder.wallet, message.recent_blockhash)
     raw = base64.b64encode(bytes(Transaction([sim.keypair], forged, message.recent_blockhash)))
     assert refused(sim.ledger, raw.decode()).code == "UNSUPPORTED_TRANSACTION"
@@ -334,15 +343,7 @@ def test_a_swap_with_a_second_signer_runs_both_instructions() -> None:
     sim.ledger.airdrop(str(friend.pubkey()), NATIVE_MINT, LAMPORTS_PER_SOL)
     signed = sim.swap()
     message = Transaction.from_bytes(base64.b64decode(signed.raw_tx)).message
-    keys = message.account_keys
-    instructions = [
-        Instruction(
-            keys[ix.program_id_index],
-            bytes(ix.data),
-            [AccountMeta(keys[i], message.is_signer(i), True) for i in ix.accounts],
-        )
-        for ix in message.instructions
-    ]
+    instructions = instructions_of(message)
     # The friend chips in 0.1 SOL to the wallet in the same transaction, and signs for it.
     gift = transfer(
         TransferParams(from_pubkey=friend.pubkey(), to_pubkey=sim.keypair.pubkey(), lamports=10**8)

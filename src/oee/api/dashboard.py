@@ -213,15 +213,8 @@ _FIELD_OF_LAUNCH_CODE = {
     "INVALID_PRICE": "priceUsd",
     "INVALID_RESERVES": "reserves",
 }
-_LAUNCH_REFUSALS = (
-    "INVALID_SYMBOL",
-    "INVALID_DECIMALS",
-    "INVALID_VENUES",
-    "UNKNOWN_QUOTE",
-    "INVALID_LIQUIDITY",
-    "INVALID_PRICE",
-    "INVALID_RESERVES",
-)
+# The launch rules the simulator enforces: each is a 422 with its own code.
+_LAUNCH_REFUSALS = tuple(code for code in _FIELD_OF_LAUNCH_CODE if code != "DUPLICATE_SYMBOL")
 _INT_DIGITS_MAX = 30  # past this a number is sent on as text: no million-digit int for 1e999999
 
 
