@@ -465,6 +465,22 @@ async def test_request_airdrop_funds_sol_and_the_faucet_grants_tokens_once(node:
     assert again[USDC.mint] == first[USDC.mint]  # tokens only the first time
     bad = json.loads(await node.call("requestAirdrop", wallet, -5))
     assert bad["error"]["code"] == -32602
+    too_much = json.loads(await node.call("requestAirdrop", wallet, 2**64 - 1))
+    assert too_much["error"]["code"] == -32602  # the balance would pass 2^64-1
+    assert node.ledger.balances(wallet)[NATIVE_MINT] == 3 * LAMPORTS_PER_SOL
+
+
+async def test_an_airdrop_to_an_account_with_data_credits_lamports_only(node: Node) -> None:
+    await node.http.post("/admin/airdrop", json={"owner": USDC.mint, "amount": 1})
+    assert node.ledger.decimals(USDC.mint) == 6  # still the mint it was
+    wallet = str(node.builder.wallet)
+    (account, _, held) = next(a for a in node.ledger.token_accounts(wallet) if a[1] == USDC.mint)
+    await node.http.post("/admin/airdrop", json={"owner": account, "amount": 1})
+    assert node.ledger.token_account(account) == (wallet, USDC.mint, held)
+    overflow = await node.http.post(
+        "/admin/airdrop", json={"owner": wallet, "mint": USDC.mint, "amount": 2**64 - 1}
+    )
+    assert (overflow.status_code, overflow.json()["error"]) == (400, "BAD_REQUEST")
 
 
 async def test_admin_airdrop_checks_its_input(node: Node) -> None:

@@ -91,9 +91,9 @@ def create_sim_app(world: SimWorld, ledger: SimLedger, settings: SimSettings) ->
     async def airdrop(request: Request) -> Response:
         try:
             owner, mint, amount = _airdrop_request(await request.body())
+            balance = ledger.airdrop(owner, mint, amount)  # refuses to pass the u64 limit
         except ValueError as error:
             return _json({"error": "BAD_REQUEST", "message": str(error)}, 400)
-        balance = ledger.airdrop(owner, mint, amount)
         return _json({"owner": owner, "mint": mint, "balance": str(balance)})
 
     async def swaps(request: Request) -> Response:

@@ -27,8 +27,12 @@ from solders.token.state import Mint, TokenAccount, TokenAccountState
 from solders.transaction import Transaction
 from solders.transaction_metadata import FailedTransactionMetadata
 from solders.transaction_status import (
+    InstructionErrorBorshIO,
     InstructionErrorCustom,
+    TransactionErrorDuplicateInstruction,
     TransactionErrorInstructionError,
+    TransactionErrorInsufficientFundsForRent,
+    TransactionErrorProgramExecutionTemporarilyRestricted,
 )
 
 from oee.adapters.chain.spl import (
@@ -40,6 +44,7 @@ from oee.adapters.chain.spl import (
 
 Json = Any
 TOKEN_ACCOUNT_SIZE = 165
+U64_MAX = 2**64 - 1
 MINT_SIZE = 82
 _POOL_AUTHORITY = Pubkey(hashlib.sha256(b"oee-sim/vault-authority").digest())
 
@@ -119,18 +124,41 @@ class Bank:
 
         Returns:
             The new balance (lamports, or the token account's amount).
+
+        Raises:
+            ValueError: The balance would pass the u64 limit.
         """
         wallet, token = Pubkey.from_string(owner), Pubkey.from_string(mint)
         if token in (WSOL_MINT, SYSTEM_PROGRAM_ID):
             current = self._svm.get_account(wallet)
-            lamports = (current.lamports if current else 0) + amount
-            self._svm.set_account(wallet, Account(lamports, b"", SYSTEM_PROGRAM_ID))
+            lamports = _u64((current.lamports if current else 0) + amount)
+            if current is None:
+                self._svm.set_account(wallet, Account(lamports, b"", SYSTEM_PROGRAM_ID))
+            else:  # credit lamports only: the account's data and owner stay what they are
+                self._svm.set_account(
+                    wallet,
+                    Account(
+                        lamports, current.data, current.owner, current.executable,
+                        current.rent_epoch,
+                    ),
+                )  # fmt: skip
             return lamports
         self._ensure_mint(token)
         address = associated_token_address(wallet, token)
-        balance = self._token_amount(address) + amount
-        self._put_token_account(address, token, wallet, balance)
-        self._holdings.setdefault(wallet, set()).add(token)
+        existing = self._token_account(address)
+        if existing is None:
+            self._put_token_account(address, token, wallet, _u64(amount))
+            self._holdings.setdefault(wallet, set()).add(token)
+            return amount
+        balance = _u64(existing.amount + amount)  # delegate, state and the rest stay
+        state = TokenAccount(
+            existing.mint, existing.owner, balance, existing.delegate, existing.state,
+            existing.is_native, existing.delegated_amount, existing.close_authority,
+        )  # fmt: skip
+        account = self._svm.get_account(address)
+        assert account is not None  # it is a token account: it exists
+        lamports = account.lamports + (amount if existing.is_native is not None else 0)
+        self._svm.set_account(address, Account(_u64(lamports), bytes(state), TOKEN_PROGRAM_ID))
         return balance
 
     def decimals(self, mint: str) -> int | None:
@@ -311,10 +339,27 @@ def _error_json(error: Any, swap_index: int) -> Json:
         detail = error.err
         if isinstance(detail, InstructionErrorCustom):
             return {"InstructionError": [index, {"Custom": detail.code}]}
+        if isinstance(detail, InstructionErrorBorshIO):
+            return {"InstructionError": [index, {"BorshIoError": detail.value}]}
         return {"InstructionError": [index, _variant(detail)]}
+    if isinstance(error, TransactionErrorDuplicateInstruction):
+        return {"DuplicateInstruction": error.index}
+    if isinstance(
+        error,
+        TransactionErrorInsufficientFundsForRent
+        | TransactionErrorProgramExecutionTemporarilyRestricted,
+    ):
+        name = type(error).__name__.removeprefix("TransactionError")
+        return {name: {"account_index": error.account_index}}
     return _variant(error)
 
 
 def _variant(value: Any) -> Json:
     """`Foo.Bar` → "Bar": a fieldless enum variant as serde writes it."""
     return str(value).rsplit(".", 1)[-1]
+
+
+def _u64(value: int) -> int:
+    if value > U64_MAX:
+        raise ValueError(f"a balance may not pass 2^64-1 base units, this would be {value}")
+    return value

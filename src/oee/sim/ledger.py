@@ -307,21 +307,19 @@ class SimLedger:
     def _land(self, pending: _Pending, at: float) -> None:
         height = self._height_at(at)
         # Past its blockhash's life a transaction can never land: it stays unknown for good.
-        if height <= pending.last_valid_block_height:
-            if self._fault(self.faults.slippage_move_rate):
-                self._trade_ahead(pending.swap)
-            try:
-                status, execution = self._execute(pending, height)
-            except Exception:  # untrusted bytes reach litesvm; never let one break the node
-                log.exception("transaction_dropped", signature=pending.signature)
-                return  # as a leader that cannot process it would: it never lands
-            if execution.err in _UNPAYABLE:
-                return  # a leader drops what cannot pay its fee: it never lands, and expires
-            self._statuses[pending.signature] = status
-            self._processed[pending.signature] = ProcessedTx(
-                pending.raw_tx, pending.swap, status, execution.pre, execution.post,
-                execution.err, execution.logs or None,
-            )  # fmt: skip
+        if height > pending.last_valid_block_height:
+            return
+        if self._fault(self.faults.slippage_move_rate):
+            self._trade_ahead(pending.swap)
+        outcome = self._execute(pending, height)
+        if outcome is None:
+            return  # dropped by the leader: it never lands, and its blockhash expires
+        status, execution = outcome
+        self._statuses[pending.signature] = status
+        self._processed[pending.signature] = ProcessedTx(
+            pending.raw_tx, pending.swap, status, execution.pre, execution.post,
+            execution.err, execution.logs if execution.err is not None else None,
+        )  # fmt: skip
 
     def simulate(self, tx: Transaction, swap: DecodedSwap) -> Simulation:
         """Run a transaction against the pools and balances as they are now, changing nothing."""
@@ -376,14 +374,26 @@ class SimLedger:
             ),
         )
 
-    def _execute(self, pending: _Pending, height: int) -> tuple[TxStatus, Execution]:
-        """Run the swap against the pool as it is now; fees are paid even when it fails."""
+    def _execute(self, pending: _Pending, height: int) -> tuple[TxStatus, Execution] | None:
+        """Run the swap against the pool as it is now; fees are paid even when it fails.
+
+        Returns None for what a leader drops: a payer that cannot pay the fee, or a
+        transaction the runtime cannot process at all.
+        """
         swap = pending.swap
+        if self._bank.lamports(swap.wallet) < pending.fee_lamports:
+            return None
         plan = self._plan(swap)
         if isinstance(plan, _Refusal):
             return self._refused(pending, height, plan.code, plan.message)
         spec, pool, legs = plan
-        execution = self._bank.execute(pending.tx, legs)
+        try:
+            execution = self._bank.execute(pending.tx, legs)
+        except Exception:  # untrusted bytes reach litesvm; never let one break the node
+            log.exception("transaction_dropped", signature=pending.signature)
+            return None
+        if execution.err in _UNPAYABLE:
+            return None
         if execution.err is not None:
             code, message = _bank_failure(execution)
             status = TxStatus(
@@ -420,10 +430,10 @@ def _bank_failure(execution: Execution) -> tuple[str, str]:
         line.removeprefix("Program log: ") for line in execution.logs if "Program log: " in line
     ]
     detail = "; ".join(said[-2:]) or str(err)
-    custom = None
-    if isinstance(err, dict) and isinstance(err["InstructionError"][1], dict):
-        custom = err["InstructionError"][1].get("Custom")
+    failed = err.get("InstructionError") if isinstance(err, dict) else None
+    custom = failed[1].get("Custom") if failed and isinstance(failed[1], dict) else None
+    short_of_rent = isinstance(err, dict) and "InsufficientFundsForRent" in err
     # SPL Token and System program both use 1 for "not enough to cover the transfer".
-    if custom == 1 or err in ("InsufficientFundsForFee", "InsufficientFundsForRent"):
+    if custom == 1 or short_of_rent or err == "InsufficientFundsForFee":
         return "INSUFFICIENT_FUNDS", f"insufficient funds: {detail}"
     return "TRANSACTION_FAILED", f"transaction failed: {err} ({detail})"

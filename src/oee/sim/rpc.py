@@ -312,9 +312,14 @@ class SolanaRpc:
         lamports = wire.arg(params, 1, int)
         if isinstance(lamports, bool) or not 0 < lamports <= wire.U64_MAX:
             raise RpcError(-32602, "Invalid params: lamports must be a positive u64")
-        fund(self._world, self._ledger, owner, lamports, starter_tokens=owner not in self._funded)
+        try:
+            fund(
+                self._world, self._ledger, owner, lamports, starter_tokens=owner not in self._funded
+            )
+        except ValueError as error:  # the balance would pass the u64 limit
+            raise RpcError(-32602, f"Invalid params: {error}") from None
         self._funded.add(owner)
-        digest = hashlib.sha256(f"oee-sim/airdrop/{len(self._airdrops)}".encode()).digest()
+        digest = hashlib.sha256(f"{self._genesis}/airdrop/{len(self._airdrops)}".encode()).digest()
         signature = wire.b58encode(digest + digest)
         # The credit lands at once; its signature confirms like any transaction's (solana-py's
         # `confirm_transaction` polls it).

@@ -33,7 +33,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import Transaction
 
-from oee.adapters.chain.spl import TOKEN_PROGRAM_ID, WSOL_MINT
+from oee.adapters.chain.spl import TOKEN_PROGRAM_ID, WSOL_MINT, associated_token_address
 from oee.adapters.chain.transactions import decode_swap
 from oee.domain.errors import ExecutionError
 from oee.domain.ports import Blockhash, TokenBalance, TxState, TxStatus, WalletBalances
@@ -400,9 +400,18 @@ def _received(wire_tx: str, meta: dict[str, Any]) -> int:
     """
     tx = Transaction.from_bytes(base64.b64decode(wire_tx))
     mint_out = decode_swap(tx).mint_out
+    keys = tx.message.account_keys
     if mint_out == str(WSOL_MINT):
-        return int(meta["postBalances"][0]) - int(meta["preBalances"][0]) + int(meta["fee"])
-    payer = str(tx.message.account_keys[0])
+        # Closing the wSOL account hands the payer everything it held (the output, any wSOL
+        # it held before, its rent), so its own change is taken off again.
+        pre, post = meta["preBalances"], meta["postBalances"]
+        received = int(post[0]) - int(pre[0]) + int(meta["fee"])
+        wsol_account = associated_token_address(keys[0], WSOL_MINT)
+        if wsol_account in keys:
+            index = keys.index(wsol_account)
+            received += int(post[index]) - int(pre[index])
+        return received
+    payer = str(keys[0])
 
     def held(balances: list[dict[str, Any]] | None) -> int:
         return sum(

@@ -1,0 +1,54 @@
+"""What a swap paid, read from a landed transaction's balances (the RPC chain's `_received`)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from solders.hash import Hash
+from solders.keypair import Keypair
+from solders.transaction import Transaction
+
+from oee.adapters.chain.rpc import _received
+from oee.adapters.chain.spl import WSOL_MINT, associated_token_address
+from oee.adapters.chain.transactions import SwapTransactionBuilder
+from oee.domain.ports import Blockhash
+from oee.domain.tokens import resolve_token
+
+SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
+RAYDIUM = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8"
+POOL = "58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2"
+RENT = 2_039_280
+FEE = 7_000
+
+
+def usdc_to_sol() -> tuple[str, list[Any]]:
+    builder = SwapTransactionBuilder(Keypair())
+    signed = builder.build(
+        "raydium", RAYDIUM, POOL, USDC, SOL, 10**6, 1, Blockhash(str(Hash.new_unique()), 10)
+    )
+    keys = Transaction.from_bytes(base64.b64decode(signed.raw_tx)).message.account_keys
+    return signed.raw_tx, list(keys)
+
+
+def meta(keys: list[Any], changes: dict[Any, tuple[int, int]]) -> dict[str, Any]:
+    pre = [changes.get(key, (0, 0))[0] for key in keys]
+    post = [changes.get(key, (0, 0))[1] for key in keys]
+    return {"fee": FEE, "preBalances": pre, "postBalances": post}
+
+
+def test_sol_out_is_the_payers_gain_plus_the_fee_when_the_wsol_account_was_new() -> None:
+    raw, keys = usdc_to_sol()
+    payer = keys[0]
+    # The wSOL account is created (rent paid) and closed (rent back) within the swap.
+    landed = meta(keys, {payer: (10**9, 10**9 + 6_000_000 - FEE)})
+    assert _received(raw, landed) == 6_000_000
+
+
+def test_sol_out_leaves_out_wsol_the_wallet_held_before() -> None:
+    raw, keys = usdc_to_sol()
+    payer = keys[0]
+    wsol = associated_token_address(payer, WSOL_MINT)
+    held = 5 * 10**9 + RENT  # 5 wSOL and the account's rent, all swept to the payer on close
+    landed = meta(keys, {payer: (10**9, 10**9 + 6_000_000 + held - FEE), wsol: (held, 0)})
+    assert _received(raw, landed) == 6_000_000
