@@ -103,14 +103,12 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
             role=role,
             hint="set OEE_RPC_URL to one `oee sim` shared by every api and worker process",
         )
-    # Every role loads (or first creates) the one wallet file, so the API reports the very
-    # wallet the workers sign with; only the worker keeps the secret.
-    keypair = _load_wallet(settings)
-    worker = (
-        None
-        if role == "api"
-        else _build_worker(settings, store, queue, bus, clock, metrics, chain, venues, keypair)
-    )
+    worker, wallet = None, None
+    if role != "api":
+        # A worker signs: it loads the one wallet file, or creates it on first start.
+        keypair = _load_wallet(settings)
+        worker = _build_worker(settings, store, queue, bus, clock, metrics, chain, venues, keypair)
+        wallet = str(keypair.pubkey())
     return Engine(
         settings=settings,
         clock=clock,
@@ -124,8 +122,12 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
         http=http,
         venues=venues,
         metrics=metrics,
-        chain=chain,
-        wallet=str(keypair.pubkey()),
+        # An API-only process without OEE_RPC_URL has a simulator of its own, not the chain the
+        # workers sign on: it has no chain to read the wallet from.
+        chain=chain if role != "api" or settings.rpc_url is not None else None,
+        # The API only reads the public key, when it needs it (`oee.api.wallet`): a worker may
+        # create the wallet after the API has started.
+        wallet=wallet,
     )
 
 

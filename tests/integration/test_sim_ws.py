@@ -209,6 +209,7 @@ async def test_unsubscribing_stops_notifications(node: Node) -> None:
         ({"method": "logsSubscribe", "params": ["everything"]}, -32602),
         ({"method": "logsSubscribe", "params": []}, -32602),
         ({"method": "logsSubscribe", "params": ["all", {"commitment": "soon"}]}, -32602),
+        ({"method": "logsSubscribe", "params": ["all", {"commitment": []}]}, -32602),
         ({"method": "logsUnsubscribe", "params": ["1"]}, -32602),
         ({"method": "slotUnsubscribe", "params": [12345]}, -32602),
         ({"params": []}, -32600),

@@ -1,8 +1,8 @@
 """`GET /api/wallet` through served engines built by the composition root.
 
-Both deployments for the API-only engine (the role that must still reach the chain); the whole
-engine (`serve`) for the wallet its worker funds at start. The chain is the engine's own JSON-RPC
-client on the in-process simulator, or on a port where nothing listens.
+Both deployments for the API-only engine, which reads the wallet file's address and the chain
+it shares with the workers (a simulator on a real port, as `oee sim` is); the whole engine
+(`serve`) for the wallet its worker funds at start.
 """
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ import pytest
 from solders.keypair import Keypair
 
 from oee.adapters.bus.memory import MemoryBus
+from oee.adapters.chain.transactions import load_or_create_keypair
 from oee.adapters.queue.memory import MemoryQueue
 from oee.api.models import WalletView
 from oee.bootstrap import Engine, Role, build_engine
 from oee.devtools.engine_process import free_port
+from oee.devtools.inloop import serving
 from oee.domain.errors import ExecutionError
 from oee.domain.ports import WalletBalances
-from oee.settings import Settings
+from oee.settings import Settings, SimSettings
+from oee.sim import build_sim
+from oee.sim.app import create_sim_app, server_config
 from tests.e2e.conftest import make_settings
 from tests.integration.conftest import Api, make_engine, serve
 
@@ -37,10 +41,19 @@ def keypair_address(path: Path) -> str:
     return str(Keypair.from_bytes(bytes(json.loads(path.read_text()))).pubkey())
 
 
+@pytest.fixture
+async def sim_url() -> AsyncIterator[str]:
+    """One `oee sim`-like node on a real port: the chain an API-only process shares."""
+    sim = SimSettings(latency_scale=0)
+    async with serving(create_sim_app(*build_sim(sim), sim), config=server_config) as port:
+        yield f"http://127.0.0.1:{port}/"
+
+
 async def test_the_api_reports_the_wallet_file_s_address_and_balances(
-    engine_settings: Callable[..., Settings],
+    engine_settings: Callable[..., Settings], sim_url: str
 ) -> None:
-    settings = engine_settings()
+    settings = engine_settings(rpc_url=sim_url)
+    load_or_create_keypair(settings.wallet_file)  # as the first worker does
     async for api in _serve(settings):
         response = await api.http.get("/api/wallet")
         assert response.status_code == 200, response.text
@@ -51,20 +64,41 @@ async def test_the_api_reports_the_wallet_file_s_address_and_balances(
         assert int(body["lamports"]) >= 0
         assert isinstance(body["sol"], str)
         assert isinstance(body["slot"], int)
-    # The API made the wallet file (it started first): private to its owner.
     assert stat.S_IMODE(settings.wallet_file.stat().st_mode) == 0o600
+
+
+async def test_the_api_waits_for_a_worker_to_create_the_wallet(
+    engine_settings: Callable[..., Settings], sim_url: str
+) -> None:
+    settings = engine_settings(rpc_url=sim_url)
+    async for api in _serve(settings):
+        early = await api.http.get("/api/wallet")
+        assert (early.status_code, early.json()["code"]) == (503, "SERVICE_UNAVAILABLE")
+        assert "a worker creates it on first start" in early.json()["message"]
+        assert not settings.wallet_file.exists()  # the API never makes a wallet
+        load_or_create_keypair(settings.wallet_file)
+        later = await api.http.get("/api/wallet")
+        assert later.status_code == 200, later.text
+        assert later.json()["address"] == keypair_address(settings.wallet_file)
+
+
+async def test_an_api_without_a_shared_chain_says_how_to_get_one(
+    engine_settings: Callable[..., Settings],
+) -> None:
+    async for api in _serve(engine_settings()):  # no OEE_RPC_URL: its simulator is its own
+        response = await api.http.get("/api/wallet")
+        assert (response.status_code, response.json()["code"]) == (503, "SERVICE_UNAVAILABLE")
+        assert "OEE_RPC_URL" in response.json()["message"]
 
 
 async def test_api_and_workers_sign_as_one_wallet(tmp_path: Path) -> None:
     shared = tmp_path / "secrets" / "engine.json"
     engines: list[Engine] = []
-    roles: tuple[tuple[Role, str], ...] = (("api", "a"), ("worker", "b"), ("worker", "c"))
-    for role, data_dir in roles:
+    for data_dir in ("b", "c"):
         settings = make_settings(tmp_path, data_dir=tmp_path / data_dir, wallet_path=shared)
-        engines.append(await build_engine(settings, role))
+        engines.append(await build_engine(settings, "worker"))
     try:
-        assert len({engine.wallet for engine in engines}) == 1
-        assert engines[0].wallet == keypair_address(shared)
+        assert {engine.wallet for engine in engines} == {keypair_address(shared)}
         assert not (tmp_path / "b" / "wallet.json").exists()
     finally:
         for engine in engines:
@@ -107,6 +141,7 @@ async def test_a_chain_that_cannot_be_reached_is_503(
     engine_settings: Callable[..., Settings],
 ) -> None:
     settings = engine_settings(rpc_url=f"http://127.0.0.1:{free_port()}/")
+    load_or_create_keypair(settings.wallet_file)
     async for api in _serve(settings):
         response = await api.http.get("/api/wallet")
         assert response.status_code == 503, response.text
@@ -128,7 +163,7 @@ class _Refusing:
 async def test_a_chain_that_refuses_the_read_is_502(
     engine_settings: Callable[..., Settings],
 ) -> None:
-    async for api in _serve(engine_settings()):
+    async for api in _serve(engine_settings(), "serve"):
         api.engine.chain = _Refusing()  # type: ignore[assignment]
         response = await api.http.get("/api/wallet")
         assert response.status_code == 502, response.text
@@ -146,7 +181,7 @@ async def test_an_engine_without_a_chain_is_503(tmp_path: Path) -> None:
         response = await api.http.get("/api/wallet")
         assert response.status_code == 503
         assert response.json()["code"] == "SERVICE_UNAVAILABLE"
-        assert "no chain client" in response.json()["message"]
+        assert "no shared chain" in response.json()["message"]
 
 
 class _NoStore:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from oee.adapters.chain.transactions import read_keypair
 from oee.api.deps import engine_of
 from oee.api.errors import ApiError
 from oee.api.examples import error_responses, ok
@@ -92,10 +94,14 @@ def wallet_view(address: str, balances: WalletBalances) -> dict[str, JSON]:
 async def wallet(request: Request) -> JSONResponse:
     """Read the engine wallet's balances from the chain."""
     engine = engine_of(request)
-    if engine.chain is None or engine.wallet is None:
+    if engine.chain is None:
         raise ApiError(
-            503, "SERVICE_UNAVAILABLE", "this process has no chain client to read the wallet from"
+            503,
+            "SERVICE_UNAVAILABLE",
+            "this process reaches no shared chain: set OEE_RPC_URL to the workers' RPC node",
         )
+    if engine.wallet is None:
+        engine.wallet = _public_key(engine.settings.wallet_file)
     try:
         async with asyncio.timeout(READ_TIMEOUT_S):
             balances = await engine.chain.balances(engine.wallet)
@@ -119,3 +125,18 @@ def _unavailable(why: str) -> ApiError:
         f"the chain RPC node is unavailable right now; retry shortly ({why})",
         headers={"Retry-After": "1"},
     )
+
+
+def _public_key(path: Path) -> str:
+    """The wallet's address, read from the file the workers sign with (the secret is dropped)."""
+    try:
+        return str(read_keypair(path).pubkey())
+    except FileNotFoundError:
+        raise ApiError(
+            503,
+            "SERVICE_UNAVAILABLE",
+            f"no wallet at {path} yet: a worker creates it on first start (OEE_WALLET_PATH)",
+            headers={"Retry-After": "1"},
+        ) from None
+    except ValueError as error:
+        raise ApiError(503, "SERVICE_UNAVAILABLE", str(error)) from None

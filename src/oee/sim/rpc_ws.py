@@ -158,6 +158,9 @@ class PubSub:
             result = self._call(method, params, connection)
         except RpcError as error:
             reply = wire.error_reply(request_id, error)
+        except Exception:  # a request no check foresaw must not close the client's socket
+            log.exception("pubsub_request_failed", method=method)
+            reply = wire.error_reply(request_id, RpcError(-32603, "Internal error"))
         else:
             reply = {"jsonrpc": "2.0", "result": result, "id": request_id}
         return reply if "id" in request else None  # a notification is never answered
@@ -168,7 +171,8 @@ class PubSub:
             config = params[1] if len(params) > 1 else None
             if config is not None and not isinstance(config, dict):
                 raise RpcError(-32602, "Invalid params: the config must be an object")
-            if (config or {}).get("commitment", "finalized") not in COMMITMENTS:
+            commitment = (config or {}).get("commitment", "finalized")
+            if not isinstance(commitment, str) or commitment not in COMMITMENTS:
                 raise RpcError(-32602, "Invalid params: unknown commitment")
             return self._subscribe(connection, "logs", mentions)
         if method == "slotSubscribe":

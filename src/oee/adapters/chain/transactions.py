@@ -237,6 +237,16 @@ def load_or_create_keypair(path: Path) -> Keypair:
                 os.link(tmp, path)
         finally:
             os.unlink(tmp)
+    return read_keypair(path)
+
+
+def read_keypair(path: Path) -> Keypair:
+    """The wallet in an existing keypair file (see `load_or_create_keypair`).
+
+    Raises:
+        FileNotFoundError: There is no file at `path`.
+        ValueError: The file is not a 64-byte keypair.
+    """
     if path.stat().st_mode & 0o077:
         path.chmod(0o600)  # a wallet readable by others is a leaked wallet
     try:
