@@ -34,6 +34,7 @@ from oee.api.examples import error_responses, ok
 from oee.api.models import EXAMPLE_LAUNCH, LaunchRequestBody, LaunchView
 from oee.api.schemas import loads_exact
 from oee.bootstrap import Engine
+from oee.sim.launches import LAUNCH_FIELDS
 
 router = APIRouter()
 
@@ -200,7 +201,6 @@ def _reply_rate(reply: httpx.Response) -> float | None:
 
 # --- pool launches -------------------------------------------------------------------------
 
-_LAUNCH_FIELDS = ("symbol", "decimals", "venues", "quote", "liquidityUsd", "priceUsd", "reserves")
 _USD_FIELDS = ("liquidityUsd", "priceUsd")
 # The field each of the simulator's launch refusals is about, for the answer's `errors`.
 _FIELD_OF_LAUNCH_CODE = {
@@ -329,8 +329,8 @@ def _launch_body(body: dict[str, Any]) -> dict[str, Any]:
     if reserves is not None and not isinstance(reserves, dict):
         message = 'reserves must be an object {"base", "quote"} of base units'
         errors.append({"field": "reserves", "message": message})
-    for name in sorted(set(body) - set(_LAUNCH_FIELDS)):
-        message = f"unknown field {name[:40]!r}; known: {', '.join(_LAUNCH_FIELDS)}"
+    for name in sorted(set(body) - set(LAUNCH_FIELDS)):
+        message = f"unknown field {name[:40]!r}; known: {', '.join(LAUNCH_FIELDS)}"
         errors.append({"field": name[:40], "message": message})
     if errors:
         message = "; ".join(e["message"] for e in errors)

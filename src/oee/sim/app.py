@@ -42,7 +42,7 @@ from starlette.routing import Route, WebSocketRoute
 from oee.domain.tokens import MAX_BASE_UNITS
 from oee.settings import SimSettings
 from oee.sim.faults import parse_rates
-from oee.sim.launches import DEFAULT_VENUES, Launch, LaunchError, LaunchRequest
+from oee.sim.launches import DEFAULT_VENUES, LAUNCH_FIELDS, Launch, LaunchError, LaunchRequest
 from oee.sim.ledger import NATIVE_MINT, SimLedger
 from oee.sim.quotes import QuoteService
 from oee.sim.rpc import NodeUnavailable, SolanaRpc
@@ -54,7 +54,6 @@ from oee.sim.world import SimWorld
 RPC_LATENCY_MS = 5.0
 JITTER = 0.25
 MAX_RPC_BODY = 50 * 1024  # agave's limit on a JSON-RPC request body
-_LAUNCH_FIELDS = ("symbol", "decimals", "venues", "quote", "liquidityUsd", "priceUsd", "reserves")
 _CONFLICTS = frozenset({"DUPLICATE_SYMBOL", "TOO_MANY_LAUNCHES"})  # 409, not the caller's typo
 
 
@@ -198,8 +197,8 @@ def _launch_request(body: bytes) -> LaunchRequest:
         raise LaunchError("BAD_REQUEST", "the body must be JSON") from None
     if not isinstance(data, dict) or "symbol" not in data or "decimals" not in data:
         raise LaunchError("BAD_REQUEST", 'the body must be {"symbol", "decimals", ...}')
-    if unknown := sorted(set(data) - set(_LAUNCH_FIELDS)):
-        raise LaunchError("BAD_REQUEST", f"unknown fields {unknown}; known: {list(_LAUNCH_FIELDS)}")
+    if unknown := sorted(set(data) - set(LAUNCH_FIELDS)):
+        raise LaunchError("BAD_REQUEST", f"unknown fields {unknown}; known: {list(LAUNCH_FIELDS)}")
     venues = data.get("venues", list(DEFAULT_VENUES))
     if not isinstance(venues, list) or not all(isinstance(v, str) for v in venues):
         raise LaunchError("INVALID_VENUES", 'venues must be a list such as ["raydium"]')

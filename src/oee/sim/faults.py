@@ -55,14 +55,6 @@ class Faults:
             slippage_move_rate=settings.slippage_move_rate,
         )
 
-    def set_rate(self, rate: float) -> None:
-        """Change the transient fault rate for every request from now on.
-
-        Raises:
-            ValueError: `rate` is not a number from 0 to 1.
-        """
-        self.rate = _checked(rate)
-
     def update(self, rates: dict[str, float]) -> None:
         """Change the rates named by JSON key (see the module's table); the others stay."""
         checked = {KINDS[key]: _checked(value) for key, value in rates.items()}
@@ -95,14 +87,6 @@ def parse_rates(body: bytes) -> dict[str, float]:
             raise ValueError(f"{key} must be a number from 0 to 1")
         rates[key] = _checked(float(value))
     return rates
-
-
-def parse_rate(body: bytes) -> float:
-    """The rate of a `{"rate": 0.3}` body; raises ValueError saying what is wrong."""
-    rates = parse_rates(body)
-    if "rate" not in rates:
-        raise ValueError('the body must be {"rate": <a number from 0 to 1>}')
-    return rates["rate"]
 
 
 def _checked(rate: float) -> float:

@@ -38,13 +38,12 @@ MIN_PRICE_USD, MAX_PRICE_USD = Decimal("1e-12"), Decimal(10) ** 9
 MAX_DECIMALS = 18
 # Fewer base units a side than this cannot fill 139 DLMM bins or quote a sane price.
 MIN_RESERVE = 1_000
+# The JSON fields of a launch request (`POST /admin/pools`, relayed by the engine's dashboard).
+LAUNCH_FIELDS = ("symbol", "decimals", "venues", "quote", "liquidityUsd", "priceUsd", "reserves")
 MAX_LAUNCHES = 1_000  # each launch adds a market the price process steps every second
 # A launched token trades nowhere else, so its walk is a memecoin's: about 0.2 % a second.
 LAUNCH_VOLATILITY = Decimal("0.002")
 MIN_GAP_S = 0.001  # random launches never share an instant
-# The ledger's first block height (`oee.sim.ledger.FIRST_BLOCK_HEIGHT`; the ledger imports
-# the world, so the world cannot import it; a test pins the two equal).
-FIRST_BLOCK_HEIGHT = 1_000
 _SYMBOL = re.compile(r"[A-Za-z0-9]{1,10}")  # a Metaplex symbol is at most 10 characters
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 Origin = Literal["request", "random"]  # an explicit call (the admin route) or the stream
@@ -133,10 +132,6 @@ class Launcher:
         self._tokens = {token.mint: token for token in REGISTRY}
         self._launches: list[Launch] = []
         self._listeners: list[Callable[[Launch], None]] = []
-        # Launches carry the ledger's block height: its blocks start when the world is ready
-        # (`build_sim` makes the ledger right after) and last as long as they do there.
-        scale = settings.latency_scale
-        self._block_s = settings.slot_ms * (scale if scale > 0 else 1.0) / 1000
         self._genesis = world.now()
         self._random: RandomLaunches | None = None
         if settings.launch_interval_s > 0:
@@ -187,7 +182,7 @@ class Launcher:
             LaunchedPool(name, self._world.venue(name).program_id, pool.address, base, quoted)
             for name, pool in pools.items()
         )
-        height = FIRST_BLOCK_HEIGHT + int((at - self._genesis) / self._block_s)
+        height = self._world.heights.at(at)  # the chain's block at the launch
         launch = Launch(token, quote, price, liquidity, opened, at, height, origin)
         self._launches.append(launch)
         for listener in list(self._listeners):

@@ -37,7 +37,6 @@ log = structlog.get_logger(__name__)
 # A blockhash may be used for this many blocks after the one it was issued at (as on Solana).
 BLOCKHASH_VALIDITY = 150
 LAMPORTS_PER_SIGNATURE = 5_000
-FIRST_BLOCK_HEIGHT = 1_000
 # `balances()` reports a wallet's lamports under the System program's id, like a mint.
 NATIVE_MINT = "11111111111111111111111111111111"
 
@@ -132,10 +131,8 @@ class SimLedger:
         self.faults = faults or Faults.from_settings(settings)
         self._fault_rng = random.Random(f"oee-sim/ledger-faults/{settings.seed}")
         self._now = world.now  # one clock for blocks, landings and prices
-        self._t0 = world.now()
+        self._heights = world.heights
         scale = settings.latency_scale
-        # With latency off, blocks keep the real pace so a blockhash still lives about 60 s.
-        self._block_s = settings.slot_ms * (scale if scale > 0 else 1.0) / 1000
         self._delay_s = (
             settings.confirm_min_ms * scale / 1000,
             settings.confirm_max_ms * scale / 1000,
@@ -146,7 +143,9 @@ class SimLedger:
         self._hash_seed = f"oee-sim/blockhash/{settings.seed}/".encode()
         self._issued = itertools.count()
         self._blockhashes: dict[Hash, int] = {}  # blockhash -> last valid block height
-        self._expiry: deque[tuple[int, Hash]] = deque()  # issue order is expiry order
+        # Issue order is expiry order, but for the stale-hash fault's short-lived hashes: they
+        # wait behind longer-lived ones to be forgotten (lookups check the height anyway).
+        self._expiry: deque[tuple[int, Hash]] = deque()
         self._statuses: dict[str, TxStatus | None] = {}  # None: accepted, not landed (yet)
         self._landed: dict[str, LandedSwap] = {}
         self._processed: dict[str, ProcessedTx] = {}
@@ -295,7 +294,7 @@ class SimLedger:
         return None if token is None else token.decimals
 
     def _height_at(self, at: float) -> int:
-        return FIRST_BLOCK_HEIGHT + int((at - self._t0) / self._block_s)
+        return self._heights.at(at)
 
     def _settle(self) -> None:
         """Land every transaction that is due, then forget expired blockhashes."""

@@ -19,7 +19,6 @@ import binascii
 import hashlib
 import json
 import random
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -74,7 +73,6 @@ class SolanaRpc:
             Hash(hashlib.sha256(f"oee-sim/genesis/{settings.seed}".encode()).digest())
         )
         self._programs = wire.ProgramErrors(world.venues)
-        self._clock = wire.BlockClock(ledger.block_height(), settings, time.time())
         self._funded: set[str] = set()  # wallets the faucet already gave starter tokens
         self._airdrops: dict[str, int] = {}  # airdrop signature -> block height it landed at
         self._methods: dict[str, Handler] = {
@@ -267,7 +265,7 @@ class SolanaRpc:
         meta = wire.transaction_meta(processed, err, logs, units, self._decimals)
         reply: dict[str, Json] = {
             "slot": wire.slot(processed.status.slot),
-            "blockTime": self._clock.block_time(processed.status.slot),
+            "blockTime": self._world.heights.block_time(processed.status.slot),
             "transaction": encoded,
             "meta": meta,
         }

@@ -19,7 +19,6 @@ from solders.transaction import Transaction
 
 from oee.adapters.chain.spl import TOKEN_PROGRAM_ID, WSOL_MINT
 from oee.adapters.chain.transactions import MEMO_PROGRAM_ID, DecodedSwap
-from oee.settings import SimSettings
 from oee.sim.bank import Balances
 from oee.sim.ledger import ProcessedTx
 from oee.sim.world import VenueSpec
@@ -241,19 +240,6 @@ class ProgramErrors:
                 f"Error Number: {number}. Error Message: {words}.",
             ]
         return [*lines, f"Program log: Error: {words}"]
-
-
-class BlockClock:
-    """Wall-clock `blockTime` of a block height, from the node's start and the block time."""
-
-    def __init__(self, height: int, settings: SimSettings, wall: float) -> None:
-        scale = settings.latency_scale
-        self._height, self._wall = height, wall
-        self._block_s = settings.slot_ms * (scale if scale > 0 else 1.0) / 1000
-
-    def block_time(self, height: int) -> int:
-        """Unix seconds at which block `height` was produced."""
-        return int(self._wall + (height - self._height) * self._block_s)
 
 
 def encode_transaction(tx: Transaction, raw: bytes, encoding: Json) -> Json:

@@ -38,7 +38,6 @@ import asyncio
 import hashlib
 import itertools
 import json
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -50,6 +49,7 @@ from starlette.websockets import WebSocket
 
 from oee.settings import SimSettings
 from oee.sim import rpc_wire as wire
+from oee.sim.blocks import block_seconds
 from oee.sim.launch_logs import SYSTEM_PROGRAM, TOKEN_PROGRAM, launch_logs
 from oee.sim.launches import Launch, LaunchedPool
 from oee.sim.ledger import SimLedger
@@ -100,9 +100,8 @@ class PubSub:
         self._seed = settings.seed
         self._ids = itertools.count()  # agave numbers subscriptions from 0, node-wide
         self._subscriptions: dict[int, _Subscription] = {}
-        scale = settings.latency_scale
-        self._tick_s = max(settings.slot_ms * (scale if scale > 0 else 1.0) / 1000, MIN_TICK_S)
-        self._clock = wire.BlockClock(ledger.block_height(), settings, time.time())
+        self._world = world
+        self._tick_s = max(block_seconds(settings), MIN_TICK_S)
         world.on_launch(self._on_launch)
 
     async def serve(self, websocket: WebSocket) -> None:
@@ -210,7 +209,7 @@ class PubSub:
         if not logs:
             return
         context = {"slot": wire.slot(launch.block_height)}
-        open_time = self._clock.block_time(launch.block_height)
+        open_time = self._world.heights.block_time(launch.block_height)
         for pool in launch.pools:
             keys = _account_keys(launch, pool)
             value = {

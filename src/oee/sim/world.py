@@ -24,6 +24,7 @@ from solders.pubkey import Pubkey
 from oee.domain.routing import Quote
 from oee.domain.tokens import REGISTRY, Token
 from oee.settings import SimSettings
+from oee.sim.blocks import BlockHeights
 from oee.sim.launches import LAUNCH_VOLATILITY, Launch, Launcher, LaunchRequest
 from oee.sim.pools import ConstantProductPool, DlmmPool, Pool
 
@@ -108,6 +109,8 @@ class SimWorld:
         self.venues = VENUES
         self._now = now
         self._t0 = now()
+        # The chain's blocks run on world time.
+        self.heights = BlockHeights(self._t0, settings, wall=time.time())
         self._ticks = 0
         self._events: list[tuple[float, int, Callable[[float], None]]] = []
         self._event_seq = itertools.count()  # breaks time ties in scheduling order
@@ -120,7 +123,7 @@ class SimWorld:
             self._add_market(token_a, token_b)
         self._volatility = dict(VOLATILITY)
         self._launched: list[_Market] = []  # launched tokens' markets: their pools make the price
-        self._launcher = Launcher(self, settings)  # last: its block clock starts with the ledger
+        self._launcher = Launcher(self, settings)
 
     def now(self) -> float:
         """The world's monotonic time in seconds; the ledger keeps its blocks by it too."""

@@ -257,8 +257,10 @@ class RpcChain:
             reply = json.loads(response.content)
         except ValueError:
             raise _unavailable(f"{method}: RPC node answered with invalid JSON") from None
+        if not isinstance(reply, dict) or ("result" not in reply and "error" not in reply):
+            raise _unavailable(f"{method}: RPC node answered with no JSON-RPC response")
         if "error" in reply:
-            fault = reply["error"]
+            fault = reply["error"] if isinstance(reply["error"], dict) else {}
             raise _RpcFault(fault.get("code", 0), fault.get("message", ""), fault.get("data"))
         return reply["result"]
 

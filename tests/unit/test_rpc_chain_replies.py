@@ -1,17 +1,20 @@
-"""What a swap paid, read from a landed transaction's balances (the RPC chain's `_received`)."""
+"""The RPC chain's reading of replies: what a swap paid, and replies that are not JSON-RPC."""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
+import httpx
+import pytest
 from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.transaction import Transaction
 
-from oee.adapters.chain.rpc import _received
+from oee.adapters.chain.rpc import RpcChain, _received
 from oee.adapters.chain.spl import WSOL_MINT, associated_token_address
 from oee.adapters.chain.transactions import SwapTransactionBuilder
+from oee.domain.errors import ExecutionError
 from oee.domain.ports import Blockhash
 from oee.domain.tokens import resolve_token
 
@@ -52,3 +55,14 @@ def test_sol_out_leaves_out_wsol_the_wallet_held_before() -> None:
     held = 5 * 10**9 + RENT  # 5 wSOL and the account's rent, all swept to the payer on close
     landed = meta(keys, {payer: (10**9, 10**9 + 6_000_000 + held - FEE), wsol: (held, 0)})
     assert _received(raw, landed) == 6_000_000
+
+
+@pytest.mark.parametrize("body", [b"[]", b'"ok"', b'{"jsonrpc": "2.0", "id": 1}', b"{}"])
+async def test_a_reply_that_is_not_a_json_rpc_response_is_a_retryable_failure(
+    body: bytes,
+) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(ExecutionError) as failed:
+            await RpcChain(client, "http://node/").block_height()
+    assert (failed.value.code, failed.value.retryable) == ("RPC_UNAVAILABLE", True)
