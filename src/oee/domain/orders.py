@@ -195,18 +195,13 @@ class Order:
         self._record_attempt("failed", at, fee_lamports=fee_lamports)
         return self._move(OrderStatus.FAILED, at, error=code, reason=reason)
 
-    def retry(
-        self,
-        code: str,
-        reason: str,
-        delay_s: float,
-        at: datetime,
-        *,
-        fee_lamports: int | None = None,
-    ) -> OrderEvent:
-        """Back to pending with the next attempt number, to run again after `delay_s`."""
+    def retry(self, code: str, reason: str, delay_s: float, at: datetime) -> OrderEvent:
+        """Back to pending with the next attempt number, to run again after `delay_s`.
+
+        A retried attempt never landed (what landed and failed is final), so it paid no fee.
+        """
         check_transition(self.status, OrderStatus.PENDING)
-        self._record_attempt("retried", at, code=code, reason=reason, fee_lamports=fee_lamports)
+        self._record_attempt("retried", at, code=code, reason=reason)
         self.attempt += 1
         self.tx = None
         return self._move(

@@ -268,12 +268,7 @@ class Executor:
                 venue=order.decision.chosen.venue if order.decision else None,
                 code=error.code,
             )
-            await self._commit(
-                order,
-                lambda at: order.retry(
-                    error.code, error.message, delay, at, fee_lamports=error.fee_lamports
-                ),
-            )
+            await self._commit(order, lambda at: order.retry(error.code, error.message, delay, at))
             self.metrics.retries_for(error.code).inc()
             await self.clock.sleep(delay)
             return

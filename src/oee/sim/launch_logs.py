@@ -17,13 +17,15 @@ import hashlib
 import struct
 
 from solders.pubkey import Pubkey
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
+from oee.adapters.chain.spl import TOKEN_PROGRAM_ID
 from oee.sim.launches import Launch, LaunchedPool
 from oee.sim.pools import BIN_STEP
 
 COMPUTE_BUDGET = "ComputeBudget111111111111111111111111111111"
-SYSTEM_PROGRAM = "11111111111111111111111111111111"
-TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+SYSTEM_PROGRAM = str(SYSTEM_PROGRAM_ID)
+TOKEN_PROGRAM = str(TOKEN_PROGRAM_ID)
 COMPUTE_LIMIT = 1_400_000  # the transaction's limit; the venue program gets what is left
 _INIT_LOG = struct.Struct("<BQBBQQQQ32s")  # Raydium AMM v4 `InitLog`
 _LB_PAIR_CREATE = hashlib.sha256(b"event:LbPairCreate").digest()[:8]  # Anchor event tag

@@ -21,6 +21,7 @@ from decimal import Decimal
 import structlog
 from solders.hash import Hash
 from solders.pubkey import Pubkey
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.transaction import Transaction
 
 from oee.adapters.chain.transactions import DecodedSwap, decode_swap
@@ -38,7 +39,7 @@ log = structlog.get_logger(__name__)
 BLOCKHASH_VALIDITY = 150
 LAMPORTS_PER_SIGNATURE = 5_000
 # `balances()` reports a wallet's lamports under the System program's id, like a mint.
-NATIVE_MINT = "11111111111111111111111111111111"
+NATIVE_MINT = str(SYSTEM_PROGRAM_ID)
 
 
 # Transaction errors that mean the fee payer cannot pay: such a transaction is never included.
@@ -241,6 +242,11 @@ class SimLedger:
         """
         self._settle()
         return self._bank.airdrop(owner, mint, amount)
+
+    def lamports(self, owner: str) -> int:
+        """The owner's SOL, in lamports (0 for an account that does not exist)."""
+        self._settle()
+        return self._bank.lamports(owner)
 
     def balances(self, owner: str) -> dict[str, int]:
         """The owner's lamports (under NATIVE_MINT) and its token accounts' balances, by mint."""

@@ -33,7 +33,7 @@ from oee.settings import SimSettings
 from oee.sim import rpc_wire as wire
 from oee.sim.faucet import fund
 from oee.sim.faults import Faults
-from oee.sim.ledger import NATIVE_MINT, LedgerError, ProcessedTx, SimLedger
+from oee.sim.ledger import LedgerError, ProcessedTx, SimLedger
 from oee.sim.rpc_wire import RpcError, b58decode, context
 from oee.sim.world import SimWorld
 
@@ -283,7 +283,7 @@ class SolanaRpc:
 
     def _get_balance(self, params: list[Json]) -> Json:
         owner = _pubkey(wire.arg(params, 0, str))
-        lamports = self._ledger.balances(owner).get(NATIVE_MINT, 0)
+        lamports = self._ledger.lamports(owner)
         return context(self._ledger.block_height(), lamports)
 
     def _get_token_account_balance(self, params: list[Json]) -> Json:

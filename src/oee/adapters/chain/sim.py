@@ -89,7 +89,7 @@ class SimChain:
             )
             for account, mint, units in self._ledger.token_accounts(owner)
         )
-        lamports = self._ledger.balances(owner)[NATIVE_MINT]
+        lamports = self._ledger.lamports(owner)
         return WalletBalances(lamports, tokens, slot=self._ledger.block_height())
 
     async def request_airdrop(self, owner: str, lamports: int) -> str:
