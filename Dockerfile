@@ -20,16 +20,16 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 RUN python -m venv /opt/oee
 WORKDIR /src
 
-# Dependencies first, from pyproject.toml alone, so that a code change reuses this layer.
-COPY pyproject.toml README.md ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && /opt/oee/bin/pip install --requirement /tmp/requirements.txt
+# Dependencies first, exactly the locked set with their hashes (requirements.lock, made by
+# scripts/lock), so a code change reuses this layer and a rebuild next year installs the same bytes.
+COPY requirements.lock ./
+RUN /opt/oee/bin/pip install --require-hashes --no-deps --requirement requirements.lock
 
 # Then the engine itself (the migrations ship inside the package, so `oee migrate` needs no
 # source tree). Installed, not editable; pip byte-compiles it here, where it may write.
 COPY src ./src
-RUN /opt/oee/bin/pip install --no-deps . \
+COPY pyproject.toml README.md ./
+RUN /opt/oee/bin/pip install --no-deps --no-build-isolation . \
     && /opt/oee/bin/oee --help > /dev/null
 
 # --- runtime: the virtualenv on a clean slim image, run as an unprivileged user -------------

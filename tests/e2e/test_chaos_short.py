@@ -7,8 +7,8 @@ event log or WebSocket client may see a gap. The run must leave nothing behind.
 
 The Redis database index (OEE_TEST_CHAOS_REDIS_URL; default: the test Redis server, db 14)
 must be used by nothing else: the run flushes it. PostgreSQL's restart hits every database on
-the server; it is on by default (as in CI), OEE_TEST_CHAOS_PG_RESTART=0 turns it off on a
-shared machine and OEE_TEST_CHAOS_PG_RESTART_CMD replaces the command.
+the server, so it is opt-in: OEE_TEST_CHAOS_PG_RESTART=1 turns it on (`.ci/run` does) and
+OEE_TEST_CHAOS_PG_RESTART_CMD replaces the command.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tests.conftest import PG_HOST, PG_PORT, PG_USER, REDIS_TEST_URL
 CHAOS_REDIS_URL = os.environ.get(
     "OEE_TEST_CHAOS_REDIS_URL", REDIS_TEST_URL.rsplit("/", 1)[0] + "/14"
 )
-RESTART_PG = os.environ.get("OEE_TEST_CHAOS_PG_RESTART", "1") != "0"
+RESTART_PG = os.environ.get("OEE_TEST_CHAOS_PG_RESTART", "0") == "1"
 
 
 async def assert_nothing_left(report: ChaosReport) -> None:

@@ -231,7 +231,7 @@ class RedisBus:
 
 async def _close(pubsub: PubSub) -> None:
     with contextlib.suppress(RedisError, OSError):
-        await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+        await pubsub.aclose()
 
 
 async def _stop(task: asyncio.Task[None]) -> None:
