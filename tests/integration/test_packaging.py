@@ -196,7 +196,9 @@ def test_image_installs_the_package_without_the_dev_extra() -> None:
         assert "[dev" not in line
         assert "--editable" not in line
         assert not re.search(r"\s-e\s", line)
-    assert any(re.search(r"pip install --no-deps --no-build-isolation \.(\s|$)", r) for r in installs)
+    assert any(
+        re.search(r"pip install --no-deps --no-build-isolation \.(\s|$)", r) for r in installs
+    )
     # Dependencies come from the runtime lock alone, every file checked against its hash.
     (deps,) = [r for r in installs if "requirements.lock" in r]
     assert "--require-hashes" in deps

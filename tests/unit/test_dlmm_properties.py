@@ -267,3 +267,28 @@ def test_drift_settles_in_the_nearest_bin_and_recentres_far_moves(move: Decimal)
     value = new_x * end + new_y
     worst, held = min(x * start + y, x * end + y * end / start), x * end + y
     assert worst * Decimal("0.999999") <= value <= held
+
+
+@given(state=states(), swap_for_y=directions, share=shares)
+def test_a_swap_that_fills_in_one_bin_reports_no_impact_even_past_an_empty_active_bin(
+    state: DlmmState, swap_for_y: bool, share: Fraction
+) -> None:
+    # Empty the active bin's output side: the first bin that pays is the next one.
+    index = state.active_id - state.lower_id
+    outs = list(out_side(state, swap_for_y))
+    outs[index] = 0
+    xs, ys = (state.amounts_x, tuple(outs)) if swap_for_y else (tuple(outs), state.amounts_y)
+    state = DlmmState(
+        state.bin_step, state.fees, state.lower_id, state.prices, xs, ys,
+        state.active_id, state.volatility,
+    )  # fmt: skip
+    paying = index - 1 if swap_for_y else index + 1
+    assume(0 <= paying < len(state.prices))
+    price, available = state.prices[paying], outs[paying]
+    capacity = available * ONE // price if swap_for_y else available * price // ONE
+    amount_in = int(capacity * share)
+    assume(amount_in > 0)
+    quote = dlmm.quote_swap(state, amount_in, swap_for_y=swap_for_y, now=NOW)
+    if quote.amount_out >= 10**7 and quote.bins_crossed == 1:
+        # One price for the whole fill: the same amounts never carry a bin step of impact.
+        assert quote.price_impact_bps == 0

@@ -267,6 +267,7 @@ def _walk(
     outs = state.amounts_y if swap_for_y else state.amounts_x
     prices, step = state.prices, -1 if swap_for_y else 1
     start = index = state.active_id - state.lower_id
+    first_paying: int | None = None  # the best price the pool actually offers this swap
     left, total_out, total_fee, accumulator = amount_in, 0, 0, state.volatility.accumulator
     while True:
         if not 0 <= index < len(prices):
@@ -277,6 +278,8 @@ def _walk(
         accumulator = _accumulator(state, reference, index_reference, state.lower_id + index)
         available = outs[index]
         if available:
+            if first_paying is None:
+                first_paying = index
             rate, price = total_fee_rate(state, accumulator), prices[index]
             # Input (fee excluded, rounded up) that would take all of the bin's output.
             if swap_for_y:
@@ -297,13 +300,17 @@ def _walk(
         if left == 0:
             break
         index += step
-    impact = _impact_bps(prices[start], swap_for_y, amount_in - total_fee, total_out)
+    # Against the first bin that pays, not the active one: an active bin already emptied on the
+    # output side offers nothing, and measuring from it would report a bin step of impact for
+    # a swap that fills entirely at one price.
+    marginal = prices[start if first_paying is None else first_paying]
+    impact = _impact_bps(marginal, swap_for_y, amount_in - total_fee, total_out)
     quote = DlmmQuote(total_out, total_fee, abs(index - start), state.lower_id + index, impact)
     return quote, accumulator, reference, index_reference
 
 
 def _impact_bps(start_price: int, swap_for_y: bool, net_in: int, amount_out: int) -> Decimal:
-    """Shortfall of the executed price (fee excluded) against the starting bin's, in bps."""
+    """Shortfall of the executed price (fee excluded) against the first paying bin's, in bps."""
     if net_in == 0:
         return Decimal(0)
     if swap_for_y:

@@ -71,11 +71,14 @@ VOLATILITY: dict[str, Decimal] = {
 TICK_S = 1.0
 # Share of a pool's gap to its target price that arbitrage closes per tick.
 ARBITRAGE_PER_TICK = Decimal("0.5")
-SPREAD_MIN, SPREAD_MAX = Decimal("0.02"), Decimal("0.05")
-CENTER_MAX = Decimal("0.01")
+# How far Raydium's price sits above Meteora's (negative: below), as a share of the price: a
+# signed walk between -GAP_MAX and +GAP_MAX, so the venues differ by a few to a few tens of bps
+# (wider, and an arbitrageur would close it) and the cheaper venue changes as the gap crosses 0.
+GAP_MAX = Decimal("0.004")
+CENTER_MAX = Decimal("0.002")
 # Per-tick steps of the venue gap and its center: slow next to a 2-3 s confirmation, so a
-# 50 bps slippage tolerance fails only under real contention.
-SPREAD_STEP, CENTER_STEP = Decimal("0.0005"), Decimal("0.0002")
+# 50 bps slippage tolerance fails only under real contention; the gap crosses zero in minutes.
+GAP_STEP, CENTER_STEP = Decimal("0.0003"), Decimal("0.0001")
 _POOL_BASE = Pubkey(hashlib.sha256(b"oee-sim/pool-authority").digest())
 
 
@@ -85,20 +88,16 @@ class NoPool(LookupError):
 
 @dataclass(slots=True)
 class _Market:
-    """One pair on both venues: the venues sit `spread` apart around `center` off reference."""
+    """One pair on both venues: Raydium sits `gap` above Meteora, around `center` off reference."""
 
     token_a: Token
     token_b: Token
     center: Decimal
-    spread: Decimal
-    raydium_above: bool
+    gap: Decimal
     pools: dict[str, Pool] = field(default_factory=dict)
 
     def offset(self, venue: str) -> Decimal:
-        half = (
-            self.spread / 2 if (venue == RAYDIUM.name) == self.raydium_above else -self.spread / 2
-        )
-        return self.center + half
+        return self.center + (self.gap if venue == RAYDIUM.name else -self.gap) / 2
 
 
 class SimWorld:
@@ -208,8 +207,7 @@ class SimWorld:
         Raises:
             ValueError: A venue cannot hold the price (bins finer than its precision).
         """
-        spread = _uniform(self._rng, SPREAD_MIN, SPREAD_MAX)
-        market = _Market(token, quote, Decimal(0), spread, self._rng.random() < 0.5)
+        market = _Market(token, quote, Decimal(0), _uniform(self._rng, -GAP_MAX, GAP_MAX))
         for name in venues:  # each at the launch price; arbitrage spreads the venues apart
             pool = self._pool(self.venue(name), f"{name}:{token.mint}"[:32], market, *reserves)
             pool.quote(token.mint, max(1, reserves[0] // 1000))  # fails on unpriceable bins
@@ -260,8 +258,7 @@ class SimWorld:
             token_a,
             token_b,
             center=_uniform(rng, -CENTER_MAX, CENTER_MAX),
-            spread=_uniform(rng, SPREAD_MIN, SPREAD_MAX),
-            raydium_above=rng.random() < 0.5,
+            gap=_uniform(rng, -GAP_MAX, GAP_MAX),
         )
         for spec in self.venues:
             side_usd = Decimal(rng.randrange(2_000_000, 5_000_001))
@@ -303,10 +300,8 @@ class SimWorld:
             self._reference[symbol] *= (Decimal(rng.gauss(0.0, 1.0)) * sigma * root).exp()
         weight = 1 - (1 - ARBITRAGE_PER_TICK) ** ticks
         for market in self._markets.values():
-            market.spread = _reflect(
-                market.spread + Decimal(rng.gauss(0.0, 1.0)) * SPREAD_STEP * root,
-                SPREAD_MIN,
-                SPREAD_MAX,
+            market.gap = _reflect(
+                market.gap + Decimal(rng.gauss(0.0, 1.0)) * GAP_STEP * root, -GAP_MAX, GAP_MAX
             )
             market.center = _reflect(
                 market.center + Decimal(rng.gauss(0.0, 1.0)) * CENTER_STEP * root,
