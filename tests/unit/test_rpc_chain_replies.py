@@ -12,11 +12,11 @@ from solders.keypair import Keypair
 from solders.transaction import Transaction
 
 from oee.adapters.chain.rpc import RpcChain, _received
-from oee.adapters.chain.spl import WSOL_MINT, associated_token_address
 from oee.adapters.chain.transactions import SwapTransactionBuilder
 from oee.domain.errors import ExecutionError
 from oee.domain.ports import Blockhash
 from oee.domain.tokens import resolve_token
+from oee.solana.spl import WSOL_MINT, associated_token_address
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 RAYDIUM = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8"

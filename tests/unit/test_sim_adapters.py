@@ -29,7 +29,7 @@ def venues(**settings: float) -> dict[str, SimVenue]:
     return {venue.name: venue for venue in sim_venues(world, sim)}
 
 
-async def test_the_venues_quote_sol_usdc_two_to_five_percent_apart() -> None:
+async def test_the_venues_quote_sol_usdc_a_few_tens_of_bps_apart_at_most() -> None:
     by_name = venues()
     assert set(by_name) == {"raydium", "meteora"}
     assert by_name["raydium"].program_id == "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8"
@@ -37,7 +37,7 @@ async def test_the_venues_quote_sol_usdc_two_to_five_percent_apart() -> None:
     ray = await by_name["raydium"].quote(SOL, USDC, ONE_AND_A_HALF_SOL)
     met = await by_name["meteora"].quote(SOL, USDC, ONE_AND_A_HALF_SOL)
     gap = abs(ray.amount_out - met.amount_out) / Decimal(min(ray.amount_out, met.amount_out))
-    assert Decimal("0.019") <= gap <= Decimal("0.052")
+    assert gap <= Decimal("0.006")  # a gap no arbitrageur would leave open is gone
     assert (ray.venue, ray.fee_bps, met.venue, met.fee_bps) == ("raydium", 25, "meteora", 20)
     assert ray.pool != met.pool
 

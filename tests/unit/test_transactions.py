@@ -17,7 +17,6 @@ from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.transaction import Transaction
 
-from oee.adapters.chain.spl import ATA_PROGRAM_ID, TOKEN_PROGRAM_ID
 from oee.adapters.chain.transactions import (
     SWAP_DISCRIMINATOR,
     SwapTransactionBuilder,
@@ -26,6 +25,7 @@ from oee.adapters.chain.transactions import (
 )
 from oee.domain.ports import Blockhash
 from oee.domain.tokens import resolve_token
+from oee.solana.spl import ATA_PROGRAM_ID, TOKEN_PROGRAM_ID
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 RAYDIUM = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8"

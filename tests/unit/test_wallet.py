@@ -12,7 +12,6 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 
 from oee.adapters.chain.sim import SimChain
-from oee.adapters.chain.spl import associated_token_address
 from oee.api.models import EXAMPLE_WALLET, WalletView
 from oee.api.wallet import decimal_text, wallet_view
 from oee.domain.ports import TokenBalance, WalletBalances
@@ -21,6 +20,7 @@ from oee.services.wallet import sol_to_lamports
 from oee.settings import Settings, SimSettings
 from oee.sim import build_sim
 from oee.sim.ledger import NATIVE_MINT, SimLedger
+from oee.solana.spl import associated_token_address
 
 USDC, BONK = resolve_token("USDC"), resolve_token("BONK")
 UNKNOWN_MINT = str(Keypair().pubkey())

@@ -35,7 +35,7 @@ from solders.transaction_status import (
     TransactionErrorProgramExecutionTemporarilyRestricted,
 )
 
-from oee.adapters.chain.spl import (
+from oee.solana.spl import (
     TOKEN_PROGRAM_ID,
     WSOL_MINT,
     associated_token_address,

@@ -19,9 +19,9 @@ import struct
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
-from oee.adapters.chain.spl import TOKEN_PROGRAM_ID
 from oee.sim.launches import Launch, LaunchedPool
 from oee.sim.pools import BIN_STEP
+from oee.solana.spl import TOKEN_PROGRAM_ID
 
 COMPUTE_BUDGET = "ComputeBudget111111111111111111111111111111"
 SYSTEM_PROGRAM = str(SYSTEM_PROGRAM_ID)

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Literal
 import structlog
 from solders.pubkey import Pubkey
 
-from oee.adapters.chain.spl import TOKEN_PROGRAM_ID
 from oee.domain.tokens import MAX_BASE_UNITS, REGISTRY, Token
 from oee.settings import SimSettings
+from oee.solana.spl import TOKEN_PROGRAM_ID
 
 if TYPE_CHECKING:
     from oee.sim.world import SimWorld

@@ -17,11 +17,11 @@ from solders.pubkey import Pubkey
 from solders.token.state import TokenAccount, TokenAccountState
 from solders.transaction import Transaction
 
-from oee.adapters.chain.spl import TOKEN_PROGRAM_ID, WSOL_MINT
 from oee.adapters.chain.transactions import MEMO_PROGRAM_ID, DecodedSwap
 from oee.sim.bank import Balances
 from oee.sim.ledger import ProcessedTx
 from oee.sim.world import VenueSpec
+from oee.solana.spl import TOKEN_PROGRAM_ID, WSOL_MINT
 
 Json = Any
 Decimals = Callable[[str], int]  # a mint's decimals

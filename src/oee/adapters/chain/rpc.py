@@ -33,10 +33,10 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import Transaction
 
-from oee.adapters.chain.spl import TOKEN_PROGRAM_ID, WSOL_MINT, associated_token_address
 from oee.adapters.chain.transactions import decode_swap
 from oee.domain.errors import ExecutionError
 from oee.domain.ports import Blockhash, TokenBalance, TxState, TxStatus, WalletBalances
+from oee.solana.spl import TOKEN_PROGRAM_ID, WSOL_MINT, associated_token_address
 
 # Custom program errors that mean "the pool paid less than minAmountOut".
 PROGRAM_ERRORS = {

@@ -26,7 +26,10 @@ from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.transaction import Transaction
 
-from oee.adapters.chain.spl import (
+from oee.domain.orders import SignedSwap
+from oee.domain.ports import Blockhash
+from oee.domain.tokens import Token
+from oee.solana.spl import (
     TOKEN_PROGRAM_ID,
     WSOL_MINT,
     associated_token_address,
@@ -35,9 +38,6 @@ from oee.adapters.chain.spl import (
     sync_native,
     transfer_lamports,
 )
-from oee.domain.orders import SignedSwap
-from oee.domain.ports import Blockhash
-from oee.domain.tokens import Token
 
 # Anchor-style: the first 8 bytes of sha256("global:swap"), then amount_in, min_amount_out.
 SWAP_DISCRIMINATOR = hashlib.sha256(b"global:swap").digest()[:8]
