@@ -7,6 +7,7 @@ inside themselves; client commands (`oee.cli.remote`) never import it, so they s
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
 import typer
 
@@ -30,6 +31,28 @@ PANELS: dict[str, tuple[Callable[..., None], ...]] = {
         remote.loadtest,
     ),
 }
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"oee {version('oee')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Order execution engine for Solana DEX trading (Raydium and Meteora)."""
+
+
 for panel, commands in PANELS.items():
     for command in commands:
         app.command(rich_help_panel=panel)(command)

@@ -182,10 +182,8 @@ async def _watch(url: str, recent: int, rows: int, duration: float | None) -> in
 
 
 def loadtest(
-    url: Annotated[
-        str, typer.Argument(envvar=URL_ENV, help="Base URL of a running engine.")
-    ] = DEFAULT_URL,
     count: Annotated[int, typer.Argument(min=1, max=1_000_000, help="Orders to submit.")] = 100,
+    url: UrlOpt = DEFAULT_URL,
     concurrency: Annotated[int, typer.Option(min=1, help="Orders in flight at once.")] = 50,
     token_in: Annotated[str, typer.Option(help="Token sold.")] = "SOL",
     token_out: Annotated[str, typer.Option(help="Token bought.")] = "USDC",

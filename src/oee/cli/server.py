@@ -92,7 +92,20 @@ async def _serve(settings: Settings, role: Role) -> None:
         f"[bold green]oee[/] {role} on http://{settings.host}:{settings.port} — {mode}; "
         f"store {_redact(settings.sqlalchemy_url)}"
     )
+    for line in _start_banner(settings.host, settings.port):
+        err.print(line, highlight=False, soft_wrap=True)
     await uvicorn.Server(config).serve()
+
+
+def _start_banner(host: str, port: int) -> list[str]:
+    """Where to point a browser and the client commands (which default to port 3000)."""
+    shown = "localhost" if host in {"0.0.0.0", "::", "127.0.0.1", "::1"} else host
+    url = f"http://{shown}:{port}"
+    return [
+        f"  dashboard  {url}/",
+        f"  API docs   {url}/docs",
+        f"  clients    export OEE_URL={url}   (or --url {url} on any client command)",
+    ]
 
 
 def _redact(url: str) -> str:
