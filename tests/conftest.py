@@ -1,7 +1,8 @@
 """Shared fixtures: real PostgreSQL and Redis, each test isolated in its own database / prefix.
 
 Outside CI a missing server skips its tests with a message saying how to start it; with
-`CI=true` a missing server fails them, so CI never goes green by skipping.
+`CI=true` a missing server fails them, so CI never goes green by skipping
+(`tests.support.services`).
 """
 
 from __future__ import annotations
@@ -15,38 +16,20 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from oee.logs import configure_logging
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from tests.support.services import (
+    PG_HOST,
+    PG_PORT,
+    PG_USER,
+    REDIS_TEST_URL,
+    START_PG,
+    START_REDIS,
+    pg_admin_execute,
+    unavailable,
+)
 
 # As the CLI does: without it structlog's default renders rich tracebacks with locals, which
 # takes seconds per logged exception and buries the failure that matters.
 configure_logging(os.environ.get("OEE_LOG_LEVEL", "INFO"), "console")
-PG_HOST = os.environ.get("OEE_TEST_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("OEE_TEST_PG_PORT", "5432"))
-PG_USER = os.environ.get("OEE_TEST_PG_USER", "postgres")
-REDIS_TEST_URL = os.environ.get("OEE_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
-
-START_PG = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
-START_REDIS = 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no'
-
-
-def _unavailable(service: str, how: str, error: BaseException) -> None:
-    message = f"{service} is not reachable ({error!r}); start it with: {how}"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-async def _pg_admin_execute(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(
-        host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -54,20 +37,20 @@ def postgres_available() -> None:
     try:
         # Its own thread: this may be set up while an event loop runs (for an async fixture).
         with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, _pg_admin_execute("SELECT 1")).result()
+            pool.submit(asyncio.run, pg_admin_execute("SELECT 1")).result()
     except Exception as error:
-        _unavailable("PostgreSQL", START_PG, error)
+        unavailable("PostgreSQL", START_PG, error)
 
 
 @pytest.fixture
 async def postgres_url(postgres_available: None) -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database for this test, dropped afterwards."""
     name = f"oee_test_{uuid.uuid4().hex[:12]}"
-    await _pg_admin_execute(f'CREATE DATABASE "{name}"')
+    await pg_admin_execute(f'CREATE DATABASE "{name}"')
     try:
         yield f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
     finally:
-        await _pg_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await pg_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +60,7 @@ def redis_available() -> None:
     try:
         redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=3).ping()
     except Exception as error:
-        _unavailable("Redis", START_REDIS, error)
+        unavailable("Redis", START_REDIS, error)
 
 
 @pytest.fixture

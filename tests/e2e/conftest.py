@@ -1,58 +1,21 @@
 """A whole engine on a real port, in both deployments, for end-to-end tests.
 
 `engine_server` builds the engine exactly as `oee serve` does (the composition root, real
-adapters, migrations) and serves it with uvicorn on a free 127.0.0.1 port. Parametrised over
-the embedded default (SQLite, in-process queue and bus) and production (PostgreSQL, BullMQ and
-Redis pub/sub).
+adapters, migrations) and serves it with uvicorn on a free 127.0.0.1 port
+(`tests.support.engine`). Parametrised over the embedded default (SQLite, in-process queue and
+bus) and production (PostgreSQL, BullMQ and Redis pub/sub).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from oee.api.app import create_app
-from oee.bootstrap import Engine, build_engine
-from oee.devtools.inloop import serving
-from oee.settings import RecoverySettings, Settings, SimSettings, WorkerSettings
-
-
-@dataclass
-class EngineServer:
-    """A running engine: its base URLs, an HTTP client, and the engine itself."""
-
-    engine: Engine
-    http_url: str
-    ws_url: str
-    client: httpx.AsyncClient
-
-
-def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    """Fast settings for tests: no simulated latency, quick polls and retries."""
-    sim = SimSettings(
-        latency_scale=overrides.pop("latency_scale", 0.0),
-        fault_rate=overrides.pop("fault_rate", 0.0),
-    )
-    base: dict[str, Any] = {
-        "data_dir": tmp_path / "data",
-        "retry_base_delay_s": 0.05,
-        "confirm_poll_s": 0.02,
-        "quote_timeout_s": 0.5,
-        "sim": sim,
-        "worker": WorkerSettings(
-            concurrency=10, grace_s=2, lock_duration_ms=2000, stalled_interval_ms=1000
-        ),
-        "recovery": RecoverySettings(interval_s=0.5, stale_after_s=1.0),
-        "database_url": None,
-        "redis_url": None,
-    }
-    base.update(overrides)
-    return Settings(**base)
+from oee.settings import Settings
+from tests.support.engine import EngineServer, make_settings, serve_engine
 
 
 @pytest.fixture(params=["embedded", "production"])
@@ -79,17 +42,8 @@ def settings_factory(
     return factory
 
 
-async def serve(settings: Settings) -> AsyncIterator[EngineServer]:
-    """Build the engine as `oee serve` does and serve it on a free port until the caller is done."""
-    engine = await build_engine(settings, "serve")
-    async with serving(create_app(engine)) as port:
-        base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-            yield EngineServer(engine, base, f"ws://127.0.0.1:{port}", client)
-
-
 @pytest.fixture
 async def engine_server(settings_factory: Callable[..., Settings]) -> AsyncIterator[EngineServer]:
     """The default fast engine, in the current deployment."""
-    async for running in serve(settings_factory()):
+    async for running in serve_engine(settings_factory()):
         yield running

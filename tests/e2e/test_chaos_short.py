@@ -20,7 +20,7 @@ import pytest
 from oee.devtools.chaos import ChaosConfig, run_chaos, short_config
 from oee.devtools.chaos_checks import ChaosReport
 from oee.devtools.cluster import PG_RESTART
-from tests.conftest import PG_HOST, PG_PORT, PG_USER, REDIS_TEST_URL
+from tests.support.services import PG_HOST, PG_PORT, PG_USER, REDIS_TEST_URL
 
 # The test Redis server, another database index: the run flushes the whole index.
 CHAOS_REDIS_URL = os.environ.get(

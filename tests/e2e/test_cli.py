@@ -9,13 +9,10 @@ order (its retries, exit code 1) and an order that is still being worked.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,36 +21,13 @@ from typer.testing import CliRunner
 
 from oee.cli.__main__ import app
 from oee.devtools.engine_process import EngineProcess, free_port
+from tests.support.cli import ENV, OEE, oee
 
 pytestmark = pytest.mark.timeout(120)
 in_module_loop = pytest.mark.asyncio(loop_scope="module")  # the engines live for the module
 
-OEE = str(Path(sys.executable).with_name("oee"))
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-# Nothing from the caller's shell that changes what the CLI prints (OEE_URL, COLUMNS, colours).
-ENV = {
-    "PATH": os.environ.get("PATH", ""),
-    "HOME": os.environ.get("HOME", "/tmp"),
-    "LANG": "C.UTF-8",
-}
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": 1, "slippageBps": 100}
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-async def oee(*args: str, timeout: float = 60, **env: str) -> Run:
-    proc = await asyncio.create_subprocess_exec(
-        OEE, *args, env=ENV | env, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    assert proc.returncode is not None
-    return Run(proc.returncode, out.decode(), err.decode())
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from oee.cli.__main__ import app
 from oee.devtools.engine_process import EngineProcess, free_port
-from tests.e2e.test_cli import oee
+from tests.support.cli import oee
 
 pytestmark = pytest.mark.timeout(120)
 in_module_loop = pytest.mark.asyncio(loop_scope="module")

@@ -26,7 +26,7 @@ from oee.domain.tokens import resolve_token
 from oee.settings import Settings, SimSettings
 from oee.sim import build_sim
 from oee.sim.app import create_sim_app
-from tests.conftest import IN_CI
+from tests.support.services import IN_CI
 
 pytestmark = pytest.mark.timeout(180)
 in_module_loop = pytest.mark.asyncio(loop_scope="module")  # engine and browser live per module

@@ -11,7 +11,7 @@ import pytest
 
 from oee.devtools.engine_process import EngineProcess, Mode
 from oee.loadtest import run_loadtest
-from tests.conftest import PG_HOST, PG_PORT, PG_USER, REDIS_TEST_URL
+from tests.support.services import PG_HOST, PG_PORT, PG_USER, REDIS_TEST_URL
 
 ORDERS = 20
 

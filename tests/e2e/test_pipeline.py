@@ -3,48 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
-from typing import Any
 
-import websockets
-
-from oee.domain.status import TERMINAL
 from oee.settings import Settings
-from tests.e2e.conftest import EngineServer, serve
-
-ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": 1.5, "slippageBps": 50}
-
-
-async def submit(server: EngineServer, body: dict[str, Any] | None = None) -> str:
-    response = await server.client.post("/api/orders/execute", json=body or ORDER)
-    assert response.status_code == 200, response.text
-    payload = response.json()
-    assert payload["wsUrl"] == f"/ws/orders/{payload['orderId']}"
-    return str(payload["orderId"])
-
-
-async def follow(server: EngineServer, order_id: str, query: str = "") -> list[dict[str, Any]]:
-    """Every frame until the server closes the stream (it must, after a terminal event)."""
-    frames: list[dict[str, Any]] = []
-    url = f"{server.ws_url}/ws/orders/{order_id}{query}"
-    async with asyncio.timeout(30), websockets.connect(url) as ws:
-        async for message in ws:
-            frames.append(json.loads(message))
-        assert ws.close_code == 1000
-    return frames
-
-
-def final_status(frames: list[dict[str, Any]]) -> str:
-    """The terminal status a stream ended on (a snapshot of a finished order counts)."""
-    last = frames[-1]
-    return str(last["order"]["status"] if last["type"] == "snapshot" else last["type"])
-
-
-def assert_stream_well_formed(frames: list[dict[str, Any]]) -> None:
-    seqs = [f["seq"] for f in frames]
-    assert seqs == sorted(set(seqs)), f"seq not strictly increasing: {seqs}"
-    assert final_status(frames) in TERMINAL
+from tests.support.engine import EngineServer, serve_engine
+from tests.support.streams import assert_stream_well_formed, final_status, follow, submit
 
 
 async def test_market_order_happy_path(engine_server: EngineServer) -> None:
@@ -96,7 +59,7 @@ async def test_transient_faults_are_retried_with_visible_attempts(
 ) -> None:
     # A small latency scale keeps blockhash expiry (150 blocks) short for dropped sends.
     faulty = settings_factory(fault_rate=0.6, max_attempts=5, latency_scale=0.01)
-    async for server in serve(faulty):
+    async for server in serve_engine(faulty):
         ids = await asyncio.gather(*(submit(server) for _ in range(12)))
         logs = await asyncio.gather(*(follow(server, i, "?since=0") for i in ids))
         retries = [f for frames in logs for f in frames if f["type"] == "pending" and f["seq"] > 1]
@@ -112,7 +75,9 @@ async def test_transient_faults_are_retried_with_visible_attempts(
 async def test_exhausted_attempts_fail_with_code_and_reason(
     settings_factory: Callable[..., Settings],
 ) -> None:
-    async for server in serve(settings_factory(fault_rate=1.0, max_attempts=3, latency_scale=0.01)):
+    async for server in serve_engine(
+        settings_factory(fault_rate=1.0, max_attempts=3, latency_scale=0.01)
+    ):
         order_id = await submit(server)
         frames = await follow(server, order_id, "?since=0")
         failed = frames[-1]

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,9 +14,9 @@ import httpx
 import pytest
 
 from oee.devtools.engine_process import free_port
-from tests.e2e.test_pipeline import EngineServer, assert_stream_well_formed, final_status, follow
-
-OEE = str(Path(sys.executable).with_name("oee"))
+from tests.support.cli import OEE
+from tests.support.engine import EngineServer
+from tests.support.streams import assert_stream_well_formed, final_status, follow
 
 
 async def spawn(args: list[str], env: dict[str, str], log: Path) -> asyncio.subprocess.Process:

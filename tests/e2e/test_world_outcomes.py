@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from oee.settings import Settings, SimSettings
-from tests.e2e.conftest import serve
-from tests.e2e.test_pipeline import follow, submit
+from tests.support.engine import serve_engine
+from tests.support.streams import follow, submit
 
 
 def world(**faults: Any) -> SimSettings:
@@ -19,7 +19,7 @@ def world(**faults: Any) -> SimSettings:
 async def test_a_swap_the_wallet_cannot_pay_fails_at_once_with_insufficient_funds(
     settings_factory: Callable[..., Settings],
 ) -> None:
-    async for server in serve(settings_factory(sim=world())):
+    async for server in serve_engine(settings_factory(sim=world())):
         # The faucet granted $10M of USDC; this sells twice that.
         body = {"tokenIn": "USDC", "tokenOut": "SOL", "amountIn": 20_000_000, "slippageBps": 5000}
         order_id = await submit(server, body)
@@ -38,7 +38,7 @@ async def test_a_trade_ahead_fails_a_tight_order_and_a_tolerant_one_fills(
     settings_factory: Callable[..., Settings],
 ) -> None:
     moved = world(slippage_move_rate=1.0, slippage_move_bps=300)
-    async for server in serve(settings_factory(sim=moved)):
+    async for server in serve_engine(settings_factory(sim=moved)):
         tight, tolerant = await asyncio.gather(
             submit(
                 server, {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": 2, "slippageBps": 50}
@@ -61,7 +61,7 @@ async def test_stale_blockhashes_are_signed_again_until_one_lands(
     settings_factory: Callable[..., Settings],
 ) -> None:
     stale = world(expired_blockhash_rate=0.5, slow_confirm_rate=0.3, slow_confirm_ms=2000)
-    async for server in serve(settings_factory(sim=stale, max_attempts=8)):
+    async for server in serve_engine(settings_factory(sim=stale, max_attempts=8)):
         ids = await asyncio.gather(*(submit(server) for _ in range(6)))
         logs = await asyncio.gather(*(follow(server, i, "?since=0") for i in ids))
         assert [frames[-1]["type"] for frames in logs] == ["confirmed"] * 6

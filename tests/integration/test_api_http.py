@@ -17,8 +17,8 @@ from oee.adapters.store.migrate import migrate
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore
 from oee.bootstrap import Engine
 from oee.logs import configure_logging
-from tests.conftest import PG_HOST, PG_PORT, PG_USER
-from tests.integration.conftest import Api, Driver, make_engine, serve
+from tests.support.api import Api, Driver, make_engine, serve_api
+from tests.support.services import PG_HOST, PG_PORT, PG_USER
 
 EXECUTE = "/api/orders/execute"
 GOOD = {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": 1.5, "slippageBps": 50}
@@ -298,7 +298,7 @@ async def broken_api(tmp_path: Path) -> AsyncIterator[Api]:
     # JSON logs, as in production: the console renderer's rich traceback takes seconds.
     configure_logging("INFO", "json")
     try:
-        async for running in serve(engine):
+        async for running in serve_api(engine):
             yield running
     finally:
         structlog.reset_defaults()
@@ -317,7 +317,7 @@ async def test_unreachable_database_is_503(tmp_path: Path) -> None:
     # A PostgreSQL URL on a port nobody listens on: every store call fails to connect.
     store = SqlAlchemyStore.from_url("postgresql+asyncpg://postgres@127.0.0.1:9/none")
     engine: Engine = make_engine(store, MemoryQueue(), MemoryBus())
-    async for api in serve(engine):
+    async for api in serve_api(engine):
         for response in [
             await execute(api, GOOD),
             await api.http.get(f"/api/orders/{uuid.uuid4()}"),

@@ -18,14 +18,14 @@ from oee.adapters.bus.memory import MemoryBus
 from oee.adapters.queue.memory import MemoryQueue
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore
 from oee.bootstrap import Engine
-from tests.integration.conftest import (
+from tests.support.api import (
     Api,
     Driver,
     make_engine,
     production_engine,
     recv_json,
     recv_until_closed,
-    serve,
+    serve_api,
 )
 
 HAPPY = ("routing", "building", "submitted", "confirmed")
@@ -202,7 +202,7 @@ async def test_events_reach_clients_of_another_api_process(
         api_servers["postgres_url"], api_servers["redis_url"], api_servers["redis_prefix"]
     )
     order_id = await driver.submit()
-    other: AsyncIterator[Api] = serve(other_engine)
+    other: AsyncIterator[Api] = serve_api(other_engine)
     other_api = await anext(other)
     try:
         async with other_api.ws(f"/ws/orders/{order_id}") as ws:
@@ -217,7 +217,7 @@ async def test_events_reach_clients_of_another_api_process(
 
 async def test_an_unreachable_store_is_reported_not_hung() -> None:
     store = SqlAlchemyStore.from_url("postgresql+asyncpg://postgres@127.0.0.1:9/none")
-    async for api in serve(make_engine(store, MemoryQueue(), MemoryBus())):
+    async for api in serve_api(make_engine(store, MemoryQueue(), MemoryBus())):
         async with api.ws(f"/ws/orders/{uuid.uuid4()}") as ws:
             frames, code = await recv_until_closed(ws, within=5)
         assert [(f["type"], f["code"]) for f in frames] == [("error", "SERVICE_UNAVAILABLE")]

@@ -7,7 +7,10 @@ simulates an event that pub/sub dropped. The last test runs a whole engine with 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,11 +19,9 @@ import pytest
 from websockets.asyncio.client import connect
 
 from oee.api import firehose
-from oee.api.firehose import SeenOrders
 from oee.domain.orders import Order, SubmitOrder
-from tests.e2e.conftest import make_settings
-from tests.e2e.conftest import serve as serve_engine
-from tests.integration.conftest import Api, Driver, recv_json, recv_until_closed
+from tests.support.api import Api, Driver, recv_json, recv_until_closed
+from tests.support.engine import make_settings, serve_engine
 
 HAPPY = ("routing", "building", "submitted", "confirmed")
 
@@ -126,6 +127,81 @@ async def test_an_order_first_heard_of_mid_life_is_sent_from_its_first_event(
     assert frames[0]["tokenIn"] == "SOL"
 
 
+async def test_an_order_created_after_connecting_is_sent_from_seq_1_whenever_it_is_first_seen(
+    api: Api, driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race measured with 1,000 clients, made deterministic.
+
+    The client is connected, but the server has not read its snapshot yet; meanwhile an order
+    is created and reaches seq 3, and only its seq 3 is heard live (1 and 2 dropped). The
+    snapshot must not swallow the order's first events: the client gets 1, 2, 3 in order.
+    """
+    reading, proceed = asyncio.Event(), asyncio.Event()
+    active = api.engine.orders.active
+
+    async def active_once_the_order_exists(limit: int) -> tuple[int, list[str]]:
+        reading.set()
+        await proceed.wait()
+        return await active(limit)
+
+    monkeypatch.setattr(api.engine.orders, "active", active_once_the_order_exists)
+    async with api.ws("/ws/orders?recent=5") as ws:
+        await asyncio.wait_for(reading.wait(), 10)  # connected; the snapshot is being read
+        cmd = SubmitOrder.parse("SOL", "USDC", "2", 50)
+        order, pending = Order.accept(cmd, str(uuid.uuid4()), api.engine.clock.now())
+        await api.engine.store.create(order, pending)  # seq 1, never published
+        await driver.advance(order.id, "routing", publish=False)  # seq 2, dropped
+        await driver.advance(order.id, "building")  # seq 3: the first the client hears of it
+        proceed.set()
+        snapshot = await recv_json(ws)
+        frames = [await recv_json(ws) for _ in range(3)]
+    assert order.id not in [view["orderId"] for view in snapshot["orders"]]
+    assert [(f["orderId"], f["seq"], f["type"]) for f in frames] == [
+        (order.id, 1, "pending"),
+        (order.id, 2, "routing"),
+        (order.id, 3, "building"),
+    ]
+
+
+async def test_many_clients_connected_before_the_orders_each_get_every_event_in_order(
+    api: Api, driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """200 clients, 10 orders: each client gets every event of every order, in order, once.
+
+    A loaded server reads snapshots late (1,000 clients made it so in the measurement); here
+    each client's snapshot read is held back by 0 to 0.5 s, so snapshots are read before,
+    while and after the orders move, and the clients must not notice.
+    """
+    clients, orders = 200, 10
+    steps = [(1, "pending"), *((seq, step) for seq, step in enumerate(HAPPY, start=2))]
+    active, delays = api.engine.orders.active, itertools.cycle(range(11))
+
+    async def loaded_active(limit: int) -> tuple[int, list[str]]:
+        await asyncio.sleep(next(delays) * 0.05)
+        return await active(limit)
+
+    async def collect(ws: Any, ids: set[str]) -> list[dict[str, Any]]:
+        assert (await recv_json(ws, within=30))["type"] == "snapshot"
+        frames: list[dict[str, Any]] = []
+        while sum(f["type"] == "confirmed" for f in frames) < len(ids):
+            frames.append(await recv_json(ws, within=30))
+        return frames
+
+    monkeypatch.setattr(api.engine.orders, "active", loaded_active)
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = await asyncio.gather(
+            *(stack.enter_async_context(api.ws("/ws/orders?recent=20")) for _ in range(clients))
+        )
+        ids = [await driver.submit() for _ in range(orders)]  # every client is connected
+        for step in HAPPY:  # interleaved, as concurrent orders are
+            for order_id in ids:
+                await driver.advance(order_id, step)
+                await asyncio.sleep(0.005)
+        received = await asyncio.gather(*(collect(ws, set(ids)) for ws in sockets))
+    for frames in received:
+        assert by_order(frames) == {order_id: steps for order_id in ids}
+
+
 async def test_a_quiet_order_is_checked_against_the_log(api: Api, driver: Driver) -> None:
     order_id = await driver.submit()
     async with api.ws("/ws/orders") as ws:
@@ -155,36 +231,6 @@ async def test_a_client_that_leaves_is_unsubscribed(api: Api, driver: Driver) ->
     async with asyncio.timeout(5):
         while fanout._firehose:
             await asyncio.sleep(0.02)
-
-
-def test_finished_orders_are_forgotten_so_memory_stays_bounded(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    seen = SeenOrders()
-    for n in range(5):
-        seen.record(f"done-{n}", 5, terminal=True, now=0.0)
-    seen.record("working", 2, terminal=False, now=0.0)
-    seen.forget(now=firehose.FORGET_AFTER_S - 1)
-    assert len(seen) == 6
-    seen.forget(now=firehose.FORGET_AFTER_S)
-    assert (len(seen), seen.last("done-0"), seen.last("working")) == (1, 0, 2)
-    monkeypatch.setattr(firehose, "MAX_FINISHED", 3)
-    for n in range(10):
-        seen.record(f"late-{n}", 5, terminal=True, now=100.0)
-    assert len(seen) == 4  # three finished orders and the working one
-    assert seen.last("late-9") == 5
-
-
-def test_quiet_orders_are_checked_quietest_first_and_in_turn() -> None:
-    seen = SeenOrders()
-    for n in range(4):
-        seen.record(f"o{n}", 1, terminal=False, now=float(n))
-    seen.record("o0", 2, terminal=False, now=3.5)  # heard of again: no longer the quietest
-    assert seen.quiet(now=10.0, older_than_s=2.0, limit=2) == ["o1", "o2"]
-    assert seen.quiet(now=10.0, older_than_s=2.0, limit=2) == ["o3", "o0"]
-    assert seen.quiet(now=10.0, older_than_s=2.0, limit=2) == []  # all checked just now
-    seen.record("o1", 3, terminal=True, now=11.0)
-    assert "o1" not in seen.quiet(now=20.0, older_than_s=2.0, limit=10)
 
 
 @pytest.fixture

@@ -27,11 +27,9 @@ from oee.adapters.queue.memory import MemoryQueue
 from oee.adapters.store.migrate import migrate
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore
 from oee.settings import Settings
-from tests.conftest import PG_HOST, PG_PORT, PG_USER
-from tests.e2e.conftest import make_settings
-from tests.e2e.conftest import serve as serve_engine
-from tests.integration.conftest import Api, make_engine, recv_json
-from tests.integration.conftest import serve as serve_api
+from tests.support.api import Api, make_engine, recv_json, serve_api
+from tests.support.engine import make_settings, serve_engine
+from tests.support.services import PG_HOST, PG_PORT, PG_USER
 
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": 1.5, "slippageBps": 50}
 TERMINAL = {"confirmed", "failed", "cancelled", "expired"}

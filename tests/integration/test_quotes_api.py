@@ -17,7 +17,7 @@ from oee.domain.ports import Venue
 from oee.domain.routing import Quote
 from oee.domain.tokens import Token
 from oee.settings import Settings
-from tests.integration.conftest import Api, serve
+from tests.support.api import Api, serve_api
 
 QUERY = {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1.5", "slippageBps": "50"}
 
@@ -26,7 +26,7 @@ async def _serve(settings: Settings) -> AsyncIterator[Api]:
     engine = await build_engine(settings, "api")
     assert engine.worker is None
     assert [v.name for v in engine.venues] == ["raydium", "meteora"]
-    async for running in serve(engine):
+    async for running in serve_api(engine):
         yield running
 
 

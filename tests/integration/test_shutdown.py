@@ -12,7 +12,7 @@ from websockets.exceptions import ConnectionClosed
 from oee.api.app import create_app
 from oee.bootstrap import Engine
 from oee.devtools.inloop import serving
-from tests.integration.conftest import Driver
+from tests.support.api import Driver
 
 SERVICE_RESTART = 1012  # RFC 6455 registry: "reconnect", as load balancers and clients read it
 

@@ -31,10 +31,8 @@ from oee.settings import Settings, SimSettings
 from oee.sim import build_sim
 from oee.sim.app import create_sim_app
 from oee.sim.app import server_config as sim_server_config
-from tests.e2e.conftest import EngineServer, make_settings
-from tests.e2e.conftest import serve as serve_engine
-from tests.integration.conftest import embedded_engine, make_engine
-from tests.integration.conftest import serve as serve_api
+from tests.support.api import embedded_engine, make_engine, serve_api
+from tests.support.engine import EngineServer, make_settings, serve_engine
 
 MOON = {"symbol": "MOON", "decimals": 6}
 

@@ -39,7 +39,7 @@ from oee.sim import SimLedger, SimWorld, build_sim
 from oee.sim.app import create_sim_app, server_config
 from oee.sim.faucet import fund
 from oee.sim.ledger import NATIVE_MINT
-from tests.fakes import FakeClock
+from tests.support.fakes import FakeClock
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 AMOUNT = 1_500_000_000

@@ -28,7 +28,7 @@ from oee.settings import SimSettings
 from oee.sim import SimWorld, build_sim
 from oee.sim.app import create_sim_app, server_config
 from oee.sim.world import METEORA, RAYDIUM
-from tests.fakes import FakeClock
+from tests.support.fakes import FakeClock
 
 TIMEOUT_S = 10.0
 QUIET_S = 0.3  # long enough for a notification that was going to come

@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from tests.integration.conftest import Api, Driver
+from tests.support.api import Api, Driver
 
 
 async def read_events(api: Api, order_id: str, headers: dict[str, str] | None = None) -> list[Any]:

@@ -19,7 +19,7 @@ from solders.keypair import Keypair
 from oee.adapters.bus.memory import MemoryBus
 from oee.adapters.chain.transactions import load_or_create_keypair
 from oee.adapters.queue.memory import MemoryQueue
-from oee.api.models import WalletView
+from oee.api.openapi import WalletView
 from oee.bootstrap import Engine, Role, build_engine
 from oee.devtools.engine_process import free_port
 from oee.devtools.inloop import serving
@@ -28,12 +28,12 @@ from oee.domain.ports import WalletBalances
 from oee.settings import Settings, SimSettings
 from oee.sim import build_sim
 from oee.sim.app import create_sim_app, server_config
-from tests.e2e.conftest import make_settings
-from tests.integration.conftest import Api, make_engine, serve
+from tests.support.api import Api, make_engine, serve_api
+from tests.support.engine import make_settings
 
 
 async def _serve(settings: Settings, role: Role = "api") -> AsyncIterator[Api]:
-    async for running in serve(await build_engine(settings, role)):
+    async for running in serve_api(await build_engine(settings, role)):
         yield running
 
 
@@ -177,7 +177,7 @@ async def test_a_chain_that_refuses_the_read_is_502(
 async def test_an_engine_without_a_chain_is_503(tmp_path: Path) -> None:
     engine = make_engine(None, MemoryQueue(), MemoryBus())  # type: ignore[arg-type]
     engine.store = _NoStore()  # type: ignore[assignment]
-    async for api in serve(engine):
+    async for api in serve_api(engine):
         response = await api.http.get("/api/wallet")
         assert response.status_code == 503
         assert response.json()["code"] == "SERVICE_UNAVAILABLE"

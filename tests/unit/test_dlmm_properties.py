@@ -14,7 +14,7 @@ from oee.domain import dlmm
 from oee.domain.dlmm import DlmmState, FeeParameters, Volatility
 from oee.domain.tokens import resolve_token
 from oee.sim.pools import DlmmPool, Shape
-from tests.fakes import FakeClock
+from tests.support.fakes import FakeClock
 
 ONE = 1 << dlmm.SCALE_OFFSET
 NOW = 10_000

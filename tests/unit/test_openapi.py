@@ -13,7 +13,7 @@ from oee.adapters.bus.memory import MemoryBus
 from oee.adapters.queue.memory import MemoryQueue
 from oee.api.app import create_app
 from oee.api.examples import ERRORS, ORDER_RULES
-from tests.integration.conftest import make_engine
+from tests.support.api import make_engine
 
 # Codes only the WebSocket routes or the pages outside the schema answer.
 NOT_IN_SCHEMA = {"INVALID_RECENT", "NOT_FOUND"}

@@ -19,7 +19,7 @@ from oee.sim.app import create_sim_app
 from oee.sim.blocks import FIRST_BLOCK_HEIGHT
 from oee.sim.launches import Launch, LaunchError, LaunchRequest
 from oee.sim.world import METEORA, RAYDIUM, NoPool
-from tests.fakes import FakeClock
+from tests.support.fakes import FakeClock
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 

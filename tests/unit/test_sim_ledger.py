@@ -22,7 +22,7 @@ from oee.settings import SimSettings
 from oee.sim import build_sim
 from oee.sim.ledger import NATIVE_MINT, LedgerError, SimLedger
 from oee.sim.world import SimWorld
-from tests.fakes import FakeClock
+from tests.support.fakes import FakeClock
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 ONE_AND_A_HALF_SOL = 1_500_000_000

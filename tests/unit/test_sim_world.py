@@ -12,7 +12,7 @@ from oee.domain.tokens import REGISTRY, resolve_token
 from oee.settings import SimSettings
 from oee.sim.pools import Pool
 from oee.sim.world import NoPool, SimWorld
-from tests.fakes import FakeClock
+from tests.support.fakes import FakeClock
 
 SOL, USDC, USDT, BONK = (resolve_token(s) for s in ("SOL", "USDC", "USDT", "BONK"))
 

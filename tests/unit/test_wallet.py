@@ -12,7 +12,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 
 from oee.adapters.chain.sim import SimChain
-from oee.api.models import EXAMPLE_WALLET, WalletView
+from oee.api.openapi import EXAMPLE_WALLET, WalletView
 from oee.api.wallet import decimal_text, wallet_view
 from oee.domain.ports import TokenBalance, WalletBalances
 from oee.domain.tokens import resolve_token

@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from oee import __version__
-from oee.api import dashboard, firehose, ops, orders, quotes, sse, streams, wallet
+from oee.api import dashboard, firehose, ops, orders, quotes, sim_relays, sse, streams, wallet
 from oee.api.errors import install_error_handlers
 from oee.api.examples import ok
 from oee.bootstrap import Engine
@@ -90,6 +90,7 @@ def create_app(engine: Engine) -> FastAPI:
     app.include_router(sse.router)
     app.include_router(firehose.router)
     app.include_router(ops.router)
+    app.include_router(sim_relays.router)
     app.include_router(dashboard.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

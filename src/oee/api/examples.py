@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from oee.api.models import ErrorBody
+from oee.api.openapi import ErrorBody
 
 EXAMPLE_ID = "0b6a3a52-3c1e-4c55-9d0e-6f1f3f1d2a10"
 

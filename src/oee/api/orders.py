@@ -1,6 +1,6 @@
 """HTTP routes of the order API.
 
-Routes read raw bodies and query strings themselves (see `oee.api.schemas`) and return
+Routes read raw bodies and query strings themselves (`oee.api.requests`) and return
 `JSONResponse`s built from plain dicts: the Pydantic models only document the shapes, so the hot
 path of `POST /api/orders/execute` is one body read, one parse and one store insert.
 """
@@ -22,14 +22,15 @@ from oee.api.deps import (
 )
 from oee.api.errors import ApiError
 from oee.api.examples import EXAMPLE_ID, ORDER_RULES, error_responses, ok
-from oee.api.models import (
+from oee.api.openapi import (
     EXAMPLE_ORDER,
     ActiveOrders,
     ExecuteAccepted,
     ExecuteRequest,
     OrderView,
 )
-from oee.api.schemas import order_view, parse_execute
+from oee.api.requests import parse_execute
+from oee.api.views import order_view
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 

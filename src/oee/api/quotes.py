@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse
 from oee.api.deps import engine_of
 from oee.api.errors import ApiError
 from oee.api.examples import ORDER_RULES, error_responses, ok
-from oee.api.models import EXAMPLE_ORDER
-from oee.api.schemas import DEFAULT_SLIPPAGE_BPS, parse_quote_query, quotes_view
+from oee.api.openapi import EXAMPLE_ORDER
+from oee.api.requests import DEFAULT_SLIPPAGE_BPS, parse_quote_query
+from oee.api.views import quotes_view
 from oee.domain.errors import ExecutionError
 from oee.services.quoting import quote_all, route
 

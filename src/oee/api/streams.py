@@ -1,9 +1,11 @@
 """`WS /ws/orders/{orderId}`: a snapshot (or a replay), then every later event exactly once.
 
 The bus is subscribed to before the order is read, so nothing committed after the read can be
-missed; events already covered are skipped by seq. Pub/sub may still drop or reorder messages,
-so a gap is filled from the event log before the next event goes out, and a quiet subscription
-is checked against the log every couple of seconds. The log is only read on those paths.
+missed. What goes out after the snapshot goes through a `Cursor` (`oee.api.cursor`), as on the
+firehose: events already covered are skipped by seq, and since pub/sub may drop or reorder
+messages, a gap is filled from the event log before the next event goes out; a quiet
+subscription is checked against the log every couple of seconds. The log is only read on those
+paths.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import structlog
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from oee.api.cursor import Cursor
 from oee.api.deps import engine_of, parse_order_id
 from oee.api.errors import ApiError, unavailable_dependency
-from oee.api.schemas import order_view
+from oee.api.views import order_view
 from oee.bootstrap import Engine
 from oee.domain.events import JSON, OrderEvent
 from oee.domain.ports import Subscription
@@ -46,10 +49,6 @@ class StreamClosed(Exception):
         self.code = code
 
 
-def _is_terminal(event: OrderEvent) -> bool:
-    return event.type in TERMINAL
-
-
 def parse_since(raw: str | None) -> int | None:
     """A `since` seq from a query or `Last-Event-ID`: None when absent.
 
@@ -68,28 +67,27 @@ Send = Callable[[dict[str, JSON]], Awaitable[None]]
 
 
 class OrderStream:
-    """One client's view of one order: sends frames and remembers the last seq sent.
+    """One client's view of one order: the snapshot or replay, then its events by `Cursor`.
 
     Transport-free: the WebSocket and the Server-Sent Events endpoints each pass their `send`.
     """
 
     def __init__(self, send: Send, engine: Engine, order_id: str) -> None:
         self.send, self.engine, self.order_id = send, engine, order_id
-        self.last = 0
 
-    async def send_event(self, event: OrderEvent) -> None:
-        """Send `event` unless already sent; raises `StreamClosed` after a terminal one."""
-        if event.seq <= self.last:
-            return  # already sent (snapshot, replay or backfill covered it)
-        await self.send(event.to_wire())
-        self.last = event.seq
-        if _is_terminal(event):
+        async def send_event(event: OrderEvent) -> None:
+            await send(event.to_wire())
+
+        self.cursor = Cursor(send_event, engine.orders.events)
+
+    def _close_if_finished(self) -> None:
+        if self.cursor.finished(self.order_id):
             raise StreamClosed(CLOSE_NORMAL)
 
     async def catch_up(self) -> None:
-        """Send whatever the log holds after the last seq sent."""
-        for event in await self.engine.orders.events(self.order_id, self.last):
-            await self.send_event(event)
+        """Send whatever the log holds after the last seq sent; closes after a terminal one."""
+        await self.cursor.catch_up(self.order_id)
+        self._close_if_finished()
 
     async def start(self, since: int | None) -> None:
         """Send the snapshot (or the replay after `since`); close if the order is finished."""
@@ -104,16 +102,16 @@ class OrderStream:
                 "order": order_view(order),
             }
             await self.send(frame)
-            self.last = order.seq
+            self.cursor.cover(order.id, order.seq, terminal=order.status in TERMINAL)
         elif since > order.seq:
             raise ApiError(
                 400, "INVALID_SINCE", f"since={since} is ahead of the order's seq {order.seq}"
             )
         else:
-            self.last = since
+            caught_up = since == order.seq and order.status in TERMINAL
+            self.cursor.cover(order.id, since, terminal=caught_up)
             await self.catch_up()
-        if order.status in TERMINAL and self.last >= order.seq:
-            raise StreamClosed(CLOSE_NORMAL)
+        self._close_if_finished()
 
     async def follow(self, events: AsyncIterator[OrderEvent]) -> None:
         """Forward live events in seq order, filling gaps and quiet spells from the log."""
@@ -132,9 +130,8 @@ class OrderStream:
                     await self.catch_up()  # the bus closed: flush what the log has, then go
                     raise StreamClosed(CLOSE_GOING_AWAY) from None
                 next_event = asyncio.ensure_future(anext(events))
-                if event.seq > self.last + 1:
-                    await self.catch_up()
-                await self.send_event(event)
+                await self.cursor.deliver(event)
+                self._close_if_finished()
         finally:
             next_event.cancel()
 

@@ -22,7 +22,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from oee.api.models import EXAMPLE_LAUNCH, EXAMPLE_ORDER, EXAMPLE_WALLET
+from oee.api.openapi import EXAMPLE_LAUNCH, EXAMPLE_ORDER, EXAMPLE_WALLET
 
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 NAME = "Order Execution Engine"

@@ -1,12 +1,15 @@
 """The order aggregate: the command that creates it and the moves that advance it.
 
-Every move checks the state machine, bumps `seq` and returns the event to persist with it, so
-the caller cannot change status without producing exactly one event.
+Every move goes through `Order._move`, which checks the state machine before any field changes
+(an illegal move raises and leaves the order exactly as it was), then applies the move's own
+changes, bumps `seq` and returns the event to persist with it, so the caller cannot change
+status without producing exactly one event.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -17,6 +20,10 @@ from oee.domain.events import JSON, OrderEvent
 from oee.domain.routing import RoutingDecision, check_slippage_bps
 from oee.domain.status import OrderStatus, check_transition
 from oee.domain.tokens import Token, parse_amount, resolve_token
+
+
+def _no_change() -> None:
+    """A move that changes nothing but the status (see `Order._move`)."""
 
 
 class OrderType(StrEnum):
@@ -83,6 +90,7 @@ class SignedSwap:
     venue: str
     min_amount_out: int
     compute_unit_price: int  # micro-lamports per compute unit
+    compute_unit_limit: int = 0  # 0: not recorded (transactions signed before it was)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +158,14 @@ class Order:
 
     def route(self, decision: RoutingDecision, at: datetime) -> OrderEvent:
         """routing -> building: the best venue is chosen and the transaction is being built."""
-        self.decision = decision
+
+        def apply() -> None:
+            self.decision = decision
+
         return self._move(
             OrderStatus.BUILDING,
             at,
+            apply,
             chosenDex=decision.chosen.venue,
             marginBps=float(decision.margin_bps),
             quotes={
@@ -164,10 +176,14 @@ class Order:
 
     def submit(self, tx: SignedSwap, at: datetime) -> OrderEvent:
         """building -> submitted: the signed transaction is persisted and about to be sent."""
-        self.tx = tx
+
+        def apply() -> None:
+            self.tx = tx
+
         return self._move(
             OrderStatus.SUBMITTED,
             at,
+            apply,
             txHash=tx.signature,
             chosenDex=tx.venue,
             lastValidBlockHeight=tx.last_valid_block_height,
@@ -175,11 +191,15 @@ class Order:
 
     def confirm(self, fill: Fill, at: datetime) -> OrderEvent:
         """submitted -> confirmed: the swap landed."""
-        self.fill = fill
-        self._record_attempt("confirmed", at, fee_lamports=fill.fee_lamports)
+
+        def apply() -> None:
+            self.fill = fill
+            self._record_attempt("confirmed", at, fee_lamports=fill.fee_lamports)
+
         return self._move(
             OrderStatus.CONFIRMED,
             at,
+            apply,
             txHash=fill.tx_hash,
             executedPrice=float(fill.executed_price),
             chosenDex=fill.venue,
@@ -191,22 +211,28 @@ class Order:
         self, code: str, reason: str, at: datetime, *, fee_lamports: int | None = None
     ) -> OrderEvent:
         """Any working status -> failed, for good; `fee_lamports` if a transaction failed on chain."""
-        self.error, self.reason = code, reason
-        self._record_attempt("failed", at, fee_lamports=fee_lamports)
-        return self._move(OrderStatus.FAILED, at, error=code, reason=reason)
+
+        def apply() -> None:
+            self.error, self.reason = code, reason
+            self._record_attempt("failed", at, fee_lamports=fee_lamports)
+
+        return self._move(OrderStatus.FAILED, at, apply, error=code, reason=reason)
 
     def retry(self, code: str, reason: str, delay_s: float, at: datetime) -> OrderEvent:
         """Back to pending with the next attempt number, to run again after `delay_s`.
 
         A retried attempt never landed (what landed and failed is final), so it paid no fee.
         """
-        check_transition(self.status, OrderStatus.PENDING)
-        self._record_attempt("retried", at, code=code, reason=reason)
-        self.attempt += 1
-        self.tx = None
+
+        def apply() -> None:
+            self._record_attempt("retried", at, code=code, reason=reason)
+            self.attempt += 1
+            self.tx = None
+
         return self._move(
             OrderStatus.PENDING,
             at,
+            apply,
             error=code,
             reason=reason,
             retryInMs=round(delay_s * 1000),
@@ -235,8 +261,22 @@ class Order:
             }
         )
 
-    def _move(self, to: OrderStatus, at: datetime, **details: JSON) -> OrderEvent:
+    def _move(
+        self,
+        to: OrderStatus,
+        at: datetime,
+        apply: Callable[[], None] = _no_change,
+        /,
+        **details: JSON,
+    ) -> OrderEvent:
+        """The one way an order changes: check `to` against the table, and only then `apply`
+        the move's own field changes, bump `seq` and return the event.
+
+        Raises:
+            IllegalTransition: The table forbids the move; the order is left exactly as it was.
+        """
         check_transition(self.status, to)
+        apply()
         self.status = to
         self.seq += 1
         self.updated_at = at

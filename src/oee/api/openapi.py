@@ -1,4 +1,4 @@
-"""OpenAPI documentation of the wire shapes in `oee.api.schemas` (never on the request path).
+"""OpenAPI models of the wire shapes in `oee.api.requests` and `oee.api.views` (docs only).
 
 Requests are parsed by hand and responses built by `order_view`, for exactness and speed; these
 Pydantic models exist so `/docs` shows every shape with examples. A unit test checks that
@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from oee.api.schemas import DEFAULT_SLIPPAGE_BPS
+from oee.api.requests import DEFAULT_SLIPPAGE_BPS
 from oee.domain.events import JSON
 from oee.domain.routing import MAX_SLIPPAGE_BPS, MIN_SLIPPAGE_BPS
 
@@ -73,6 +73,7 @@ EXAMPLE_ORDER: dict[str, JSON] = {
         "venue": "meteora",
         "lastValidBlockHeight": 1150,
         "computeUnitPrice": 1000,
+        "computeUnitLimit": 84000,
         "minAmountOut": 224.1735,
         "minAmountOutBaseUnits": "224173500",
     },
@@ -186,6 +187,10 @@ class TransactionView(BaseModel):
     venue: str
     lastValidBlockHeight: int
     computeUnitPrice: int = Field(description="Micro-lamports per compute unit.")
+    computeUnitLimit: int = Field(
+        description="Compute units the transaction may use (simulated use plus a margin); "
+        "0 for transactions signed before it was recorded."
+    )
     minAmountOut: float
     minAmountOutBaseUnits: str
 

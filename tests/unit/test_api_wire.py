@@ -15,8 +15,9 @@ from uvicorn.protocols.utils import ClientDisconnected
 
 from oee.api.deps import parse_limit, parse_order_id
 from oee.api.errors import ApiError, install_error_handlers, unavailable_dependency
-from oee.api.models import EXAMPLE_ORDER, OrderView
-from oee.api.schemas import order_view, parse_execute
+from oee.api.openapi import EXAMPLE_ORDER, OrderView
+from oee.api.requests import parse_execute
+from oee.api.views import order_view
 from oee.domain.orders import Fill, Order, SignedSwap, SubmitOrder
 from oee.domain.routing import Quote, choose_best
 

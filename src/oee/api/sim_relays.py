@@ -1,0 +1,374 @@
+"""The simulator relays: `/api/sim/faults` and `/api/sim/pools` (the dashboard's demo controls).
+
+`GET`/`POST /api/sim/faults` read and change the fault rate of the simulator this engine
+executes against, for demos and chaos runs; `GET`/`POST /api/sim/pools` list its token launches
+and launch a new token's pools (what a sniper waits for). Both relay the simulator's admin routes
+(`/admin/faults`, `/admin/pools`): in the embedded default the in-process simulator (reached
+through the worker's HTTP client, at `http://sim/`), in production `oee sim` at `OEE_RPC_URL`.
+A process that reaches no simulator answers 503 `SIMULATOR_UNAVAILABLE`; a simulator that
+answers something unexpected, 502 `SIMULATOR_ERROR`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from oee.api.deps import engine_of, read_body
+from oee.api.errors import ApiError
+from oee.api.examples import error_responses, ok
+from oee.api.openapi import EXAMPLE_LAUNCH, LaunchRequestBody, LaunchView
+from oee.api.requests import loads_exact
+from oee.bootstrap import Engine
+from oee.sim.launches import LAUNCH_FIELDS
+
+router = APIRouter()
+
+EMBEDDED_SIM_URL = "http://sim/"  # the in-process simulator's base URL (see oee.bootstrap)
+SIM_TIMEOUT_S = 5.0
+_NO_STORE = {"Cache-Control": "no-store"}  # the simulator's state changes under the page
+
+
+_FAULT_RESPONSES = ok({"rate": 0.3}, "The simulator's fault rate now.") | error_responses(
+    "SIMULATOR_ERROR", "SIMULATOR_UNAVAILABLE"
+)
+
+
+@router.get(
+    "/api/sim/faults",
+    tags=["simulator"],
+    summary="The simulator's fault rate",
+    responses=_FAULT_RESPONSES,
+)
+async def get_faults(request: Request) -> JSONResponse:
+    """The chance (0 to 1) that a simulated quote or transaction send fails transiently."""
+    return _rate_answer(await _forward(engine_of(request), "GET", "faults"))
+
+
+@router.post(
+    "/api/sim/faults",
+    tags=["simulator"],
+    summary="Change the simulator's fault rate",
+    description='Body `{"rate": 0.3}`: from now on each simulated quote and transaction send '
+    "fails transiently (rate limit, stall, node error, dropped transaction) with this chance, "
+    "which exercises retries. 0 turns faults off. The simulator keeps the rate until it "
+    "restarts; `OEE_SIM_FAULT_RATE` is the rate it starts with.",
+    responses=_FAULT_RESPONSES
+    | error_responses(
+        "MALFORMED_JSON",
+        "BODY_NOT_OBJECT",
+        "INCOMPLETE_BODY",
+        "BODY_TOO_LARGE",
+        "INVALID_FAULT_RATE",
+        "SIMULATOR_ERROR",
+        "SIMULATOR_UNAVAILABLE",
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["rate"],
+                        "properties": {"rate": {"type": "number", "minimum": 0, "maximum": 1}},
+                    },
+                    "example": {"rate": 0.3},
+                }
+            },
+        }
+    },
+)
+async def set_faults(request: Request) -> JSONResponse:
+    """Set the simulator's fault rate."""
+    engine = engine_of(request)
+    body = loads_exact(await read_body(request, engine.settings.max_body_bytes))
+    if not isinstance(body, dict):
+        raise ApiError(400, "BODY_NOT_OBJECT", "the request body must be a JSON object")
+    reply = await _forward(engine, "POST", "faults", {"rate": _rate(body.get("rate"))})
+    return _rate_answer(reply)
+
+
+def _rate(value: object) -> float:
+    """A fault rate from 0 to 1; raises 422 `INVALID_FAULT_RATE` for anything else."""
+    if isinstance(value, Decimal) and value.is_finite() and 0 <= value <= 1:
+        return float(value)
+    if value is None:
+        message = "rate is required: a number from 0 to 1"
+    else:
+        message = f"rate must be a number from 0 to 1, got {json.dumps(str(value))[:40]}"
+    raise ApiError(422, "INVALID_FAULT_RATE", message, [{"field": "rate", "message": message}])
+
+
+async def _forward(
+    engine: Engine, method: str, path: str, body: dict[str, Any] | None = None
+) -> httpx.Response:
+    """Send the request on to the simulator's `/admin/<path>` and return its answer, any status.
+
+    Raises:
+        ApiError: 503 `SIMULATOR_UNAVAILABLE` when this process reaches no simulator, or the
+            simulator does not answer.
+    """
+    rpc_url = engine.settings.rpc_url
+    # Without OEE_RPC_URL only a process that executes orders runs the simulator they see; an
+    # API-only process's own in-process simulator (its venues' quotes) is not that one.
+    if rpc_url is None and (engine.http is None or engine.worker is None):
+        raise ApiError(
+            503,
+            "SIMULATOR_UNAVAILABLE",
+            "this process runs no simulator and OEE_RPC_URL is not set",
+        )
+    url = (rpc_url or EMBEDDED_SIM_URL).rstrip("/") + "/admin/" + path
+    try:
+        if engine.http is not None:  # the worker's client: in-process sim, or pooled to rpc_url
+            return await engine.http.request(method, url, json=body, timeout=SIM_TIMEOUT_S)
+        # An API-only process: no client of its own, open one for this call.
+        async with httpx.AsyncClient(timeout=SIM_TIMEOUT_S) as client:
+            return await client.request(method, url, json=body)
+    except httpx.HTTPError as error:
+        raise ApiError(
+            503, "SIMULATOR_UNAVAILABLE", f"the simulator at {url} did not answer ({error!r})"
+        ) from None
+
+
+def _unexpected(reply: httpx.Response) -> ApiError:
+    """502 `SIMULATOR_ERROR`: the simulator answered, but not as its admin routes do."""
+    return ApiError(
+        502,
+        "SIMULATOR_ERROR",
+        f"the simulator at {reply.request.url} answered {reply.status_code}: {reply.text[:200]}",
+    )
+
+
+def _rate_answer(reply: httpx.Response) -> JSONResponse:
+    """The fault rate the simulator answered with, relayed."""
+    rate = _reply_rate(reply)
+    if rate is None:
+        raise _unexpected(reply)
+    return JSONResponse({"rate": rate}, headers=_NO_STORE)
+
+
+def _reply_rate(reply: httpx.Response) -> float | None:
+    if reply.status_code != 200:
+        return None
+    try:
+        rate = reply.json().get("rate")
+    except (ValueError, AttributeError):
+        return None
+    ok = isinstance(rate, int | float) and not isinstance(rate, bool) and math.isfinite(rate)
+    return float(rate) if ok else None
+
+
+# --- pool launches -------------------------------------------------------------------------
+
+_USD_FIELDS = ("liquidityUsd", "priceUsd")
+# The field each of the simulator's launch refusals is about, for the answer's `errors`.
+_FIELD_OF_LAUNCH_CODE = {
+    "INVALID_SYMBOL": "symbol",
+    "DUPLICATE_SYMBOL": "symbol",
+    "INVALID_DECIMALS": "decimals",
+    "INVALID_VENUES": "venues",
+    "UNKNOWN_QUOTE": "quote",
+    "INVALID_LIQUIDITY": "liquidityUsd",
+    "INVALID_PRICE": "priceUsd",
+    "INVALID_RESERVES": "reserves",
+}
+# The launch rules the simulator enforces: each is a 422 with its own code.
+_LAUNCH_REFUSALS = tuple(code for code in _FIELD_OF_LAUNCH_CODE if code != "DUPLICATE_SYMBOL")
+_INT_DIGITS_MAX = 30  # past this a number is sent on as text: no million-digit int for 1e999999
+
+
+@router.get(
+    "/api/sim/pools",
+    tags=["simulator"],
+    summary="The simulator's token launches",
+    description="Every token launched in the simulator so far, oldest first: those launched "
+    "through `POST /api/sim/pools` (`origin` `request`) and the simulator's own random stream "
+    "(`random`, with `OEE_SIM_LAUNCH_INTERVAL_S`). Amounts are exact decimal strings.",
+    response_model=list[LaunchView],
+    responses=ok([EXAMPLE_LAUNCH], "Every launch so far, oldest first.")
+    | error_responses("SIMULATOR_ERROR", "SIMULATOR_UNAVAILABLE"),
+)
+async def get_pools(request: Request) -> JSONResponse:
+    """List the simulator's launches."""
+    reply = await _forward(engine_of(request), "GET", "pools")
+    launches = _reply_json(reply, 200)
+    if not isinstance(launches, list) or not all(_is_launch(item) for item in launches):
+        raise _unexpected(reply)
+    return JSONResponse(launches, headers=_NO_STORE)
+
+
+@router.post(
+    "/api/sim/pools",
+    tags=["simulator"],
+    summary="Launch a token's pools in the simulator",
+    description='Body `{"symbol": "MOON", "decimals": 6}`, and optionally `venues` (default '
+    '`["raydium", "meteora"]`), `quote` (the registry token to pair with, default `SOL`), '
+    "`liquidityUsd` (each pool's value, default 50000) and `priceUsd` (default 0.001), or "
+    '`reserves` `{"base", "quote"}` in base units instead of those two. The simulator mints the '
+    "token, opens a pool on each venue and logs the launch on chain (what a sniper waits for); "
+    "the answer is the launch: the new mint, each pool's address and reserves, and when. "
+    "Amounts may be JSON numbers or decimal strings and are kept exact. The simulator's "
+    "refusals keep their code: 422 for a rule broken (`INVALID_SYMBOL`, ...), 409 "
+    "`DUPLICATE_SYMBOL` for a symbol any token has (any case).",
+    status_code=201,
+    response_model=LaunchView,
+    responses=ok(EXAMPLE_LAUNCH, "The launch: the new mint and its pools.", status=201)
+    | error_responses(
+        "MALFORMED_JSON",
+        "BODY_NOT_OBJECT",
+        "INCOMPLETE_BODY",
+        "DUPLICATE_SYMBOL",
+        "TOO_MANY_LAUNCHES",
+        "BODY_TOO_LARGE",
+        "VALIDATION_ERROR",
+        *_LAUNCH_REFUSALS,
+        "SIMULATOR_ERROR",
+        "SIMULATOR_UNAVAILABLE",
+        descriptions={
+            409: "The simulator holds a conflicting launch: a token with this symbol, or as "
+            "many launches as it can.",
+            422: "A missing or mistyped field, or a rule of the simulator broken; `code` says "
+            "which.",
+        },
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": LaunchRequestBody.model_json_schema(),
+                    "example": {"symbol": "MOON", "decimals": 6},
+                }
+            },
+        }
+    },
+)
+async def launch_pool(request: Request) -> JSONResponse:
+    """Launch a token and its pools in the simulator."""
+    engine = engine_of(request)
+    body = loads_exact(await read_body(request, engine.settings.max_body_bytes))
+    if not isinstance(body, dict):
+        raise ApiError(400, "BODY_NOT_OBJECT", "the request body must be a JSON object")
+    reply = await _forward(engine, "POST", "pools", _launch_body(body))
+    if reply.status_code in (400, 409):
+        raise _refusal(reply)
+    launch = _reply_json(reply, 201)
+    if not _is_launch(launch):
+        raise _unexpected(reply)
+    return JSONResponse(launch, status_code=201, headers=_NO_STORE)
+
+
+def _launch_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The launch request to send on, its shape checked; the simulator checks its rules.
+
+    Numbers go on exactly: an integer as an integer, anything else as its decimal text (the
+    simulator reads either).
+
+    Raises:
+        ApiError: 422 `VALIDATION_ERROR` naming every missing, unknown or mistyped field.
+    """
+    errors: list[dict[str, str]] = []
+    for name in ("symbol", "decimals"):
+        if body.get(name) is None:
+            errors.append({"field": name, "message": f"{name} is required"})
+    for name in ("symbol", "quote"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            errors.append({"field": name, "message": f"{name} must be a string"})
+    venues = body.get("venues")
+    if venues is not None and not (
+        isinstance(venues, list) and all(isinstance(v, str) for v in venues)
+    ):
+        message = 'venues must be a list of venue names, such as ["raydium", "meteora"]'
+        errors.append({"field": "venues", "message": message})
+    for name in _USD_FIELDS:
+        if body.get(name) is not None and not _is_number(body[name]):
+            message = f"{name} must be a number or a decimal string"
+            errors.append({"field": name, "message": message})
+    reserves = body.get("reserves")
+    if reserves is not None and not isinstance(reserves, dict):
+        message = 'reserves must be an object {"base", "quote"} of base units'
+        errors.append({"field": "reserves", "message": message})
+    for name in sorted(set(body) - set(LAUNCH_FIELDS)):
+        message = f"unknown field {name[:40]!r}; known: {', '.join(LAUNCH_FIELDS)}"
+        errors.append({"field": name[:40], "message": message})
+    if errors:
+        message = "; ".join(e["message"] for e in errors)
+        raise ApiError(422, "VALIDATION_ERROR", message, errors)
+    sent = {name: _plain(value) for name, value in body.items() if value is not None}
+    for name in _USD_FIELDS:
+        if isinstance(sent.get(name), str):
+            sent[name] = sent[name].strip()
+    return sent
+
+
+def _is_number(value: object) -> bool:
+    """A JSON number or a string holding one (`loads_exact` made numbers `Decimal`s)."""
+    if isinstance(value, Decimal):
+        return True
+    if not isinstance(value, str) or len(value) > 100:
+        return False
+    try:
+        Decimal(value.strip())
+    except InvalidOperation:
+        return False
+    return True
+
+
+def _plain(value: Any) -> Any:
+    """`value` with every `Decimal` made JSON again: an int when whole, else exact text."""
+    if isinstance(value, Decimal):
+        whole = value.is_finite() and value == value.to_integral_value()
+        if whole and value.adjusted() < _INT_DIGITS_MAX:
+            return int(value)
+        return str(value)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def _refusal(reply: httpx.Response) -> ApiError:
+    """The simulator's 400 or 409 as the API's 422 or 409, with its code and message.
+
+    The simulator's catch-all `BAD_REQUEST` (a body it cannot read) is the API's
+    `VALIDATION_ERROR`; any other code is the simulator's own, relayed as is.
+    """
+    answer = _reply_json(reply, reply.status_code)
+    if not isinstance(answer, dict):
+        raise _unexpected(reply)
+    code, message = answer.get("error"), answer.get("message")
+    if not isinstance(code, str) or not code or not isinstance(message, str):
+        raise _unexpected(reply)
+    if reply.status_code == 409:
+        return ApiError(409, code, message)
+    if code == "BAD_REQUEST":
+        code = "VALIDATION_ERROR"
+    field = _FIELD_OF_LAUNCH_CODE.get(code)
+    return ApiError(422, code, message, [{"field": field, "message": message}] if field else None)
+
+
+def _reply_json(reply: httpx.Response, status: int) -> Any:
+    """The reply's JSON body when it has `status`; raises 502 `SIMULATOR_ERROR` otherwise."""
+    if reply.status_code != status:
+        raise _unexpected(reply)
+    try:
+        return reply.json()
+    except ValueError:
+        raise _unexpected(reply) from None
+
+
+def _is_launch(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("symbol"), str)
+        and isinstance(value.get("mint"), str)
+        and isinstance(value.get("pools"), list)
+    )

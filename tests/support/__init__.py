@@ -1,0 +1,7 @@
+"""Helpers shared by the test suites, by topic; fixtures stay in the `conftest.py` files.
+
+Test modules and conftest files import helpers from here, never from one another:
+`services` (the real PostgreSQL and Redis), `engine` (a whole engine on a port), `api` (the API
+over adapters a test picks, and `Driver`), `streams` (following an order's stream), `cli` (the
+`oee` command as a subprocess), `fakes` (test doubles).
+"""
