@@ -8,13 +8,15 @@ default never imports them. Tests build their own `Engine` with the pieces they 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 import structlog
 
 from oee.adapters.clock import SystemClock
+from oee.clusters import PROFILES
 from oee.domain.ports import Chain, Clock, EventBus, JobQueue, OrderStore, Venue
+from oee.domain.tokens import MAINNET_TOKENS, Registry
 from oee.metrics import Metrics
 from oee.services.orders import OrderService
 from oee.settings import Settings
@@ -22,6 +24,9 @@ from oee.worker.main import Worker
 
 if TYPE_CHECKING:
     from solders.keypair import Keypair
+
+    from oee.adapters.chain.rpc import RpcChain
+    from oee.adapters.venues.onchain.venue import OnchainVenue
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +58,8 @@ class Engine:
     wallet: str | None = None
     # One registry per engine: the executor records into it, the API renders it on /metrics.
     metrics: Metrics = field(default_factory=Metrics)
+    # The tokens orders may name on this engine's cluster.
+    registry: Registry = MAINNET_TOKENS
 
     async def start(self) -> None:
         """Connect the bus, then start consuming jobs (if this process is a worker)."""
@@ -85,16 +92,17 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
     from oee.adapters.store.migrate import migrate
     from oee.adapters.store.sqlalchemy import SqlAlchemyStore
 
+    profile = PROFILES[settings.cluster]
     url = settings.sqlalchemy_url
     if settings.migrate_on_start:
         await migrate(url)
-    store = SqlAlchemyStore.from_url(url)
+    store = SqlAlchemyStore.from_url(url, profile.registry)
     queue = _build_queue(settings)
     bus = _build_bus(settings)
     clock = SystemClock()
     metrics = Metrics()
     http, chain, venues = _chain_and_venues(settings)
-    if role != "serve" and settings.rpc_url is None:
+    if role != "serve" and settings.rpc_url is None and settings.cluster == "sim":
         # Each such process gets a simulated chain of its own: a job another worker takes over
         # would look for its transaction on a different chain. Fine for a demo, never for a
         # deployment that shares a queue.
@@ -122,6 +130,7 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
         http=http,
         venues=venues,
         metrics=metrics,
+        registry=profile.registry,
         # An API-only process without OEE_RPC_URL has a simulator of its own, not the chain the
         # workers sign on: it has no chain to read the wallet from.
         chain=chain if role != "api" or settings.rpc_url is not None else None,
@@ -175,10 +184,18 @@ def _build_worker(
 ) -> Worker:
     from oee.adapters.chain.transactions import SwapTransactionBuilder
     from oee.services.executor import Executor, RetryPolicy
+    from oee.services.fees import FeePolicy
     from oee.services.recovery import RecoverySweep
     from oee.services.wallet import WalletFunder, sol_to_lamports
 
     signer = SwapTransactionBuilder(keypair)
+    fees = FeePolicy(
+        simulate=settings.simulate_compute,
+        margin=settings.compute_margin,
+        percentile=settings.cu_price_percentile,
+        min_price=settings.min_cu_price_microlamports,
+        max_price=settings.max_cu_price_microlamports,
+    )
     executor = Executor(
         store,
         bus,
@@ -194,6 +211,8 @@ def _build_worker(
         quote_timeout_s=settings.quote_timeout_s,
         confirm_poll_s=settings.confirm_poll_s,
         metrics=metrics,
+        fees=fees,
+        max_notional_usd=settings.max_notional_usd,
     )
     recovery = RecoverySweep(
         store,
@@ -213,23 +232,28 @@ def _build_worker(
             str(keypair.pubkey()),
             clock,
             min_lamports=sol_to_lamports(settings.wallet_min_sol),
-            airdrop_lamports=sol_to_lamports(settings.wallet_airdrop_sol),
+            # No faucet (mainnet): never ask; the settings refuse a mainnet start that would.
+            airdrop_lamports=sol_to_lamports(settings.wallet_airdrop_sol)
+            if PROFILES[settings.cluster].faucet
+            else 0,
         ),
     )
     return worker
 
 
 def _chain_and_venues(settings: Settings) -> tuple[httpx.AsyncClient, Chain, list[Venue]]:
-    """The chain and venue clients: Solana JSON-RPC and the venues' quote APIs over HTTP.
+    """The chain and venue clients over HTTP: Solana JSON-RPC, and quotes from the chain's pool
+    accounts (or, on the simulator, optionally its quote services).
 
-    With no OEE_RPC_URL the simulator runs in this process and is reached through an
-    in-process ASGI transport: the same requests and parsing as over a socket, minus the socket.
+    With no OEE_RPC_URL on the `sim` cluster the simulator runs in this process and is reached
+    through an in-process ASGI transport: the same requests and parsing as over a socket, minus
+    the socket. Other clusters default to their profile's public endpoint.
     """
     from oee.adapters.chain.rpc import RpcChain
-    from oee.adapters.venues.meteora import MeteoraVenue
-    from oee.adapters.venues.raydium import RaydiumVenue
 
-    if settings.rpc_url is None:
+    profile = PROFILES[settings.cluster]
+    rpc_url = settings.rpc_url or profile.rpc_url
+    if rpc_url is None:
         from oee.sim import build_sim
         from oee.sim.app import create_sim_app
 
@@ -241,11 +265,33 @@ def _chain_and_venues(settings: Settings) -> tuple[httpx.AsyncClient, Chain, lis
         # A small pool: httpcore's pool slows sharply past ~16 busy connections (measured).
         limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
         client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(10.0, connect=3.0))
-        rpc_url = settings.rpc_url
+    chain = RpcChain(client, rpc_url, fee_ttl_s=settings.fee_ttl_s)
+    if settings.chain_quotes:
+        return client, chain, list(chain_venues(settings, chain))
+    from oee.adapters.venues.meteora import MeteoraVenue
+    from oee.adapters.venues.raydium import RaydiumVenue
+
     base = rpc_url.rstrip("/")
     timeout = settings.quote_timeout_s
     venues: list[Venue] = [
         RaydiumVenue(client, settings.raydium_quote_url or f"{base}/raydium", timeout_s=timeout),
         MeteoraVenue(client, settings.meteora_quote_url or f"{base}/meteora", timeout_s=timeout),
     ]
-    return client, RpcChain(client, rpc_url), venues
+    return client, chain, venues
+
+
+def chain_venues(settings: Settings, chain: RpcChain) -> list[OnchainVenue[Any]]:
+    """Raydium and Meteora read from the chain with the cluster's program ids."""
+    from oee.adapters.venues.onchain.meteora import MeteoraOnchain
+    from oee.adapters.venues.onchain.raydium import RaydiumOnchain
+
+    profile = PROFILES[settings.cluster]
+    caches = {
+        "pool_ttl_s": settings.pool_ttl_s,
+        "miss_ttl_s": settings.pool_miss_ttl_s,
+        "state_ttl_s": settings.pool_state_ttl_s,
+    }
+    return [
+        RaydiumOnchain(chain, program_id=profile.raydium_program, **caches),
+        MeteoraOnchain(chain, program_id=profile.meteora_program, **caches),
+    ]

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -95,6 +95,8 @@ class RecoverySettings(BaseSettings):
     )
 
 
+# What devnet's public faucet hands out per request (more is refused).
+DEVNET_MAX_AIRDROP_SOL = Decimal(5)
 # Lamports are a u64 on chain: about 18.4 billion SOL at most; a setting above a billion is a typo.
 MAX_WALLET_SOL = Decimal(10**9)
 
@@ -113,9 +115,57 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "OEE_REDIS_URL"))
     redis_prefix: str = Field("oee", description="Prefix of every Redis key and channel.")
+    cluster: Literal["sim", "devnet", "mainnet-beta"] = Field(
+        "sim",
+        description="Which chain: the built-in simulator (mainnet's program ids and mints), "
+        "devnet or mainnet-beta (program ids, mints and default URLs from its profile).",
+    )
     rpc_url: str | None = Field(
         None,
-        description="Solana JSON-RPC of `oee sim` (or devnet); unset: the simulator in-process.",
+        description="Solana JSON-RPC: `oee sim`, or a node of the cluster; unset: the simulator "
+        "in-process (sim), the cluster's public endpoint (devnet, mainnet-beta).",
+    )
+    ws_url: str | None = Field(
+        None, description="Solana PubSub WebSocket; unset: the cluster's public endpoint."
+    )
+    quote_source: Literal["chain", "api"] = Field(
+        "chain",
+        description="`chain`: read pools over JSON-RPC, quote with the venues' math and build "
+        "their real swap instructions; `api`: the simulator's quote services and the engine's "
+        "legacy swap layout (sim only).",
+    )
+    pool_ttl_s: float = Field(
+        60.0, gt=0, description="How long a pair's pools found by getProgramAccounts are kept."
+    )
+    pool_miss_ttl_s: float = Field(
+        5.0, gt=0, description="How long 'no pool for this pair' is kept (new pools show up)."
+    )
+    pool_state_ttl_s: float = Field(
+        0.4, ge=0, description="The oldest pool state a quote may use (about one slot)."
+    )
+    simulate_compute: bool = Field(
+        True, description="Set the compute-unit limit from simulateTransaction."
+    )
+    compute_margin: float = Field(
+        0.2, ge=0, le=5, description="Added to the simulated compute units (0.2 = 20 %)."
+    )
+    cu_price_percentile: int = Field(
+        75, ge=0, le=100, description="Percentile of recent prioritization fees to pay."
+    )
+    min_cu_price_microlamports: int = Field(
+        10_000, ge=0, description="Compute-unit price floor (micro-lamports per unit)."
+    )
+    max_cu_price_microlamports: int = Field(
+        1_000_000, ge=0, description="Compute-unit price cap (micro-lamports per unit)."
+    )
+    fee_ttl_s: float = Field(
+        5.0, ge=0, description="How long a getRecentPrioritizationFees reading is reused."
+    )
+    mainnet_i_understand: bool = Field(
+        False, description="Required to run on mainnet-beta: real funds are at stake."
+    )
+    max_notional_usd: Decimal | None = Field(
+        None, gt=0, description="Largest order in USD (required on mainnet-beta)."
     )
     raydium_quote_url: str | None = Field(
         None, description="Raydium quote API; unset: rpc/raydium."
@@ -165,6 +215,8 @@ class Settings(BaseSettings):
         "database_url",
         "redis_url",
         "rpc_url",
+        "ws_url",
+        "max_notional_usd",
         "raydium_quote_url",
         "meteora_quote_url",
         "wallet_path",
@@ -173,6 +225,42 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _cluster_rules(self) -> Settings:
+        """Refuse, at start, what the chosen cluster cannot do."""
+        if self.cluster == "sim":
+            return self
+        name = self.cluster
+        if self.quote_source == "api":
+            raise ValueError(
+                f"OEE_QUOTE_SOURCE=api uses the simulator's quote services; on {name} quotes "
+                "come from the chain: unset it or set OEE_QUOTE_SOURCE=chain"
+            )
+        if name == "mainnet-beta":
+            if not self.mainnet_i_understand:
+                raise ValueError(
+                    "OEE_CLUSTER=mainnet-beta trades real funds: set "
+                    "OEE_MAINNET_I_UNDERSTAND=true and OEE_MAX_NOTIONAL_USD to run on it"
+                )
+            if self.max_notional_usd is None:
+                raise ValueError("mainnet-beta needs OEE_MAX_NOTIONAL_USD (the largest order)")
+            if self.wallet_airdrop_sol > 0 and self.wallet_min_sol > 0:
+                raise ValueError(
+                    "mainnet-beta has no faucet: set OEE_WALLET_AIRDROP_SOL=0 and fund the "
+                    "wallet yourself"
+                )
+        elif self.wallet_min_sol > 0 and self.wallet_airdrop_sol > DEVNET_MAX_AIRDROP_SOL:
+            raise ValueError(
+                f"devnet's faucet gives at most {DEVNET_MAX_AIRDROP_SOL} SOL an airdrop: set "
+                "OEE_WALLET_AIRDROP_SOL=2 and OEE_WALLET_MIN_SOL=1 (or 0 to disable)"
+            )
+        return self
+
+    @property
+    def chain_quotes(self) -> bool:
+        """Whether venues quote from pool accounts on the chain (else the quote services)."""
+        return self.quote_source == "chain"
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -157,7 +157,9 @@ async def test_metrics_count_every_stage_of_confirmed_orders(
 
 async def test_retries_are_counted_by_code(settings_for: Callable[..., Settings]) -> None:
     # A small latency scale keeps blockhash expiry short for dropped sends (as test_pipeline).
-    faulty = settings_for(fault_rate=0.6, max_attempts=5, latency_scale=0.01)
+    # The simulator injects quote faults in its quote services (its account reads never fail),
+    # so quote errors are counted with the quote-service source.
+    faulty = settings_for(fault_rate=0.6, max_attempts=5, latency_scale=0.01, quote_source="api")
     async for server in serve_engine(faulty):
         ids = await asyncio.gather(*(submit(server.client) for _ in range(FAULTY_ORDERS)))
         orders = await asyncio.gather(*(wait_terminal(server.client, i) for i in ids))

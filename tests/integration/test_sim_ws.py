@@ -21,6 +21,7 @@ from solana.rpc.websocket_api import SolanaWsClient
 from solders.pubkey import Pubkey
 from solders.rpc.config import RpcTransactionLogsFilterMentions
 from solders.rpc.responses import LogsNotification
+from solders.transaction import Transaction
 from websockets.asyncio.client import ClientConnection, connect
 
 from oee.devtools.inloop import serving
@@ -28,6 +29,8 @@ from oee.settings import SimSettings
 from oee.sim import SimWorld, build_sim
 from oee.sim.app import create_sim_app, server_config
 from oee.sim.world import METEORA, RAYDIUM
+from oee.venues.meteora.launches import is_pair_creation, new_pairs_in_transaction
+from oee.venues.raydium.launches import find_pool_creation, new_pool_from_transaction
 from tests.support.fakes import FakeClock
 
 TIMEOUT_S = 10.0
@@ -98,10 +101,25 @@ async def assert_silent(ws: ClientConnection) -> None:
         await asyncio.wait_for(ws.recv(), QUIET_S)
 
 
-def sniper_fields(logs: list[str]) -> dict[str, str]:
-    [line] = [line for line in logs if line.startswith("Program log: oee-sim launch: ")]
-    pairs = line.removeprefix("Program log: oee-sim launch: ").split(" ")
-    return dict(pair.split("=", 1) for pair in pairs)
+async def sniped(node: Node, signature: str) -> dict[str, str]:
+    """What a sniper reads after a launch's logs: the creating transaction (`getTransaction`)
+    and, from its instruction, the new pool and its mints (with the venues' own parsers)."""
+    body = {
+        "jsonrpc": "2.0", "id": 1, "method": "getTransaction",
+        "params": [signature, {"encoding": "base64", "commitment": "confirmed"}],
+    }  # fmt: skip
+    result = (await node.http.post("/", json=body)).json()["result"]
+    assert result["meta"]["err"] is None
+    tx = Transaction.from_bytes(base64.b64decode(result["transaction"][0]))
+    keys, instructions = tx.message.account_keys, tx.message.instructions
+    created = new_pool_from_transaction(keys, instructions)
+    if created is not None:
+        accounts = created.accounts
+        return {"venue": "raydium", "pool": str(accounts.amm),
+                "baseMint": str(accounts.coin_mint), "quoteMint": str(accounts.pc_mint)}  # fmt: skip
+    [pair] = new_pairs_in_transaction(keys, instructions)
+    return {"venue": "meteora", "pool": str(pair.lb_pair),
+            "baseMint": str(pair.token_x_mint), "quoteMint": str(pair.token_y_mint)}  # fmt: skip
 
 
 async def test_a_raydium_launch_reaches_its_subscribers_only(node: Node) -> None:
@@ -127,16 +145,13 @@ async def test_a_raydium_launch_reaches_its_subscribers_only(node: Node) -> None
         assert any(
             line.startswith("Program log: initialize2: InitializeInstruction2 {") for line in logs
         )
-        assert sniper_fields(logs) == {
+        assert not any("oee-sim" in line for line in logs)  # only the program's own lines
+        assert find_pool_creation(logs) is not None  # what a Raydium sniper's parser looks for
+        assert await sniped(node, pool["signature"]) == {
             "venue": "raydium",
             "pool": pool["address"],
             "baseMint": launched["mint"],
             "quoteMint": launched["quote"]["mint"],
-            "baseDecimals": "6",
-            "quoteDecimals": "9",
-            "baseReserve": pool["reserves"]["base"],
-            "quoteReserve": pool["reserves"]["quote"],
-            "symbol": "MOON",
         }
         # The ray_log is the program's InitLog: type 0, ..., the pc (quote) and coin amounts.
         [ray_log] = [line for line in logs if line.startswith("Program log: ray_log: ")]
@@ -162,12 +177,12 @@ async def test_a_launch_on_both_venues_is_one_transaction_each(node: Node) -> No
         note = await receive(met)
         logs = note["params"]["result"]["value"]["logs"]
         assert "Program log: Instruction: InitializeLbPair" in logs
-        [data] = [line for line in logs if line.startswith("Program data: ")]
-        event = base64.b64decode(data.removeprefix("Program data: "))
+        assert is_pair_creation(logs)  # what a DLMM sniper's parser looks for
         meteora_pool = next(p for p in launched["pools"] if p["venue"] == "meteora")
-        assert str(Pubkey.from_bytes(event[8:40])) == meteora_pool["address"]
-        assert str(Pubkey.from_bytes(event[42:74])) == launched["mint"]
-        assert sniper_fields(logs)["pool"] == meteora_pool["address"]
+        assert note["params"]["result"]["value"]["signature"] == meteora_pool["signature"]
+        found = await sniped(node, meteora_pool["signature"])
+        assert (found["pool"], found["baseMint"]) == (meteora_pool["address"], launched["mint"])
+        assert found["quoteMint"] == launched["quote"]["mint"]  # token X is the new token
         await assert_silent(met)
 
         # A subscription mentioning the new mint sees the next launch's pools only if it is theirs.
@@ -235,13 +250,10 @@ async def test_random_launches_arrive_without_any_http_call(
         await subscribe(ws, None)
         node.clock.t += 60  # the subscribed connection advances the world every slot
         note = await receive(ws)
-        fields = sniper_fields(note["params"]["result"]["value"]["logs"])
+        fields = await sniped(node, note["params"]["result"]["value"]["signature"])
         launched = (await node.http.get("/admin/pools")).json()
         assert launched[0]["origin"] == "random"
-        assert (fields["baseMint"], fields["symbol"]) == (
-            launched[0]["mint"],
-            launched[0]["symbol"],
-        )
+        assert fields["baseMint"] == launched[0]["mint"]
 
 
 async def test_slot_subscription_notifies_new_slots(node: Node) -> None:
@@ -272,9 +284,7 @@ async def test_solana_py_pubsub_client_parses_the_notification(node: Node) -> No
         assert note.result.context.slot == launched["launchedAt"]["slot"]
         assert str(note.result.value.signature) == launched["pools"][0]["signature"]
         assert note.result.value.err is None
-        assert (
-            sniper_fields(list(note.result.value.logs))["pool"] == launched["pools"][0]["address"]
-        )
+        assert find_pool_creation(list(note.result.value.logs)) is not None
         await client.unsubscribe(subscription)
 
 

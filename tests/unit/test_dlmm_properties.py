@@ -1,35 +1,22 @@
-"""Properties of the Meteora DLMM bin math, and the simulated Meteora pools built on it."""
+"""Properties of the domain's Meteora DLMM bin math (the simulated pools are in
+`test_sim_meteora_pool.py`)."""
 
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from fractions import Fraction
 
-import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from oee.domain import dlmm
 from oee.domain.dlmm import DlmmState, FeeParameters, Volatility
-from oee.domain.tokens import resolve_token
-from oee.sim.pools import DlmmPool, Shape
-from tests.support.fakes import FakeClock
 
 ONE = 1 << dlmm.SCALE_OFFSET
 NOW = 10_000
-SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 amounts = st.integers(min_value=1, max_value=10**15)
 directions = st.booleans()
 shares = st.fractions(min_value=0, max_value=1)
-
-
-def sol_usdc_pool(clock: FakeClock, shape: Shape = "spot") -> DlmmPool:
-    """$3M a side at $150 a SOL, the middle of what the world gives a pool."""
-    return DlmmPool.around(
-        "pool", "meteora", SOL.mint, USDC.mint, 20, 20_000 * 10**9, 3_000_000 * 10**6,
-        clock=clock, shape=shape,
-    )  # fmt: skip
 
 
 @st.composite
@@ -206,67 +193,6 @@ def test_arbitrage_moves_the_active_bin_keeping_value_at_bin_prices(
     assert volatility.accumulator == min(
         volatility.reference + crossed, state.fees.max_volatility_accumulator
     )
-
-
-def test_the_variable_fee_grows_with_bins_crossed_and_decays_with_time() -> None:
-    clock = FakeClock()
-    pool = sol_usdc_pool(clock)
-    calm = pool.quote(SOL.mint, 10**9).fee
-    pool.swap(SOL.mint, pool.reserves()[1] // 4 * 10**3 // 150)  # a quarter of the USDC side
-    crossed = pool.state.volatility.accumulator // dlmm.BASIS_POINT_MAX
-    assert crossed >= 10
-    assert pool.quote(SOL.mint, 10**9).fee > calm * 2
-    clock.t += 601  # past the decay period: back to the base fee
-    assert pool.quote(SOL.mint, 10**9).fee == calm == 2_000_000
-
-
-@pytest.mark.parametrize("shape", ["spot", "curve"])
-def test_a_pool_spreads_its_reserves_over_139_bins_at_their_price(shape: Shape) -> None:
-    pool = sol_usdc_pool(FakeClock(), shape)
-    assert pool.reserves() == (20_000 * 10**9, 3_000_000 * 10**6)
-    assert len(pool.state.prices) == 139
-    # Spot is flat; Curve is deepest next to the price and thins out to the edges.
-    usdc_by_distance = pool.state.amounts_y[pool.width - 1 :: -1]  # bins below the price
-    assert list(usdc_by_distance) == sorted(usdc_by_distance, reverse=True)
-    assert (usdc_by_distance[0] > 10 * usdc_by_distance[-1]) == (shape == "curve")
-    assert abs(pool.spot_price() / Decimal("0.15") - 1) <= Decimal("0.001")  # half a bin
-    quote = pool.quote(SOL.mint, 1_500_000_000)
-    assert quote.fee == 3_000_000  # 0.20 %
-    assert quote.price_impact_bps < 100
-    assert 223_000_000 < quote.amount_out < 225_000_000
-    with pytest.raises(ValueError, match="does not hold"):
-        pool.quote("not-a-mint", 1)
-
-
-def test_a_swap_beyond_the_bins_fails_and_leaves_the_pool_as_it_was() -> None:
-    pool = sol_usdc_pool(FakeClock())
-    before = pool.state
-    with pytest.raises(dlmm.InsufficientLiquidity):
-        pool.swap(USDC.mint, 10_000_000 * 10**6)  # more USDC than the SOL side is worth
-    assert pool.state is before
-
-
-@pytest.mark.parametrize("move", [Decimal("1.03"), Decimal("0.97"), Decimal("1.5"), Decimal("0.6")])
-def test_drift_settles_in_the_nearest_bin_and_recentres_far_moves(move: Decimal) -> None:
-    clock = FakeClock()
-    pool = sol_usdc_pool(clock)
-    start = pool.spot_price()
-    target = start * move
-    x, y = pool.reserves()
-    for _ in range(12):
-        clock.t += 1
-        pool.drift_toward(target, Decimal("0.5"))
-    end = pool.spot_price()
-    assert abs(end / target - 1) <= Decimal("0.001")  # within half a bin
-    new_x, new_y = pool.reserves()
-    assert min(new_x, new_y) > 0  # still two-sided: both buys and sells fill
-    state = pool.state
-    assert abs(state.active_id - (state.lower_id + pool.width)) <= pool.width // 2
-    # Arbitrage trades at bin prices between the two: the LPs end between holding only the
-    # token that fell and holding what they had.
-    value = new_x * end + new_y
-    worst, held = min(x * start + y, x * end + y * end / start), x * end + y
-    assert worst * Decimal("0.999999") <= value <= held
 
 
 @given(state=states(), swap_for_y=directions, share=shares)

@@ -11,7 +11,8 @@ from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.transaction import Transaction
 
-from oee.adapters.chain.rpc import RpcChain, _received
+from oee.adapters.chain.outcomes import received as _received
+from oee.adapters.chain.rpc import RpcChain
 from oee.adapters.chain.transactions import SwapTransactionBuilder
 from oee.domain.errors import ExecutionError
 from oee.domain.ports import Blockhash

@@ -12,6 +12,10 @@ from oee.domain.tokens import REGISTRY, resolve_token
 from oee.settings import SimSettings
 from oee.sim.pools import Pool
 from oee.sim.world import NoPool, SimWorld
+from oee.venues.meteora import PROGRAM_ID as DLMM_PROGRAM
+from oee.venues.meteora.layout import LB_PAIR
+from oee.venues.raydium import RAYDIUM_AMM_V4
+from oee.venues.raydium.layout import AMM_INFO
 from tests.support.fakes import FakeClock
 
 SOL, USDC, USDT, BONK = (resolve_token(s) for s in ("SOL", "USDC", "USDT", "BONK"))
@@ -196,3 +200,25 @@ def test_scheduled_actions_run_in_time_order_between_the_ticks() -> None:
     at_two_and_a_half = twin.reference_price("SOL")
     assert seen == [(start + 0.5, at_half), (start + 2.5, at_two_and_a_half)]
     assert at_half != at_two_and_a_half
+
+
+def test_pools_are_accounts_in_the_venues_layouts_indexed_by_owner() -> None:
+    world, _ = make_world()
+    store = world.bank.store
+    for venue, program, layout in (
+        ("raydium", RAYDIUM_AMM_V4, AMM_INFO),
+        ("meteora", DLMM_PROGRAM, LB_PAIR),
+    ):
+        owned = {str(address) for address, _ in store.owned_by(program)}
+        addresses = {p.address for p in world.pools() if p.venue == venue}
+        assert addresses <= owned
+        account = store.get(Pubkey.from_string(world.pool(venue, SOL, USDC).address))
+        assert account is not None
+        assert account.owner == program
+        data = bytes(account.data)
+        assert layout.encode(layout.decode(data)) == data  # type: ignore[attr-defined]
+    # A swap writes the pool's new state back into the same account.
+    pool = world.pool("raydium", SOL, USDC)
+    pool.swap(SOL.mint, 10**9)
+    amm = AMM_INFO.decode(bytes(store.get(Pubkey.from_string(pool.address)).data))  # type: ignore[union-attr]
+    assert amm.state_data.swap_coin_in_amount == 10**9

@@ -96,7 +96,7 @@ async def execute(request: Request) -> JSONResponse:
     """Accept an order: one body read, one parse, one store insert (inside `submit`)."""
     engine = engine_of(request)
     key = parse_idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
-    cmd = parse_execute(await read_body(request, engine.settings.max_body_bytes))
+    cmd = parse_execute(await read_body(request, engine.settings.max_body_bytes), engine.registry)
     accepted = await engine.orders.submit(cmd, key)
     oid = accepted.order_id
     headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None

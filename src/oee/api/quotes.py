@@ -78,7 +78,7 @@ _PARAMETERS = [
 async def quotes(request: Request) -> JSONResponse:
     """Quote the swap on every venue and route it."""
     engine = engine_of(request)
-    cmd = parse_quote_query(request.query_params)
+    cmd = parse_quote_query(request.query_params, engine.registry)
     found, errors = await quote_all(
         engine.venues,
         cmd.token_in,

@@ -17,7 +17,7 @@ from typing import Any
 from oee.api.errors import ApiError
 from oee.domain.errors import InvalidOrder
 from oee.domain.orders import OrderType, SubmitOrder
-from oee.domain.tokens import resolve_token
+from oee.domain.tokens import MAINNET_TOKENS, Registry
 
 DEFAULT_SLIPPAGE_BPS = 50
 
@@ -116,7 +116,7 @@ class _Fields:
         return int(value) if value.adjusted() < 12 else int(value.copy_sign(Decimal(10) ** 12))
 
 
-def parse_execute(raw: bytes) -> SubmitOrder:
+def parse_execute(raw: bytes, registry: Registry = MAINNET_TOKENS) -> SubmitOrder:
     """Turn the body of `POST /api/orders/execute` into a validated command.
 
     Raises:
@@ -144,10 +144,12 @@ def parse_execute(raw: bytes) -> SubmitOrder:
             f"orderType {order_type[:40]!r} is not supported; supported: market",
             [{"field": "orderType", "message": "supported: market"}],
         )
-    return _command(token_in, token_out, amount, slippage)
+    return _command(token_in, token_out, amount, slippage, registry)
 
 
-def parse_quote_query(params: Mapping[str, str]) -> SubmitOrder:
+def parse_quote_query(
+    params: Mapping[str, str], registry: Registry = MAINNET_TOKENS
+) -> SubmitOrder:
     """Turn the query of `GET /api/quotes` into a validated command, with execute's codes.
 
     Raises:
@@ -169,14 +171,16 @@ def parse_quote_query(params: Mapping[str, str]) -> SubmitOrder:
         raise ApiError(422, "VALIDATION_ERROR", message, fields.errors)
     if fields.rule_broken is not None:
         raise fields.rule_broken
-    return _command(token_in, token_out, amount, slippage)
+    return _command(token_in, token_out, amount, slippage, registry)
 
 
-def _command(token_in: str, token_out: str, amount: Decimal, slippage: int) -> SubmitOrder:
+def _command(
+    token_in: str, token_out: str, amount: Decimal, slippage: int, registry: Registry
+) -> SubmitOrder:
     try:
-        cmd = SubmitOrder.parse(token_in, token_out, amount, slippage)
+        cmd = SubmitOrder.parse(token_in, token_out, amount, slippage, registry)
     except InvalidOrder as exc:
-        raise ApiError(422, exc.code, exc.message, [_field_of(exc, token_in)]) from None
+        raise ApiError(422, exc.code, exc.message, [_field_of(exc, token_in, registry)]) from None
     if cmd.amount_in <= 0:  # an exponent so small that Decimal underflowed to zero units
         message = f"{cmd.token_in.symbol} has {cmd.token_in.decimals} decimals; amountIn is finer than that"
         raise ApiError(
@@ -185,11 +189,11 @@ def _command(token_in: str, token_out: str, amount: Decimal, slippage: int) -> S
     return cmd
 
 
-def _field_of(exc: InvalidOrder, token_in: str) -> dict[str, str]:
+def _field_of(exc: InvalidOrder, token_in: str, registry: Registry) -> dict[str, str]:
     field = _FIELD_OF_CODE.get(exc.code, "amountIn")
     if exc.code == "UNKNOWN_TOKEN":
         try:
-            resolve_token(token_in)
+            registry.resolve(token_in)
             field = "tokenOut"
         except InvalidOrder:
             field = "tokenIn"

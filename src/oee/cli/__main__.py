@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from oee.cli import remote, server
+from oee.cli import check, remote, server
 
 app = typer.Typer(
     name="oee",
@@ -22,7 +22,14 @@ app = typer.Typer(
 )
 
 PANELS: dict[str, tuple[Callable[..., None], ...]] = {
-    "Run the engine": (server.serve, server.api, server.worker, server.sim, server.migrate),
+    "Run the engine": (
+        server.serve,
+        server.api,
+        server.worker,
+        server.sim,
+        server.migrate,
+        check.check,
+    ),
     "Use a running engine": (
         remote.submit,
         remote.orders,

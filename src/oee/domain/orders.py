@@ -19,7 +19,7 @@ from oee.domain.errors import InvalidOrder
 from oee.domain.events import JSON, OrderEvent
 from oee.domain.routing import RoutingDecision, check_slippage_bps
 from oee.domain.status import OrderStatus, check_transition
-from oee.domain.tokens import Token, parse_amount, resolve_token
+from oee.domain.tokens import MAINNET_TOKENS, Registry, Token, parse_amount
 
 
 def _no_change() -> None:
@@ -49,6 +49,7 @@ class SubmitOrder:
         token_out: str,
         amount_in: str | int | float | Decimal,
         slippage_bps: int,
+        registry: Registry = MAINNET_TOKENS,
     ) -> SubmitOrder:
         """Validate user input into a command.
 
@@ -56,7 +57,7 @@ class SubmitOrder:
             InvalidOrder: An unknown token, the same token on both sides, a bad amount or a
                 slippage outside the accepted range; `code` says which.
         """
-        t_in, t_out = resolve_token(token_in), resolve_token(token_out)
+        t_in, t_out = registry.resolve(token_in), registry.resolve(token_out)
         if t_in == t_out:
             raise InvalidOrder("tokenIn and tokenOut must differ", code="SAME_TOKEN")
         check_slippage_bps(slippage_bps)

@@ -5,7 +5,7 @@ Adapters live in `oee.adapters.<port>.<technology>`; `oee.bootstrap` picks them 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -119,11 +119,60 @@ class EventBus(Protocol):
         """Stop listening and end every subscription."""
 
 
+@dataclass(frozen=True, slots=True)
+class SwapAccount:
+    """One account of an instruction: its address (base58) and how the instruction uses it."""
+
+    pubkey: str
+    is_signer: bool = False
+    is_writable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SwapInstruction:
+    """A venue's swap instruction as plain data: the program, its bytes and its accounts.
+
+    Neutral on purpose: the venue adapter fills it from the pool's on-chain state, the signer
+    turns it into a Solana instruction; neither side needs the other's types.
+    """
+
+    program_id: str
+    data: bytes
+    accounts: tuple[SwapAccount, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SwapRequest:
+    """What a venue needs to build the swap for a quote it gave.
+
+    Attributes:
+        quote: The venue's quote (its `pool` names the pool to trade against).
+        token_in: What the wallet pays.
+        token_out: What the wallet receives.
+        owner: The wallet that signs and owns both token accounts (base58).
+        source: The wallet's token account of `token_in` (wSOL for SOL).
+        destination: The wallet's token account of `token_out`.
+        amount_in: Base units paid, fee included.
+        min_amount_out: The program fails the swap below this.
+    """
+
+    quote: Quote
+    token_in: Token
+    token_out: Token
+    owner: str
+    source: str
+    destination: str
+    amount_in: int
+    min_amount_out: int
+
+
 class Venue(Protocol):
-    """A DEX's quote service: what it would pay for a swap right now."""
+    """A DEX: what it would pay for a swap right now, and the instruction that makes the swap."""
 
     name: str
     program_id: str
+    # The compute-unit limit of a swap transaction on this venue when no simulation measured it.
+    compute_units: int
 
     async def quote(self, token_in: Token, token_out: Token, amount_in: int) -> Quote:
         """Quote `amount_in` base units of `token_in` into `token_out`.
@@ -131,6 +180,14 @@ class Venue(Protocol):
         Raises:
             ExecutionError: retryable for timeouts and rate limits; not retryable when the
                 venue has no pool for the pair.
+        """
+
+    async def swap_instruction(self, request: SwapRequest) -> SwapInstruction:
+        """The venue's swap instruction for `request.quote`, from the pool's current state.
+
+        Raises:
+            ExecutionError: retryable when the pool's state cannot be read now; not retryable
+                when the pool cannot be traded (gone, disabled, an unsupported layout).
         """
 
 
@@ -196,8 +253,15 @@ class Chain(Protocol):
         land at most once.
         """
 
-    async def signature_status(self, signature: str) -> TxStatus | None:
-        """The transaction's outcome, or None while the chain has not seen it land."""
+    async def signature_status(
+        self, signature: str, mint_out: str | None = None
+    ) -> TxStatus | None:
+        """The transaction's outcome, or None while the chain has not seen it land.
+
+        `mint_out` is the token the swap pays out: the amount received is read from the
+        wallet's balance changes of that mint (lamports for wSOL, which the swap unwraps);
+        without it, from the mint whose balance grew.
+        """
 
     async def balances(self, owner: str) -> WalletBalances:
         """The lamports and every SPL Token account of the wallet `owner` (base58).
@@ -218,28 +282,61 @@ class Chain(Protocol):
                 RPC_METHOD_NOT_FOUND when the node has no faucet (mainnet).
         """
 
+    async def simulate_units(self, raw_tx: str) -> int:
+        """Simulate a base64 wire transaction (unsigned is fine); the compute units it used.
+
+        Raises:
+            ExecutionError: RPC_UNAVAILABLE (retryable), RPC_ERROR, or SIMULATION_FAILED (not
+                retryable as such: the transaction would fail; the message has the logs).
+        """
+
+    async def prioritization_fees(self, accounts: Sequence[str]) -> list[int]:
+        """Recent prioritization fees (micro-lamports per compute unit) of transactions that
+        wrote to any of `accounts`, one per recent slot, oldest first.
+
+        Raises:
+            ExecutionError: RPC_UNAVAILABLE (retryable) or RPC_ERROR.
+        """
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeBudget:
+    """The compute-unit limit and price (micro-lamports per unit) a transaction sets."""
+
+    unit_limit: int
+    unit_price: int
+
+
+@dataclass(frozen=True, slots=True)
+class SwapPlan:
+    """A swap to assemble: the venue's instruction and what the wallet pays and receives.
+
+    The signer wraps it: compute budget first, wSOL wrap and output account creation before
+    the swap, wSOL unwrap after it, the memo last.
+    """
+
+    venue: str
+    swap: SwapInstruction
+    token_in: Token
+    token_out: Token
+    amount_in: int
+    min_amount_out: int
+    memo: str | None = None  # e.g. the order id and attempt: distinct, auditable transactions
+
 
 class SwapSigner(Protocol):
-    """The engine's wallet: builds and signs swap transactions (a local key today, a KMS later)."""
+    """The engine's wallet: assembles and signs swap transactions (a local key today)."""
 
-    def build(
-        self,
-        venue: str,
-        program_id: str,
-        pool: str,
-        token_in: Token,
-        token_out: Token,
-        amount_in: int,
-        min_amount_out: int,
-        blockhash: Blockhash,
-        *,
-        memo: str | None = None,
-    ) -> SignedSwap:
-        """A signed swap of `amount_in` for at least `min_amount_out`, valid until the blockhash expires.
+    owner: str  # the wallet's public key (base58)
 
-        `memo` (the order id and attempt) makes two otherwise identical swaps distinct
-        transactions and lets a ledger be audited per order.
-        """
+    def token_account(self, mint: str) -> str:
+        """The wallet's token account of `mint` (its associated token account)."""
+
+    def draft(self, plan: SwapPlan, budget: ComputeBudget, blockhash: Blockhash) -> str:
+        """The plan's transaction unsigned (base64 wire format), to simulate."""
+
+    def sign(self, plan: SwapPlan, budget: ComputeBudget, blockhash: Blockhash) -> SignedSwap:
+        """The plan's transaction, signed; valid until the blockhash expires."""
 
 
 class Clock(Protocol):

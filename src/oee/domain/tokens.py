@@ -80,24 +80,50 @@ REGISTRY: tuple[Token, ...] = (
     Token("RAY", "4k3Dyjzvzp8eMZWUXbBCjEvwSkkk59S5iCNLY3QrkX6R", 6),
 )
 
-_BY_SYMBOL = {t.symbol: t for t in REGISTRY}
-_BY_MINT = {t.mint: t for t in REGISTRY}
+# Devnet has none of mainnet's mints: only SOL and Circle's devnet USDC are real there.
+DEVNET_REGISTRY: tuple[Token, ...] = (
+    Token("SOL", WSOL_MINT, 9),
+    Token("USDC", "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU", 6),
+)
+
+
+class Registry:
+    """The tokens a cluster trades, found by symbol (case-insensitive) or mint (exact)."""
+
+    def __init__(self, tokens: tuple[Token, ...], *, cluster: str | None = None) -> None:
+        self.tokens, self.cluster = tokens, cluster
+        self._by_symbol = {t.symbol: t for t in tokens}
+        self._by_mint = {t.mint: t for t in tokens}
+
+    def resolve(self, symbol_or_mint: str) -> Token:
+        """The token, by symbol or mint.
+
+        Raises:
+            InvalidOrder: with code `UNKNOWN_TOKEN` when this cluster has no such token.
+        """
+        token = self._by_symbol.get(symbol_or_mint.upper()) or self._by_mint.get(symbol_or_mint)
+        if token is None:
+            known = ", ".join(self._by_symbol)
+            where = f" on {self.cluster}" if self.cluster else ""
+            raise InvalidOrder(
+                f"unknown token {symbol_or_mint!r}{where}; use a symbol ({known}) "
+                "or its mint address",
+                code="UNKNOWN_TOKEN",
+            )
+        return token
+
+
+MAINNET_TOKENS = Registry(REGISTRY)
+DEVNET_TOKENS = Registry(DEVNET_REGISTRY, cluster="devnet")
 
 
 def resolve_token(symbol_or_mint: str) -> Token:
-    """Find a token by symbol (case-insensitive) or by mint address (exact).
+    """Find a token of the mainnet registry (which the simulator uses too) by symbol or mint.
 
     Raises:
         InvalidOrder: with code `UNKNOWN_TOKEN` when the registry has no such token.
     """
-    token = _BY_SYMBOL.get(symbol_or_mint.upper()) or _BY_MINT.get(symbol_or_mint)
-    if token is None:
-        known = ", ".join(_BY_SYMBOL)
-        raise InvalidOrder(
-            f"unknown token {symbol_or_mint!r}; use a symbol ({known}) or its mint address",
-            code="UNKNOWN_TOKEN",
-        )
-    return token
+    return MAINNET_TOKENS.resolve(symbol_or_mint)
 
 
 def parse_amount(value: str | int | float | Decimal) -> Decimal:

@@ -25,10 +25,14 @@ from oee.domain.errors import ExecutionError, StaleOrder
 from oee.domain.events import OrderEvent
 from oee.domain.orders import Fill, Order
 from oee.domain.ports import (
+    Blockhash,
     Chain,
     Clock,
     EventBus,
     OrderStore,
+    SwapInstruction,
+    SwapPlan,
+    SwapRequest,
     SwapSigner,
     TxState,
     TxStatus,
@@ -37,7 +41,9 @@ from oee.domain.ports import (
 from oee.domain.routing import RoutingDecision
 from oee.domain.status import TERMINAL, OrderStatus
 from oee.metrics import STAGES, Metrics
+from oee.services.fees import ComputeBudgeter, FeePolicy
 from oee.services.quoting import VenueOutcome, quote_each, route, split
+from oee.services.risk import check_notional
 
 log = structlog.get_logger(__name__)
 
@@ -81,12 +87,16 @@ class Executor:
         quote_timeout_s: float,
         confirm_poll_s: float,
         metrics: Metrics | None = None,
+        fees: FeePolicy | None = None,
+        max_notional_usd: Decimal | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
         self.venues = {v.name: v for v in venues}
         self.chain = chain
         self.signer = signer
+        self.budgeter = ComputeBudgeter(chain, signer, fees or FeePolicy())
+        self.max_notional_usd = max_notional_usd
         self.clock = clock
         self.retry = retry
         self.quote_timeout_s = quote_timeout_s
@@ -142,6 +152,7 @@ class Executor:
         quotes, by_venue = split(outcomes)  # re-raises an unexpected error
         failed = {name: e.code for name, e in by_venue.items()}
         decision = route(quotes, by_venue, order.slippage_bps)
+        check_notional(order, decision, self.max_notional_usd)  # nothing signed past the cap
         log.info(
             "routing_decision",
             order_id=order.id,
@@ -165,18 +176,38 @@ class Executor:
         assert order.decision is not None  # building is only reached through route()
         chosen = order.decision.chosen
         venue = self.venues[chosen.venue]
-        blockhash = await self.chain.latest_blockhash()
-        signed = self.signer.build(
+        signer = self.signer
+        request = SwapRequest(
+            quote=chosen,
+            token_in=order.token_in,
+            token_out=order.token_out,
+            owner=signer.owner,
+            source=signer.token_account(order.token_in.mint),
+            destination=signer.token_account(order.token_out.mint),
+            amount_in=order.amount_in,
+            min_amount_out=order.decision.min_amount_out,
+        )
+        # Both reads at once; both finish, so neither leaves an exception unread.
+        answers = await asyncio.gather(
+            venue.swap_instruction(request), self.chain.latest_blockhash(), return_exceptions=True
+        )
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answer
+        swap, blockhash = answers
+        assert isinstance(swap, SwapInstruction)
+        assert isinstance(blockhash, Blockhash)
+        plan = SwapPlan(
             venue=venue.name,
-            program_id=venue.program_id,
-            pool=chosen.pool,
+            swap=swap,
             token_in=order.token_in,
             token_out=order.token_out,
             amount_in=order.amount_in,
             min_amount_out=order.decision.min_amount_out,
-            blockhash=blockhash,
             memo=f"{order.id}/{order.attempt}",
         )
+        budget = await self.budgeter.budget(plan, chosen.pool, venue.compute_units, blockhash)
+        signed = signer.sign(plan, budget, blockhash)
         # Persisted before it is sent: a crash after this line re-sends these bytes, never new ones.
         await self._commit(order, lambda at: order.submit(signed, at))
 
@@ -194,7 +225,7 @@ class Executor:
                 height = await self.chain.block_height()
                 # Read the status after the height: a transaction that has not landed by a
                 # height past its lastValidBlockHeight never will.
-                status = await self.chain.signature_status(tx.signature)
+                status = await self.chain.signature_status(tx.signature, order.token_out.mint)
             except ExecutionError as error:
                 if not error.retryable:
                     raise

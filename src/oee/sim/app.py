@@ -14,11 +14,12 @@ run the same code path either way and pointing them at devnet is a change of URL
 | `POST /admin/airdrop` | fund a wallet: `{"owner", "mint"?, "amount"}` in base units |
 | `GET /admin/swaps` | every swap that landed, with its memo (the chaos run's audit trail) |
 | `GET`/`POST /admin/faults` | fault rates by kind, `{"rate": 0.3, "slippageMoveRate": 0.1}` (`oee.sim.faults`): read, or changed while running |
-| `POST /admin/pools` | launch a token: `{"symbol", "decimals", "venues"?, "quote"?, "liquidityUsd"?, "priceUsd"?, "reserves"?}` → 201 |
+| `POST /admin/pools` | launch a token: `{"symbol", "decimals", "venues"?, "quote"?, "liquidityUsd"?, "priceUsd"?, "reserves"?, "mint"?}` → 201 |
 | `GET /admin/pools` | every launch so far, requested or random (`oee.sim.launches`) |
 
 Admin errors are `{"error": "<CODE>", "message"}`: 400 for bad input, 409 for a symbol already
-taken (`DUPLICATE_SYMBOL`) or a full world (`TOO_MANY_LAUNCHES`).
+taken (`DUPLICATE_SYMBOL`), a mint that already has a pool on a requested venue
+(`POOL_EXISTS`) or already trades (`MINT_EXISTS`), or a full world (`TOO_MANY_LAUNCHES`).
 """
 
 from __future__ import annotations
@@ -45,16 +46,18 @@ from oee.sim.faults import parse_rates
 from oee.sim.launches import DEFAULT_VENUES, LAUNCH_FIELDS, Launch, LaunchError, LaunchRequest
 from oee.sim.ledger import NATIVE_MINT, SimLedger
 from oee.sim.quotes import QuoteService
-from oee.sim.rpc import NodeUnavailable, SolanaRpc
+from oee.sim.rpc import NodeUnavailable, RateLimited, SolanaRpc
 from oee.sim.rpc_wire import slot
-from oee.sim.rpc_ws import PubSub, launch_signature
+from oee.sim.rpc_ws import PubSub
 from oee.sim.world import SimWorld
 
 # A round trip to a nearby RPC node, before latency scaling.
 RPC_LATENCY_MS = 5.0
 JITTER = 0.25
 MAX_RPC_BODY = 50 * 1024  # agave's limit on a JSON-RPC request body
-_CONFLICTS = frozenset({"DUPLICATE_SYMBOL", "TOO_MANY_LAUNCHES"})  # 409, not the caller's typo
+_CONFLICTS = frozenset(
+    {"DUPLICATE_SYMBOL", "TOO_MANY_LAUNCHES", "POOL_EXISTS", "MINT_EXISTS"}
+)  # 409, not the caller's typo
 
 
 def create_sim_app(world: SimWorld, ledger: SimLedger, settings: SimSettings) -> Starlette:
@@ -82,6 +85,8 @@ def create_sim_app(world: SimWorld, ledger: SimLedger, settings: SimSettings) ->
             reply = rpc.handle(body)
         except NodeUnavailable:
             return PlainTextResponse("Service Unavailable", 503)
+        except RateLimited:
+            return PlainTextResponse("Too Many Requests", 429, {"Retry-After": "1"})
         return Response(reply, media_type="application/json")
 
     async def health(request: Request) -> Response:
@@ -215,6 +220,7 @@ def _launch_request(body: bytes) -> LaunchRequest:
         liquidity_usd=_decimal("liquidityUsd", data.get("liquidityUsd", "50000")),
         price_usd=_decimal("priceUsd", data.get("priceUsd", "0.001")),
         reserves=reserves,
+        mint=data.get("mint"),
     )
 
 
@@ -251,7 +257,7 @@ def _launch_json(launch: Launch, seed: int) -> dict[str, Any]:
                 "venue": pool.venue,
                 "programId": pool.program_id,
                 "address": pool.address,
-                "signature": launch_signature(seed, pool.address),
+                "signature": pool.signature,
                 "reserves": {"base": str(pool.reserve_base), "quote": str(pool.reserve_quote)},
             }
             for pool in launch.pools

@@ -2,23 +2,23 @@
 
 litesvm runs the real System, SPL Token and Associated Token Account programs, so lamports,
 rent, token accounts, wSOL wrapping and fees behave as on Solana. The venues' programs are not
-BPF programs here: the ledger prices a swap with the pool's own math, and the bank executes the
-transaction with the swap instruction replaced by the two token transfers it amounts to —
-the wallet's input to the pool's vault, the pool's vault to the wallet's output account. The
-vault is set to the pool's reserve first, with the wallet as delegate for exactly the output,
-so one atomic transaction succeeds or fails as a whole, and the wallet signs alone.
+BPF programs here: the ledger runs a swap with the venue's own math against the pool's
+accounts, and the bank executes the transaction with the swap instruction replaced by the two
+token transfers it amounts to — the wallet's input to the pool's vault, the pool's vault to
+the wallet's output account. The vaults are the pool's real token accounts (owned by the pool's
+authority); for the one transaction the wallet is the output vault's delegate for exactly the
+output, so one atomic transaction succeeds or fails as a whole, and the wallet signs alone.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
-from solders.litesvm import LiteSVM
 from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.signature import Signature
@@ -35,6 +35,7 @@ from solders.transaction_status import (
     TransactionErrorProgramExecutionTemporarilyRestricted,
 )
 
+from oee.sim.accounts import AccountStore
 from oee.solana.spl import (
     TOKEN_PROGRAM_ID,
     WSOL_MINT,
@@ -46,7 +47,6 @@ Json = Any
 TOKEN_ACCOUNT_SIZE = 165
 U64_MAX = 2**64 - 1
 MINT_SIZE = 82
-_POOL_AUTHORITY = Pubkey(hashlib.sha256(b"oee-sim/vault-authority").digest())
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,16 +72,15 @@ class SwapLegs:
     """What the swap instruction amounts to: `amount_in` into the pool, `amount_out` out of it."""
 
     index: int  # the swap instruction's position in the transaction
-    pool: str
     wallet: Pubkey
     source: Pubkey  # the wallet's token account paying `amount_in`
     destination: Pubkey  # the wallet's token account receiving `amount_out`
+    vault_in: Pubkey  # the pool's token account receiving `amount_in`
+    vault_out: Pubkey  # the pool's token account paying `amount_out`
     mint_in: Pubkey
     mint_out: Pubkey
     amount_in: int
     amount_out: int
-    reserve_in: int
-    reserve_out: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +105,8 @@ class Bank:
             decimals_of: A mint's decimals, or None for a mint nobody knows; mints are
                 created on first use.
         """
-        # The ledger checks signatures and blockhashes itself (on the bytes the wallet signed)
-        # and refuses duplicates before the bank sees them; what runs here is its rewrite.
-        self._svm = LiteSVM().with_sigverify(False).with_blockhash_check(False)
-        self._svm = self._svm.with_transaction_history(0)
+        self.store = AccountStore()
+        self._svm = self.store.svm
         self._decimals_of = decimals_of
         self._mints: set[Pubkey] = set()
         self._token_rent = self._svm.minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_SIZE)
@@ -133,9 +130,9 @@ class Bank:
             current = self._svm.get_account(wallet)
             lamports = _u64((current.lamports if current else 0) + amount)
             if current is None:
-                self._svm.set_account(wallet, Account(lamports, b"", SYSTEM_PROGRAM_ID))
+                self.store.set(wallet, Account(lamports, b"", SYSTEM_PROGRAM_ID))
             else:  # credit lamports only: the account's data and owner stay what they are
-                self._svm.set_account(
+                self.store.set(
                     wallet,
                     Account(
                         lamports, current.data, current.owner, current.executable,
@@ -143,11 +140,11 @@ class Bank:
                     ),
                 )  # fmt: skip
             return lamports
-        self._ensure_mint(token)
+        self.ensure_mint(token)
         address = associated_token_address(wallet, token)
         existing = self._token_account(address)
         if existing is None:
-            self._put_token_account(address, token, wallet, _u64(amount))
+            self.put_token_account(address, token, wallet, _u64(amount))
             self._holdings.setdefault(wallet, set()).add(token)
             return amount
         balance = _u64(existing.amount + amount)  # delegate, state and the rest stay
@@ -158,7 +155,7 @@ class Bank:
         account = self._svm.get_account(address)
         assert account is not None  # it is a token account: it exists
         lamports = account.lamports + (amount if existing.is_native is not None else 0)
-        self._svm.set_account(address, Account(_u64(lamports), bytes(state), TOKEN_PROGRAM_ID))
+        self.store.put(address, TOKEN_PROGRAM_ID, bytes(state), _u64(lamports))
         return balance
 
     def decimals(self, mint: str) -> int | None:
@@ -189,7 +186,9 @@ class Bank:
         keys = tx.message.account_keys
         rewritten = self._prepare(tx, legs)
         pre = self.balances_of(keys)
-        result = self._svm.send_transaction(rewritten)
+        with self._delegated(legs):
+            result = self._svm.send_transaction(rewritten)
+        self.store.reindex([*keys, legs.vault_in, legs.vault_out])
         post = self.balances_of(keys)
         if isinstance(result, FailedTransactionMetadata):
             meta = result.meta()
@@ -203,7 +202,8 @@ class Bank:
         """What `execute` would do, changing no balances (pre and post are today's)."""
         rewritten = self._prepare(tx, legs)
         now = self.balances_of(tx.message.account_keys)
-        result = self._svm.simulate_transaction(rewritten)
+        with self._delegated(legs):
+            result = self._svm.simulate_transaction(rewritten)
         if isinstance(result, FailedTransactionMetadata):
             meta = result.meta()
             err = _error_json(result.err(), legs.index)
@@ -213,19 +213,13 @@ class Bank:
         return Execution(err, meta.fee(), logs, units, now, now)
 
     def _prepare(self, tx: Transaction, legs: SwapLegs) -> Transaction:
-        """Point the pool's vaults at its reserves and rewrite the swap as its two transfers."""
+        """The transaction with its swap instruction rewritten as its two transfers."""
         for mint in (legs.mint_in, legs.mint_out):
-            self._ensure_mint(mint)
+            self.ensure_mint(mint)
         self._holdings.setdefault(legs.wallet, set()).update((legs.mint_in, legs.mint_out))
-        vault_in, vault_out = _vault(legs.pool, legs.mint_in), _vault(legs.pool, legs.mint_out)
-        self._put_token_account(vault_in, legs.mint_in, _POOL_AUTHORITY, legs.reserve_in)
-        self._put_token_account(
-            vault_out, legs.mint_out, _POOL_AUTHORITY, legs.reserve_out, delegate=legs.wallet,
-            delegated=legs.amount_out,
-        )  # fmt: skip
         swap = [
-            transfer_tokens(legs.source, vault_in, legs.wallet, legs.amount_in),
-            transfer_tokens(vault_out, legs.destination, legs.wallet, legs.amount_out),
+            transfer_tokens(legs.source, legs.vault_in, legs.wallet, legs.amount_in),
+            transfer_tokens(legs.vault_out, legs.destination, legs.wallet, legs.amount_out),
         ]
         instructions = [_instruction(tx, i) for i in range(len(tx.message.instructions))]
         instructions[legs.index : legs.index + 1] = swap
@@ -237,6 +231,25 @@ class Bank:
         others = [Signature.default()] * (message.header.num_required_signatures - 1)
         return Transaction.populate(message, [tx.signatures[0], *others])
 
+    @contextmanager
+    def _delegated(self, legs: SwapLegs) -> Iterator[None]:
+        """The wallet may move exactly `amount_out` out of the vault, for one transaction only.
+
+        The pool's program would sign with its authority; the wallet signing as the vault's
+        delegate keeps the transaction's one signature. Whatever happens, the vault's delegate
+        is cleared again (a transfer that ran clears it itself; a failed one must not leave it).
+        """
+        vault = self._token_account(legs.vault_out)
+        if vault is None:
+            raise ValueError(f"the pool's vault {legs.vault_out} does not exist")
+        self._put_state(legs.vault_out, _with_delegate(vault, legs.wallet, legs.amount_out))
+        try:
+            yield
+        finally:
+            after = self._token_account(legs.vault_out)
+            if after is not None and after.delegate is not None:
+                self._put_state(legs.vault_out, _with_delegate(after, None, 0))
+
     def charge_fee(self, tx: Transaction, fee: int) -> Execution:
         """Take only the fee from the payer: a transaction that failed before touching accounts."""
         keys = tx.message.account_keys
@@ -244,9 +257,7 @@ class Bank:
         payer = self._svm.get_account(keys[0])
         if payer is not None:
             charged = min(fee, payer.lamports)
-            self._svm.set_account(
-                keys[0], Account(payer.lamports - charged, payer.data, payer.owner)
-            )
+            self.store.set(keys[0], Account(payer.lamports - charged, payer.data, payer.owner))
         return Execution(None, fee, (), 0, pre, self.balances_of(keys))
 
     def balances_of(self, keys: list[Pubkey]) -> Balances:
@@ -260,15 +271,33 @@ class Bank:
                 tokens.append(TokenBalance(index, str(state.mint), str(state.owner), state.amount))
         return Balances(tuple(lamports), tuple(tokens))
 
-    def _ensure_mint(self, mint: Pubkey) -> None:
+    def ensure_mint(self, mint: Pubkey, decimals: int | None = None) -> None:
+        """Create the mint's account on first use (decimals from the argument or the world)."""
         if mint in self._mints:
             return
         if self._svm.get_account(mint) is None:
-            decimals = self._decimals_of(str(mint))
+            if decimals is None:
+                decimals = self._decimals_of(str(mint))
             state = Mint(None, 0, 9 if decimals is None else decimals, True, None)
-            rent = self._svm.minimum_balance_for_rent_exemption(MINT_SIZE)
-            self._svm.set_account(mint, Account(rent, bytes(state), TOKEN_PROGRAM_ID))
+            self.store.put(mint, TOKEN_PROGRAM_ID, bytes(state))
         self._mints.add(mint)
+
+    def token_amount(self, address: Pubkey) -> int:
+        """A token account's balance (0 when there is none)."""
+        account = self._token_account(address)
+        return 0 if account is None else account.amount
+
+    def set_token_amount(self, address: Pubkey, amount: int) -> None:
+        """Set an existing token account's balance: value entering or leaving the simulated
+        market from outside (arbitrageurs, liquidity providers), not a transfer.
+
+        Raises:
+            ValueError: There is no token account at `address`, or the amount is not a u64.
+        """
+        state = self._token_account(address)
+        if state is None:
+            raise ValueError(f"no token account at {address}")
+        self.put_token_account(address, state.mint, state.owner, _u64(amount))
 
     def _token_account(self, address: Pubkey) -> TokenAccount | None:
         account = self._svm.get_account(address)
@@ -276,11 +305,7 @@ class Bank:
             return None
         return TokenAccount.from_bytes(bytes(account.data))
 
-    def _token_amount(self, address: Pubkey) -> int:
-        account = self._token_account(address)
-        return 0 if account is None else account.amount
-
-    def _put_token_account(
+    def put_token_account(
         self,
         address: Pubkey,
         mint: Pubkey,
@@ -290,18 +315,26 @@ class Bank:
         delegate: Pubkey | None = None,
         delegated: int = 0,
     ) -> None:
+        """Write a token account holding `amount` (rent-exempt; wSOL holds the lamports too)."""
         native = mint == WSOL_MINT
         state = TokenAccount(
             mint, owner, amount, delegate, TokenAccountState.Initialized,
             self._token_rent if native else None, delegated, None,
         )  # fmt: skip
         lamports = self._token_rent + (amount if native else 0)
-        self._svm.set_account(address, Account(lamports, bytes(state), TOKEN_PROGRAM_ID))
+        self.store.put(address, TOKEN_PROGRAM_ID, bytes(state), lamports)
+
+    def _put_state(self, address: Pubkey, state: TokenAccount) -> None:
+        account = self._svm.get_account(address)
+        assert account is not None  # only called for token accounts that exist
+        self.store.put(address, TOKEN_PROGRAM_ID, bytes(state), account.lamports)
 
 
-def _vault(pool: str, mint: Pubkey) -> Pubkey:
-    """The pool's token account for one side (a fixed address per pool and mint)."""
-    return Pubkey(hashlib.sha256(f"oee-sim/vault/{pool}/{mint}".encode()).digest())
+def _with_delegate(state: TokenAccount, delegate: Pubkey | None, amount: int) -> TokenAccount:
+    return TokenAccount(
+        state.mint, state.owner, state.amount, delegate, state.state, state.is_native, amount,
+        state.close_authority,
+    )  # fmt: skip
 
 
 def _is_token_account(account: Account) -> bool:

@@ -35,6 +35,10 @@ class BlockHeights:
         """The height of the block being produced at monotonic time `at`."""
         return FIRST_BLOCK_HEIGHT + int((at - self._genesis) / self.block_s)
 
+    def unix_time(self, at: float) -> int:
+        """Unix seconds at monotonic time `at` (`Clock::unix_timestamp`)."""
+        return int(self._wall + (at - self._genesis))
+
     def block_time(self, height: int) -> int:
         """Unix seconds at which block `height` was produced (RPC `blockTime`)."""
         return int(self._wall + (height - FIRST_BLOCK_HEIGHT) * self.block_s)

@@ -6,7 +6,7 @@ sees without a restart. The seeded draws stay reproducible for a run whose rates
 
 | kind (JSON key) | setting | what happens |
 |---|---|---|
-| `rate` | `OEE_SIM_FAULT_RATE` | quotes time out or get HTTP 429; sends get HTTP 503 or are lost |
+| `rate` | `OEE_SIM_FAULT_RATE` | quotes time out or get HTTP 429, and so do JSON-RPC account reads (a quote from the chain); sends get HTTP 503 or are lost |
 | `slowConfirmRate` | `OEE_SIM_SLOW_CONFIRM_RATE` | a transaction lands `slow_confirm_ms` later |
 | `expiredBlockhashRate` | `OEE_SIM_EXPIRED_BLOCKHASH_RATE` | `getLatestBlockhash` answers a stale hash (a lagging node): what is signed with it expires before it can land |
 | `slippageMoveRate` | `OEE_SIM_SLIPPAGE_MOVE_RATE` | just before a swap lands, a trade ahead of it moves the pool `slippage_move_bps` against it |

@@ -39,7 +39,9 @@ MAX_DECIMALS = 18
 # Fewer base units a side than this cannot fill 139 DLMM bins or quote a sane price.
 MIN_RESERVE = 1_000
 # The JSON fields of a launch request (`POST /admin/pools`, relayed by the engine's dashboard).
-LAUNCH_FIELDS = ("symbol", "decimals", "venues", "quote", "liquidityUsd", "priceUsd", "reserves")
+LAUNCH_FIELDS = (
+    "symbol", "decimals", "venues", "quote", "liquidityUsd", "priceUsd", "reserves", "mint",
+)  # fmt: skip
 MAX_LAUNCHES = 1_000  # each launch adds a market the price process steps every second
 # A launched token trades nowhere else, so its walk is a memecoin's: about 0.2 % a second.
 LAUNCH_VOLATILITY = Decimal("0.002")
@@ -62,7 +64,8 @@ class LaunchRequest:
     """What to launch; checked on construction (raises `LaunchError`).
 
     `liquidity_usd` is the value of each new pool, half in each token; `reserves` (base units
-    of the new token, then of the quote token) replaces both it and `price_usd`.
+    of the new token, then of the quote token) replaces both it and `price_usd`. `mint` is the
+    new token's address when chosen in advance (default: a fresh one from the seed).
     """
 
     symbol: str
@@ -72,8 +75,18 @@ class LaunchRequest:
     liquidity_usd: Decimal = DEFAULT_LIQUIDITY_USD
     price_usd: Decimal = DEFAULT_PRICE_USD
     reserves: tuple[int, int] | None = None
+    mint: str | None = None
 
     def __post_init__(self) -> None:
+        if self.mint is not None:
+            try:
+                if (
+                    not isinstance(self.mint, str)
+                    or str(Pubkey.from_string(self.mint)) != self.mint
+                ):
+                    raise ValueError(self.mint)
+            except ValueError:
+                raise LaunchError("INVALID_MINT", "mint must be a base58 public key") from None
         if not isinstance(self.symbol, str) or not _SYMBOL.fullmatch(self.symbol):
             raise LaunchError("INVALID_SYMBOL", "symbol must be 1-10 letters or digits")
         if not _is_int(self.decimals) or not 0 <= self.decimals <= MAX_DECIMALS:
@@ -107,6 +120,7 @@ class LaunchedPool:
     address: str
     reserve_base: int
     reserve_quote: int
+    signature: str  # of the transaction that created it (`getTransaction` returns it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +181,11 @@ class Launcher:
         if len(self._launches) >= MAX_LAUNCHES:
             raise LaunchError("TOO_MANY_LAUNCHES", f"the world holds {MAX_LAUNCHES} launches")
         quote = next(token for token in REGISTRY if token.symbol == request.quote)
-        mint = mint_address(self._seed, len(self._launches))
+        mint = request.mint or mint_address(self._seed, len(self._launches))
+        if any(self._world.has_pool(mint, quote.mint, venue) for venue in request.venues):
+            raise LaunchError("POOL_EXISTS", f"{mint} already has a pool on a requested venue")
+        if self._world.token(mint) is not None:
+            raise LaunchError("MINT_EXISTS", f"{mint} already trades; launch a new mint")
         token = Token(request.symbol, mint, request.decimals)
         quote_usd = self._world.reference_price(quote.symbol)
         base, quoted, price, liquidity = opening_reserves(request, token, quote, quote_usd)
@@ -179,7 +197,14 @@ class Launcher:
             ) from None
         self._tokens[mint] = token
         opened = tuple(
-            LaunchedPool(name, self._world.venue(name).program_id, pool.address, base, quoted)
+            LaunchedPool(
+                name,
+                self._world.venue(name).program_id,
+                pool.address,
+                base,
+                quoted,
+                pool.signature,
+            )
             for name, pool in pools.items()
         )
         height = self._world.heights.at(at)  # the chain's block at the launch

@@ -4,8 +4,12 @@ Nothing runs in the background: a landing is an action scheduled on the world, a
 question (to the ledger or to the world) first brings the world to now, which lands what is due
 in landing-time order, between the price ticks. So the ledger is deterministic under a
 controlled clock. `oee.sim.rpc` serves it as Solana JSON-RPC. Accounts and balances live in
-the bank (`oee.sim.bank`: litesvm runs the System and SPL Token programs), so a swap moves real
-balances by exactly its amounts plus fees, and a wallet cannot spend what it does not hold.
+the world's bank (`oee.sim.bank`: litesvm runs the System and SPL Token programs), pools
+included, in their venues' real layouts; a swap instruction (the venue's real one, or the
+engine's legacy layout during its switch, `oee.sim.swap_calls`) is checked and priced by the
+pool's venue model against those accounts, its transfers run in litesvm, and its new state is
+written back. So a swap moves real balances by exactly its amounts plus fees, and a wallet
+cannot spend what it does not hold.
 """
 
 from __future__ import annotations
@@ -20,18 +24,19 @@ from decimal import Decimal
 
 import structlog
 from solders.hash import Hash
-from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.transaction import Transaction
 
-from oee.adapters.chain.transactions import DecodedSwap, decode_swap
-from oee.domain.dlmm import InsufficientLiquidity
 from oee.domain.ports import Blockhash, TxState, TxStatus
 from oee.settings import SimSettings
-from oee.sim.bank import Balances, Bank, Execution, Json, SwapLegs
+from oee.sim.accounts import AccountStore
+from oee.sim.bank import Json, SwapLegs
 from oee.sim.faults import Faults
-from oee.sim.pools import Pool
-from oee.sim.world import SimWorld, VenueSpec
+from oee.sim.processed import ProcessedTx
+from oee.sim.refusals import bank_failure, unknown_pool
+from oee.sim.swap_calls import SwapCall, SwapFailure, SwapOutcome, SwapPlan, find_swap
+from oee.sim.tx_logs import swap_transaction_logs, swap_units
+from oee.sim.world import SimWorld
 
 log = structlog.get_logger(__name__)
 
@@ -74,48 +79,21 @@ class LandedSwap:
 
 
 @dataclass(frozen=True, slots=True)
-class ProcessedTx:
-    """A transaction that executed, successfully or not: what RPC `getTransaction` reports.
-
-    `pre`/`post` are every account key's balances around it; `err` and `logs` are the token
-    programs' own when they failed it (None when the swap itself decided the outcome).
-    """
-
-    raw_tx: str  # base64 wire format
-    swap: DecodedSwap
-    status: TxStatus
-    pre: Balances
-    post: Balances
-    err: Json = None
-    logs: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Simulation:
-    """What a transaction would do now: `code` None when it would succeed.
-
-    `err`/`logs`/`units` are the token programs' own when they would fail it; otherwise the
-    swap program's outcome is `code` and `detail` (what it pays, or why it fails).
-    """
+    """What a transaction would do now: `code` None when it would succeed, else the ledger's
+    failure code; `err`, `logs` and `units` as `simulateTransaction` reports them."""
 
     code: str | None
-    detail: str
     err: Json
     logs: tuple[str, ...]
     units: int
 
 
 @dataclass(frozen=True, slots=True)
-class _Refusal:
-    code: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
 class _Pending:
     signature: str
     tx: Transaction
-    swap: DecodedSwap
+    call: SwapCall
     last_valid_block_height: int
     fee_lamports: int
     raw_tx: str
@@ -150,7 +128,7 @@ class SimLedger:
         self._statuses: dict[str, TxStatus | None] = {}  # None: accepted, not landed (yet)
         self._landed: dict[str, LandedSwap] = {}
         self._processed: dict[str, ProcessedTx] = {}
-        self._bank = Bank(decimals_of=self._decimals)
+        self._bank = world.bank
 
     def block_height(self) -> int:
         """The current block height."""
@@ -205,12 +183,11 @@ class SimLedger:
                 retryable=True,
             )
         try:
-            swap = decode_swap(tx)
+            call = find_swap(tx)
         except ValueError as error:
             raise LedgerError("UNSUPPORTED_TRANSACTION", str(error)) from None
-        priority = -(-swap.compute_unit_price * swap.compute_unit_limit // 1_000_000)
-        fee = LAMPORTS_PER_SIGNATURE * len(tx.signatures) + priority
-        pending = _Pending(signature, tx, swap, last_valid, fee, raw_tx)
+        fee = LAMPORTS_PER_SIGNATURE * len(tx.signatures) + call.budget.priority_fee()
+        pending = _Pending(signature, tx, call, last_valid, fee, raw_tx)
         land_at = self._now() + self._rng.uniform(*self._delay_s)
         if self._fault(self.faults.slow_confirm_rate):
             land_at += self._slow_s
@@ -226,7 +203,8 @@ class SimLedger:
     def processed(self, signature: str) -> ProcessedTx | None:
         """The executed transaction with its outcome and balance changes, or None (not landed)."""
         self._settle()
-        return self._processed.get(signature)
+        found = self._processed.get(signature)
+        return found if found is not None else self._world.launch_txs.processed(signature)
 
     def is_blockhash_valid(self, blockhash: str) -> bool:
         """Whether a transaction signed with `blockhash` may still land."""
@@ -271,6 +249,12 @@ class SimLedger:
         found = self._bank.decimals(mint)
         return self._decimals(mint) if found is None else found
 
+    @property
+    def accounts(self) -> AccountStore:
+        """Every account on chain (pools included), for the RPC node's account methods."""
+        self._settle()
+        return self._bank.store
+
     def landed_swaps(self) -> list[LandedSwap]:
         """Every swap that executed successfully, in landing order."""
         self._settle()
@@ -279,20 +263,21 @@ class SimLedger:
     def _fault(self, rate: float) -> bool:
         return rate > 0 and self._fault_rng.random() < rate
 
-    def _trade_ahead(self, swap: DecodedSwap) -> None:
+    def _trade_ahead(self, call: SwapCall) -> None:
         """Someone's swap lands first, in the same direction, moving the price against this one.
 
         Selling mint_a lowers its price in mint_b, so the pool is moved to that side by
-        `slippage_move_bps` (the same path arbitrage takes, so it works for both pool kinds);
+        `slippage_move_bps` (the same path arbitrage takes, so it works for both venues);
         arbitrage pulls it back over the next ticks.
         """
-        found = self._world.pool_at(swap.pool)
-        if found is None:
+        found = self._world.pool_at(str(call.pool))
+        plan = self._plan(call)
+        if found is None or not isinstance(plan, SwapPlan):
             return
         pool = found[1]
-        if swap.mint_in == pool.mint_a:
+        if str(plan.mint_in) == pool.mint_a:
             pool.drift_toward(pool.spot_price() * (1 - self._move), Decimal(1))
-        elif swap.mint_in == pool.mint_b:
+        else:
             pool.drift_toward(pool.spot_price() * (1 + self._move), Decimal(1))
 
     def _decimals(self, mint: str) -> int | None:
@@ -315,130 +300,103 @@ class SimLedger:
         if height > pending.last_valid_block_height:
             return
         if self._fault(self.faults.slippage_move_rate):
-            self._trade_ahead(pending.swap)
+            self._trade_ahead(pending.call)
         outcome = self._execute(pending, height)
         if outcome is None:
             return  # dropped by the leader: it never lands, and its blockhash expires
-        status, execution = outcome
-        self._statuses[pending.signature] = status
-        self._processed[pending.signature] = ProcessedTx(
-            pending.raw_tx, pending.swap, status, execution.pre, execution.post,
-            execution.err, execution.logs if execution.err is not None else None,
-        )  # fmt: skip
+        self._statuses[pending.signature] = outcome.status
+        self._processed[pending.signature] = outcome
 
-    def simulate(self, tx: Transaction, swap: DecodedSwap) -> Simulation:
+    def simulate(self, tx: Transaction, call: SwapCall) -> Simulation:
         """Run a transaction against the pools and balances as they are now, changing nothing."""
         self._settle()
-        plan = self._plan(swap)
-        if isinstance(plan, _Refusal):
-            # The log line is the program's reason, without the node's "custom program error" prefix.
-            return Simulation(plan.code, plan.message.rsplit("): ", 1)[-1], None, (), 0)
-        _, _, legs = plan
-        execution = self._bank.simulate(tx, legs)
-        if execution.err is not None:
-            code, message = _bank_failure(execution)
-            return Simulation(code, message, execution.err, execution.logs, execution.units)
-        detail = f"amount_in {swap.amount_in}, amount_out {legs.amount_out}"
-        return Simulation(None, detail, None, (), 0)
-
-    def _plan(self, swap: DecodedSwap) -> tuple[VenueSpec, Pool, SwapLegs] | _Refusal:
-        """The transfers a swap amounts to at the pool's current state, or why its program fails."""
-        found = self._world.pool_at(swap.pool)
-        if found is None or found[0].program_id != swap.program_id:
-            return _Refusal("INVALID_ACCOUNT", "the pool account is unknown")
-        spec, pool = found
-        if {swap.mint_in, swap.mint_out} != {pool.mint_a, pool.mint_b} or swap.amount_in <= 0:
-            return _Refusal("INVALID_ACCOUNT", "mints do not match the pool")
-        try:
-            paid = pool.quote(swap.mint_in, swap.amount_in).amount_out
-        except InsufficientLiquidity as error:  # a DLMM swap larger than all of its bins
-            return _Refusal(error.code, error.message)
-        if paid < swap.min_amount_out:
-            return _Refusal(
-                "SLIPPAGE_EXCEEDED",
-                f"custom program error: {spec.slippage_error}: the swap pays "
-                f"{paid}, below the minimum {swap.min_amount_out}",
+        plan = self._plan(call)
+        limit = call.budget.unit_limit
+        if isinstance(plan, SwapFailure):
+            logs, units = swap_transaction_logs(
+                tx, call.index, plan.logs, plan.units, limit, plan.error
             )
-        reserve_a, reserve_b = pool.reserves()
-        a_in = swap.mint_in == pool.mint_a
-        return (
-            spec,
-            pool,
-            SwapLegs(
-                index=swap.instruction_index,
-                pool=swap.pool,
-                wallet=Pubkey.from_string(swap.wallet),
-                source=Pubkey.from_string(swap.source),
-                destination=Pubkey.from_string(swap.destination),
-                mint_in=Pubkey.from_string(swap.mint_in),
-                mint_out=Pubkey.from_string(swap.mint_out),
-                amount_in=swap.amount_in,
-                amount_out=paid,
-                reserve_in=reserve_a if a_in else reserve_b,
-                reserve_out=reserve_b if a_in else reserve_a,
-            ),
-        )
+            err = {"InstructionError": [call.index, plan.error]}
+            return Simulation(plan.code, err, tuple(logs), units)
+        execution = self._bank.simulate(tx, _legs(call, plan))
+        if execution.err is not None:
+            code, _ = bank_failure(execution)
+            return Simulation(code, execution.err, execution.logs, execution.units)
+        logs, _ = swap_transaction_logs(tx, call.index, plan.logs, _units(plan), limit)
+        return Simulation(None, None, tuple(logs), execution.units + plan.units)
 
-    def _execute(self, pending: _Pending, height: int) -> tuple[TxStatus, Execution] | None:
-        """Run the swap against the pool as it is now; fees are paid even when it fails.
+    def _plan(self, call: SwapCall) -> SwapOutcome:
+        """What the swap's program does with it against the pool's accounts as they are now."""
+        found = self._world.pool_at(str(call.pool)) if call.pool is not None else None
+        if found is None or found[0].program_id != str(call.program_id):
+            return unknown_pool(call)
+        return found[1].plan(call, self._world.unix_time())
+
+    def _execute(self, pending: _Pending, height: int) -> ProcessedTx | None:
+        """Run the transaction against the pool as it is now; fees are paid even when it fails.
 
         Returns None for what a leader drops: a payer that cannot pay the fee, or a
         transaction the runtime cannot process at all.
         """
-        swap = pending.swap
-        if self._bank.lamports(swap.wallet) < pending.fee_lamports:
+        call, tx = pending.call, pending.tx
+        if self._bank.lamports(str(tx.message.account_keys[0])) < pending.fee_lamports:
             return None
-        plan = self._plan(swap)
-        if isinstance(plan, _Refusal):
-            return self._refused(pending, height, plan.code, plan.message)
-        spec, pool, legs = plan
+        plan = self._plan(call)
+        limit = call.budget.unit_limit
+        if isinstance(plan, SwapFailure):
+            execution = self._bank.charge_fee(tx, pending.fee_lamports)
+            status = TxStatus(
+                TxState.FAILED, height, error_code=plan.code, error_message=plan.message,
+                fee_lamports=pending.fee_lamports,
+            )  # fmt: skip
+            logs, units = swap_transaction_logs(
+                tx, call.index, plan.logs, plan.units, limit, plan.error
+            )
+            err = {"InstructionError": [call.index, plan.error]}
+            return ProcessedTx(
+                pending.raw_tx, status, execution.pre, execution.post, err, tuple(logs), units
+            )
         try:
-            execution = self._bank.execute(pending.tx, legs)
+            execution = self._bank.execute(tx, _legs(call, plan))
         except Exception:  # untrusted bytes reach litesvm; never let one break the node
             log.exception("transaction_dropped", signature=pending.signature)
             return None
         if execution.err in _UNPAYABLE:
             return None
         if execution.err is not None:
-            code, message = _bank_failure(execution)
+            code, message = bank_failure(execution)
             status = TxStatus(
                 TxState.FAILED, height, error_code=code, error_message=message,
                 fee_lamports=execution.fee,
             )  # fmt: skip
-            return status, execution
-        pool.swap(swap.mint_in, swap.amount_in)
+            return ProcessedTx(
+                pending.raw_tx, status, execution.pre, execution.post, execution.err,
+                execution.logs, execution.units,
+            )  # fmt: skip
+        plan.commit()
+        spec = self._world.pool_at(str(call.pool))
+        venue = spec[0].name if spec is not None else ""
         self._landed[pending.signature] = LandedSwap(
-            pending.signature, spec.name, swap.pool, swap.wallet, swap.mint_in, swap.mint_out,
-            swap.amount_in, legs.amount_out, execution.fee, height, swap.memo,
+            pending.signature, venue, str(call.pool), str(plan.wallet), str(plan.mint_in),
+            str(plan.mint_out), plan.amount_in, plan.amount_out, execution.fee, height, call.memo,
         )  # fmt: skip
         status = TxStatus(
-            TxState.LANDED, height, amount_out=legs.amount_out, fee_lamports=execution.fee
+            TxState.LANDED, height, amount_out=plan.amount_out, fee_lamports=execution.fee
         )
-        return status, execution
-
-    def _refused(
-        self, pending: _Pending, height: int, code: str, message: str
-    ) -> tuple[TxStatus, Execution]:
-        """The venue's program failed the swap: nothing moves but the fee."""
-        execution = self._bank.charge_fee(pending.tx, pending.fee_lamports)
-        status = TxStatus(
-            TxState.FAILED, height, error_code=code, error_message=message,
-            fee_lamports=pending.fee_lamports,
+        logs, _ = swap_transaction_logs(tx, call.index, plan.logs, _units(plan), limit)
+        return ProcessedTx(
+            pending.raw_tx, status, execution.pre, execution.post, None, tuple(logs),
+            execution.units + plan.units,
         )  # fmt: skip
-        return status, execution
 
 
-def _bank_failure(execution: Execution) -> tuple[str, str]:
-    """A machine code and the programs' own words for a transaction the token programs failed."""
-    err = execution.err
-    said = [
-        line.removeprefix("Program log: ") for line in execution.logs if "Program log: " in line
-    ]
-    detail = "; ".join(said[-2:]) or str(err)
-    failed = err.get("InstructionError") if isinstance(err, dict) else None
-    custom = failed[1].get("Custom") if failed and isinstance(failed[1], dict) else None
-    short_of_rent = isinstance(err, dict) and "InsufficientFundsForRent" in err
-    # SPL Token and System program both use 1 for "not enough to cover the transfer".
-    if custom == 1 or short_of_rent or err == "InsufficientFundsForFee":
-        return "INSUFFICIENT_FUNDS", f"insufficient funds: {detail}"
-    return "TRANSACTION_FAILED", f"transaction failed: {err} ({detail})"
+def _units(plan: SwapPlan) -> int:
+    return swap_units(plan.units, succeeded=True)
+
+
+def _legs(call: SwapCall, plan: SwapPlan) -> SwapLegs:
+    return SwapLegs(
+        index=call.index, wallet=plan.wallet, source=plan.source, destination=plan.destination,
+        vault_in=plan.vault_in, vault_out=plan.vault_out, mint_in=plan.mint_in,
+        mint_out=plan.mint_out, amount_in=plan.amount_in, amount_out=plan.amount_out,
+    )  # fmt: skip

@@ -17,10 +17,8 @@ public endpoints do under load.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import random
-import struct
 import uuid
 from typing import Any
 
@@ -28,12 +26,14 @@ from solders.pubkey import Pubkey
 from starlette.requests import Request
 from starlette.responses import Response
 
-from oee.domain.dlmm import InsufficientLiquidity
 from oee.domain.routing import Quote, min_amount_out
 from oee.domain.tokens import MAX_BASE_UNITS, Token
 from oee.settings import SimSettings
 from oee.sim.faults import Faults
+from oee.sim.meteora_pool import MeteoraPool
+from oee.sim.pools import InsufficientLiquidity
 from oee.sim.world import NoPool, SimWorld
+from oee.venues.meteora.discovery import bin_array_address
 
 JITTER = 0.25  # quote latency varies this much either side of the mean
 # A stalled answer outlasts every sane client timeout; the client gives up long before.
@@ -68,7 +68,6 @@ class QuoteService:
             spec.name: random.Random(f"oee-sim/quotes/{spec.name}/{settings.seed}")
             for spec in world.venues
         }
-        self._programs = {spec.name: spec.program_id for spec in world.venues}
 
     async def raydium(self, request: Request) -> Response:
         """Raydium trade API `compute/swap-base-in`."""
@@ -128,9 +127,17 @@ class QuoteService:
                 "minOutAmount": str(min_amount_out(quote.amount_out, slippage)),
                 "priceImpact": str(quote.price_impact_bps / 100),
                 "feeBps": quote.fee_bps,
-                "binArraysPubkey": [_bin_array(quote.pool, self._programs["meteora"])],
+                "binArraysPubkey": self._bin_arrays(quote.pool),
             }
         )
+
+    def _bin_arrays(self, pool: str) -> list[str]:
+        """The pair's bin arrays holding liquidity, lowest index first."""
+        found = self._world.pool_at(pool)
+        if found is None or not isinstance(found[1], MeteoraPool):
+            return []
+        key = Pubkey.from_string(pool)
+        return [str(bin_array_address(key, index)) for index in sorted(found[1].bin_arrays())]
 
     def _quote(self, venue: str, request: Request) -> tuple[Quote, int]:
         params = request.query_params
@@ -179,13 +186,6 @@ def _integer(text: str | None, low: int, high: int, code: str) -> int:
     if not low <= value <= high:
         raise _Refused(code, f"{value} is outside {low}..{high}")
     return value
-
-
-@functools.lru_cache(maxsize=1024)
-def _bin_array(pool: str, program_id: str) -> str:
-    """The DLMM bin array PDA (index 0) of a pool: seeds "bin_array", pool, i64 index."""
-    seeds = [b"bin_array", bytes(Pubkey.from_string(pool)), struct.pack("<q", 0)]
-    return str(Pubkey.find_program_address(seeds, Pubkey.from_string(program_id))[0])
 
 
 def _json(

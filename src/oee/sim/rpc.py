@@ -28,14 +28,16 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import Transaction
 
-from oee.adapters.chain.transactions import DecodedSwap, decode_swap
 from oee.settings import SimSettings
 from oee.sim import rpc_wire as wire
 from oee.sim.faucet import fund
 from oee.sim.faults import Faults
-from oee.sim.ledger import LedgerError, ProcessedTx, SimLedger
-from oee.sim.rpc_wire import RpcError, b58decode, context
+from oee.sim.ledger import LedgerError, SimLedger
+from oee.sim.rpc_accounts import AccountMethods
+from oee.sim.rpc_wire import RpcError, context
+from oee.sim.swap_calls import SwapCall, find_swap
 from oee.sim.world import SimWorld
+from oee.solana.base58 import b58decode, b58encode
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +56,15 @@ class NodeUnavailable(Exception):
     """An injected fault: the node answers HTTP 503 to the whole request."""
 
 
+class RateLimited(Exception):
+    """An injected fault: the node answers HTTP 429 to the whole request, as public nodes
+    answer heavy account reads under load (what a quote from the chain then meets)."""
+
+
+# Account reads a quote from the chain makes: the `rate` fault limits them like quote APIs.
+ACCOUNT_READS = frozenset({"getAccountInfo", "getMultipleAccounts", "getProgramAccounts"})
+
+
 class SolanaRpc:
     """Answers JSON-RPC requests (single or batch) from the ledger and the world."""
 
@@ -69,10 +80,11 @@ class SolanaRpc:
         # Read on every send: `POST /admin/faults` changes it while the node runs.
         self._faults = faults or Faults.from_settings(settings)
         self._rng = random.Random(f"oee-sim/rpc/{settings.seed}")
+        self._read_rng = random.Random(f"oee-sim/rpc-reads/{settings.seed}")
         self._genesis = str(
             Hash(hashlib.sha256(f"oee-sim/genesis/{settings.seed}".encode()).digest())
         )
-        self._programs = wire.ProgramErrors(world.venues)
+        accounts = AccountMethods(ledger, settings.seed)
         self._funded: set[str] = set()  # wallets the faucet already gave starter tokens
         self._airdrops: dict[str, int] = {}  # airdrop signature -> block height it landed at
         self._methods: dict[str, Handler] = {
@@ -91,6 +103,7 @@ class SolanaRpc:
             "getHealth": lambda _: "ok",
             "getVersion": lambda _: VERSION,
             "getGenesisHash": lambda _: self._genesis,
+            **accounts.methods(),
         }
 
     def handle(self, body: bytes) -> bytes:
@@ -98,11 +111,17 @@ class SolanaRpc:
 
         Raises:
             NodeUnavailable: An injected fault hit a `sendTransaction` in the body.
+            RateLimited: An injected fault hit an account read in the body.
         """
         try:
             payload = json.loads(body)
         except ValueError:
             return _dump(wire.error_reply(None, RpcError(-32700, "Parse error")))
+        requests = payload if isinstance(payload, list) else [payload]
+        reads = any(isinstance(r, dict) and r.get("method") in ACCOUNT_READS for r in requests)
+        rate = self._faults.rate
+        if reads and rate and self._read_rng.random() < rate:
+            raise RateLimited
         if isinstance(payload, list):
             if not payload:
                 return _dump(wire.error_reply(None, RpcError(-32600, "Invalid request")))
@@ -127,7 +146,7 @@ class SolanaRpc:
             result = handler(params)
         except RpcError as error:
             reply = wire.error_reply(request_id, error)
-        except (NodeUnavailable, MemoryError):
+        except (NodeUnavailable, RateLimited, MemoryError):
             raise
         except Exception:  # a bug here must still answer as a node does, not drop the request
             log.exception("rpc_internal_error", method=method)
@@ -211,12 +230,8 @@ class SolanaRpc:
             str(tx.message.recent_blockhash)
         ):
             return "BlockhashNotFound", [], 0
-        swap = _swap_of(tx)
-        outcome = self._ledger.simulate(tx, swap)
-        if outcome.err is not None:  # the token programs refused it: their own error and logs
-            return outcome.err, list(outcome.logs), outcome.units
-        logs, units = self._programs.logs(tx, swap, outcome.code, outcome.detail)
-        return self._programs.tx_error(tx, swap, outcome.code), logs, units
+        outcome = self._ledger.simulate(tx, _swap_of(tx))
+        return outcome.err, list(outcome.logs), outcome.units
 
     # -- statuses and history ----------------------------------------------------------------
 
@@ -234,7 +249,7 @@ class SolanaRpc:
             if landed is None or (age > STATUS_CACHE_BLOCKS and not search):
                 value.append(None)
                 continue
-            err = self._err_of(processed) if processed else None
+            err = processed.err if processed else None
             value.append(wire.signature_status(landed, age, err))
         return context(height, value)
 
@@ -252,17 +267,8 @@ class SolanaRpc:
             return None
         raw = base64.b64decode(processed.raw_tx)
         tx = Transaction.from_bytes(raw)
-        status, swap = processed.status, processed.swap
-        code = status.error_code
-        detail = f"amount_in {swap.amount_in}, amount_out {status.amount_out}"
-        if status.error_message is not None:  # "custom program error: 0x1e (...): why"
-            detail = status.error_message.rsplit("): ", 1)[-1]
-        logs, units = self._programs.logs(tx, swap, code, detail)
         encoded = wire.encode_transaction(tx, raw, config.get("encoding", "json"))
-        err = self._err_of(processed)
-        if processed.logs is not None:  # the token programs' own logs of their failure
-            logs = list(processed.logs)
-        meta = wire.transaction_meta(processed, err, logs, units, self._decimals)
+        meta = wire.transaction_meta(processed, self._decimals)
         reply: dict[str, Json] = {
             "slot": wire.slot(processed.status.slot),
             "blockTime": self._world.heights.block_time(processed.status.slot),
@@ -272,12 +278,6 @@ class SolanaRpc:
         if config.get("maxSupportedTransactionVersion") is not None:
             reply["version"] = "legacy"
         return reply
-
-    def _err_of(self, processed: ProcessedTx) -> Json:
-        if processed.status.error_code is None or processed.err is not None:
-            return processed.err
-        tx = Transaction.from_bytes(base64.b64decode(processed.raw_tx))
-        return self._programs.tx_error(tx, processed.swap, processed.status.error_code)
 
     # -- balances ----------------------------------------------------------------------------
 
@@ -318,7 +318,7 @@ class SolanaRpc:
             raise RpcError(-32602, f"Invalid params: {error}") from None
         self._funded.add(owner)
         digest = hashlib.sha256(f"{self._genesis}/airdrop/{len(self._airdrops)}".encode()).digest()
-        signature = wire.b58encode(digest + digest)
+        signature = b58encode(digest + digest)
         # The credit lands at once; its signature confirms like any transaction's (solana-py's
         # `confirm_transaction` polls it).
         self._airdrops[signature] = self._ledger.block_height()
@@ -363,9 +363,9 @@ def _parse(raw: bytes) -> Transaction:
     return tx
 
 
-def _swap_of(tx: Transaction) -> DecodedSwap:
+def _swap_of(tx: Transaction) -> SwapCall:
     try:
-        return decode_swap(tx)
+        return find_swap(tx)
     except ValueError as error:
         # A real node runs any program; this one only knows the venues' swap instruction.
         raise RpcError(

@@ -8,8 +8,7 @@ types (the Rust serde structs) and with solana-py. Kept apart from the method di
 from __future__ import annotations
 
 import base64
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -17,10 +16,10 @@ from solders.pubkey import Pubkey
 from solders.token.state import TokenAccount, TokenAccountState
 from solders.transaction import Transaction
 
-from oee.adapters.chain.transactions import MEMO_PROGRAM_ID, DecodedSwap
 from oee.sim.bank import Balances
-from oee.sim.ledger import ProcessedTx
-from oee.sim.world import VenueSpec
+from oee.sim.processed import ProcessedTx
+from oee.sim.tx_logs import instruction_failure
+from oee.solana.base58 import b58encode
 from oee.solana.spl import TOKEN_PROGRAM_ID, WSOL_MINT
 
 Json = Any
@@ -29,9 +28,6 @@ API_VERSION = "2.2.16"
 # Slots run ahead of block heights (skipped slots); a constant lead keeps the two visibly apart.
 SLOT_LEAD = 1_000_000
 FINALIZED_AFTER = 32  # confirmations until the landing block is rooted
-COMPUTE_BUDGET = "ComputeBudget111111111111111111111111111111"
-UNITS = {COMPUTE_BUDGET: 150, str(MEMO_PROGRAM_ID): 6_000}
-SWAP_UNITS = 45_000
 TOKEN_ACCOUNT_RENT = 2_039_280
 U64_MAX = 2**64 - 1
 
@@ -85,31 +81,6 @@ def config(params: list[Json], index: int) -> dict[str, Json]:
     return value
 
 
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_INDEX = {c: i for i, c in enumerate(_B58)}
-
-
-def b58encode(data: bytes) -> str:
-    """Bitcoin-alphabet base58, as Solana prints keys, signatures and instruction data."""
-    number, digits = int.from_bytes(data, "big"), []
-    while number:
-        number, rest = divmod(number, 58)
-        digits.append(_B58[rest])
-    zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * zeros + "".join(reversed(digits))
-
-
-def b58decode(text: str) -> bytes:
-    """Inverse of `b58encode`; raises ValueError on a character outside the alphabet."""
-    number = 0
-    for char in text:
-        if char not in _B58_INDEX:
-            raise ValueError(f"invalid character {char!r}")
-        number = number * 58 + _B58_INDEX[char]
-    zeros = len(text) - len(text.lstrip("1"))
-    return b"\0" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
-
-
 def describe(err: Json) -> str:
     """A `TransactionError` as agave displays it (the text after "Transaction simulation failed: ")."""
     if isinstance(err, dict) and "InstructionError" in err:
@@ -119,21 +90,6 @@ def describe(err: Json) -> str:
         "BlockhashNotFound": "Blockhash not found",
         "AlreadyProcessed": "This transaction has already been processed",
     }.get(err, str(err))
-
-
-# The runtime's `InstructionError` variants the simulated programs fail with, as displayed.
-_INSTRUCTION_ERRORS = {
-    "INVALID_ACCOUNT": ("InvalidAccountData", "invalid account data for instruction"),
-    "INSUFFICIENT_LIQUIDITY": ("InsufficientFunds", "insufficient funds for instruction"),
-}
-
-
-def instruction_failure(detail: Json) -> str:
-    """An `InstructionError`'s detail as agave displays it."""
-    if isinstance(detail, dict) and "Custom" in detail:
-        return f"custom program error: {detail['Custom']:#x}"
-    shown = dict(_INSTRUCTION_ERRORS.values())
-    return shown.get(detail, str(detail))
 
 
 def simulation_result(
@@ -173,75 +129,6 @@ def signature_status(landed_height: int, age: int, err: Json) -> dict[str, Json]
     }
 
 
-class ProgramErrors:
-    """How each venue's program fails and what it logs, per program id."""
-
-    def __init__(self, venues: Iterable[VenueSpec]) -> None:
-        self._slippage: dict[str, tuple[int, str]] = {}
-        for spec in venues:
-            # "0x1e (ExceededSlippage)": the world states it the way a node prints it.
-            found = re.fullmatch(r"(0x[0-9a-fA-F]+) \((\w+)\)", spec.slippage_error)
-            if found is None:
-                raise ValueError(
-                    f"unreadable slippage error for {spec.name}: {spec.slippage_error}"
-                )
-            self._slippage[spec.program_id] = (int(found[1], 16), found[2])
-
-    def tx_error(self, tx: Transaction, swap: DecodedSwap, code: str | None) -> Json:
-        """The `TransactionError` for a ledger failure code (None: success)."""
-        if code is None:
-            return None
-        index = _instruction_index(tx, swap.program_id)
-        if code == "SLIPPAGE_EXCEEDED" and swap.program_id in self._slippage:
-            return {"InstructionError": [index, {"Custom": self._slippage[swap.program_id][0]}]}
-        variant, _ = _INSTRUCTION_ERRORS.get(code, _INSTRUCTION_ERRORS["INVALID_ACCOUNT"])
-        return {"InstructionError": [index, variant]}
-
-    def logs(
-        self, tx: Transaction, swap: DecodedSwap, code: str | None, detail: str
-    ) -> tuple[list[str], int]:
-        """Program logs and compute units of running `tx`; execution stops at a failing swap.
-
-        `detail` is the swap program's own log line: what it paid, or why it failed.
-        """
-        keys = tx.message.account_keys
-        logs: list[str] = []
-        used = 0
-        for ix in tx.message.instructions:
-            program = str(keys[ix.program_id_index])
-            cost = SWAP_UNITS if program == swap.program_id else UNITS.get(program, 1_000)
-            logs.append(f"Program {program} invoke [1]")
-            if program == swap.program_id:
-                logs += self._swap_logs(swap, code, detail)
-            elif program == str(MEMO_PROGRAM_ID):
-                memo = bytes(ix.data).decode(errors="replace")
-                logs.append(f'Program log: Memo (len {len(ix.data)}): "{memo}"')
-            if program != COMPUTE_BUDGET:
-                left = swap.compute_unit_limit - used
-                logs.append(f"Program {program} consumed {cost} of {left} compute units")
-            used += cost
-            if program == swap.program_id and code is not None:
-                failure = self.tx_error(tx, swap, code)["InstructionError"][1]
-                logs.append(f"Program {program} failed: {instruction_failure(failure)}")
-                break
-            logs.append(f"Program {program} success")
-        return logs, used
-
-    def _swap_logs(self, swap: DecodedSwap, code: str | None, detail: str) -> list[str]:
-        lines = ["Program log: Instruction: Swap", f"Program log: {detail}"]
-        if code != "SLIPPAGE_EXCEEDED" or swap.program_id not in self._slippage:
-            return lines
-        number, name = self._slippage[swap.program_id]
-        words = re.sub(r"(?<!^)([A-Z])", r" \1", name).capitalize()
-        if number >= 6000:  # an Anchor program (Meteora DLMM) reports its error this way
-            return [
-                *lines,
-                f"Program log: AnchorError occurred. Error Code: {name}. "
-                f"Error Number: {number}. Error Message: {words}.",
-            ]
-        return [*lines, f"Program log: Error: {words}"]
-
-
 def encode_transaction(tx: Transaction, raw: bytes, encoding: Json) -> Json:
     """getTransaction's `transaction` field in the requested encoding."""
     if encoding == "base64":
@@ -277,10 +164,9 @@ def encode_transaction(tx: Transaction, raw: bytes, encoding: Json) -> Json:
     }
 
 
-def transaction_meta(
-    processed: ProcessedTx, err: Json, logs: list[str], units: int, decimals: Decimals
-) -> dict[str, Json]:
+def transaction_meta(processed: ProcessedTx, decimals: Decimals) -> dict[str, Json]:
     """A `UiTransactionStatusMeta`: fee, error, logs and every account's balances around it."""
+    err, logs, units = processed.err, list(processed.logs), processed.units
     return {
         "err": err,
         "status": {"Ok": None} if err is None else {"Err": err},
@@ -364,11 +250,3 @@ def token_account(
     account = {"data": data, "executable": False, "lamports": lamports}
     account |= {"owner": str(TOKEN_PROGRAM_ID), "rentEpoch": U64_MAX, "space": 165}
     return {"pubkey": address, "account": account}
-
-
-def _instruction_index(tx: Transaction, program_id: str) -> int:
-    keys = tx.message.account_keys
-    for index, ix in enumerate(tx.message.instructions):
-        if str(keys[ix.program_id_index]) == program_id:
-            return index
-    return 0

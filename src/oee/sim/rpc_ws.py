@@ -18,24 +18,20 @@ Notifications, as an agave node sends them:
     {"jsonrpc":"2.0","method":"slotNotification","params":{"result":{"parent":S-1,
      "root":S-32,"slot":S},"subscription":ID}}
 
-Each pool a launch opens is one transaction, and so one `logsNotification` to every `all`
-subscription and every subscription mentioning one of its accounts: the venue's program id, the
-pool, either mint, the Token or System program. Its logs are the venue's own: Raydium AMM v4
-`initialize2` (`Program log: initialize2: InitializeInstruction2 {...}` and a `ray_log` holding
-the program's `InitLog`), Meteora DLMM `Program log: Instruction: InitializeLbPair` and its
-`LbPairCreate` event (`Program data:`). Both programs also log one line made for snipers:
-
-    Program log: oee-sim launch: venue=<name> pool=<address> baseMint=<mint> quoteMint=<mint>
-        baseDecimals=<n> quoteDecimals=<n> baseReserve=<units> quoteReserve=<units> symbol=<sym>
-
-(one line; space-separated `key=value` pairs; reserves in base units). A connection that has
+Each pool a launch opens is one transaction (`oee.sim.launch_tx`), and so one
+`logsNotification` to every `all` subscription and every subscription mentioning one of its
+accounts (the venue's program id, the pool, its vaults, either mint, the launcher, the Token or
+System program). Its logs are the venue's real ones: Raydium AMM v4 `initialize2`
+(`Program log: initialize2: InitializeInstruction2 {...}` and a `ray_log` holding the
+program's `InitLog`), Meteora DLMM `Program log: Instruction: InitializeLbPair` and the calls
+that create its accounts. Logs carry no addresses: a sniper fetches the transaction by its
+signature (`getTransaction`) and reads the new pool from the creating instruction. A connection that has
 subscriptions advances the world every slot, so random launches arrive without any HTTP call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import json
 from collections import deque
@@ -44,14 +40,12 @@ from typing import Any, Literal
 
 import structlog
 from solders.pubkey import Pubkey
-from solders.signature import Signature
 from starlette.websockets import WebSocket
 
 from oee.settings import SimSettings
 from oee.sim import rpc_wire as wire
 from oee.sim.blocks import block_seconds
-from oee.sim.launch_logs import SYSTEM_PROGRAM, TOKEN_PROGRAM, launch_logs
-from oee.sim.launches import Launch, LaunchedPool
+from oee.sim.launches import Launch
 from oee.sim.ledger import SimLedger
 from oee.sim.rpc_wire import RpcError
 from oee.sim.world import SimWorld
@@ -209,16 +203,13 @@ class PubSub:
         if not logs:
             return
         context = {"slot": wire.slot(launch.block_height)}
-        open_time = self._world.heights.block_time(launch.block_height)
         for pool in launch.pools:
-            keys = _account_keys(launch, pool)
-            value = {
-                "signature": launch_signature(self._seed, pool.address),
-                "err": None,
-                "logs": launch_logs(launch, pool, open_time),
-            }
+            record = self._world.launch_txs.get(pool.signature)
+            if record is None:
+                continue
+            value = {"signature": pool.signature, "err": None, "logs": list(record.logs)}
             for sub_id, sub in logs:
-                if sub.mentions is None or sub.mentions in keys:
+                if sub.mentions is None or sub.mentions in record.accounts:
                     result = {"context": context, "value": value}
                     sub.connection.push(_notification("logsNotification", result, sub_id))
 
@@ -251,12 +242,6 @@ class PubSub:
                     connection.push(_notification("slotNotification", info, sub_id))
 
 
-def launch_signature(seed: int, pool: str) -> str:
-    """The signature of the transaction that opened `pool`: the same for the same seed."""
-    digest = hashlib.sha512(f"oee-sim/launch/{seed}/{pool}".encode()).digest()
-    return str(Signature.from_bytes(digest))
-
-
 def _logs_filter(value: Json) -> str | None:
     """A logs filter's one address, or None for every transaction (agave's checks and errors)."""
     if value in ("all", "allWithVotes"):
@@ -271,19 +256,6 @@ def _logs_filter(value: Json) -> str | None:
             raise RpcError(-32602, "Invalid Request: Invalid mentions provided") from None
     raise RpcError(
         -32602, 'Invalid params: the filter is "all", "allWithVotes" or {"mentions": [<pubkey>]}'
-    )
-
-
-def _account_keys(launch: Launch, pool: LaunchedPool) -> frozenset[str]:
-    return frozenset(
-        {
-            pool.program_id,
-            pool.address,
-            launch.token.mint,
-            launch.quote.mint,
-            TOKEN_PROGRAM,
-            SYSTEM_PROGRAM,
-        }
     )
 
 

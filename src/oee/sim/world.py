@@ -10,7 +10,6 @@ latency or faults. New tokens launch with pools of their own (`launch`, `oee.sim
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import itertools
 import random
@@ -24,9 +23,21 @@ from solders.pubkey import Pubkey
 from oee.domain.routing import Quote
 from oee.domain.tokens import REGISTRY, Token
 from oee.settings import SimSettings
+from oee.sim import meteora_pool, raydium_pool
+from oee.sim.bank import Bank
 from oee.sim.blocks import BlockHeights
+from oee.sim.launch_tx import (
+    METEORA_UNITS,
+    RAYDIUM_UNITS,
+    LaunchRecord,
+    LaunchTransactions,
+    OpenedPool,
+    meteora_logs,
+    raydium_logs,
+)
 from oee.sim.launches import LAUNCH_VOLATILITY, Launch, Launcher, LaunchRequest
-from oee.sim.pools import ConstantProductPool, DlmmPool, Pool
+from oee.sim.pools import Pool
+from oee.sim.raydium_pool import RaydiumPool
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +90,7 @@ CENTER_MAX = Decimal("0.002")
 # Per-tick steps of the venue gap and its center: slow next to a 2-3 s confirmation, so a
 # 50 bps slippage tolerance fails only under real contention; the gap crosses zero in minutes.
 GAP_STEP, CENTER_STEP = Decimal("0.0003"), Decimal("0.0001")
-_POOL_BASE = Pubkey(hashlib.sha256(b"oee-sim/pool-authority").digest())
+SLOTS_PER_EPOCH = 432_000
 
 
 class NoPool(LookupError):
@@ -116,6 +127,10 @@ class SimWorld:
         self._advancing = False
         self._rng = random.Random(f"oee-sim/world/{settings.seed}")
         self._reference = dict(REFERENCE_USD)
+        self._tokens = {token.mint: token for token in REGISTRY}
+        # The chain's accounts: pools live here in their venues' layouts (`oee.sim.pools`).
+        self.bank = Bank(decimals_of=self._decimals_of)
+        self.launch_txs = LaunchTransactions(settings.seed)
         self._markets: dict[frozenset[str], _Market] = {}
         self._by_address: dict[str, tuple[VenueSpec, Pool]] = {}
         for token_a, token_b in itertools.combinations(REGISTRY, 2):
@@ -172,7 +187,15 @@ class SimWorld:
 
     def token(self, mint: str) -> Token | None:
         """The registry or launched token of a mint, or None (no advancing: a pure lookup)."""
-        return self._launcher.token(mint)
+        return self._tokens.get(mint)
+
+    def unix_time(self) -> int:
+        """The cluster's unix time now (`Clock::unix_timestamp`: what the programs read)."""
+        return self.heights.unix_time(self._now())
+
+    def epoch(self) -> int:
+        """The cluster's epoch now."""
+        return (self.heights.at(self._now()) + 1_000_000) // SLOTS_PER_EPOCH
 
     def launched(self) -> list[Launch]:
         """Every launch so far, oldest first (random ones that are due included)."""
@@ -199,8 +222,9 @@ class SimWorld:
 
     def open_pools(
         self, token: Token, quote: Token, venues: tuple[str, ...], reserves: tuple[int, int]
-    ) -> dict[str, Pool]:
-        """Open a launched token's pools, each holding `reserves` (token, quote) base units.
+    ) -> dict[str, OpenedPool]:
+        """Open a launched token's pools, each holding `reserves` (token, quote) base units,
+        each by its venue's real creation instruction, signed by the simulator's launcher.
 
         The token's reference price becomes the pools' and walks with `LAUNCH_VOLATILITY`.
 
@@ -208,15 +232,24 @@ class SimWorld:
             ValueError: A venue cannot hold the price (bins finer than its precision).
         """
         market = _Market(token, quote, Decimal(0), _uniform(self._rng, -GAP_MAX, GAP_MAX))
+        self._tokens[token.mint] = token
+        opened = {}
         for name in venues:  # each at the launch price; arbitrage spreads the venues apart
-            pool = self._pool(self.venue(name), f"{name}:{token.mint}"[:32], market, *reserves)
+            pool, record = self._pool(self.venue(name), market, *reserves, record=True)
             pool.quote(token.mint, max(1, reserves[0] // 1000))  # fails on unpriceable bins
             market.pools[name] = pool
+            assert record is not None
+            opened[name] = OpenedPool(pool.address, record.signature)
         self._register(market)
         self._launched.append(market)
         self._reference[token.symbol] = self._pool_reference(market)
         self._volatility[token.symbol] = LAUNCH_VOLATILITY
-        return dict(market.pools)
+        return opened
+
+    def has_pool(self, mint_a: str, mint_b: str, venue: str) -> bool:
+        """Whether `venue` has a pool for the pair (in either order)."""
+        market = self._markets.get(frozenset((mint_a, mint_b)))
+        return market is not None and venue in market.pools
 
     def reference_price(self, symbol: str) -> Decimal:
         """The current reference USD price of a token."""
@@ -266,28 +299,57 @@ class SimWorld:
             reserve_a = int((side_usd / ref_a).scaleb(token_a.decimals))
             value_b = side_usd * (1 + market.offset(spec.name))
             reserve_b = int((value_b / ref_b).scaleb(token_b.decimals))
-            seed = f"{spec.name}:{token_a.symbol}-{token_b.symbol}"
-            market.pools[spec.name] = self._pool(spec, seed, market, reserve_a, reserve_b)
+            market.pools[spec.name] = self._pool(spec, market, reserve_a, reserve_b)[0]
         self._register(market)
 
     def _pool(
-        self, spec: VenueSpec, seed: str, market: _Market, reserve_a: int, reserve_b: int
-    ) -> Pool:
-        address = str(
-            Pubkey.create_with_seed(_POOL_BASE, seed, Pubkey.from_string(spec.program_id))
-        )
-        mints = (market.token_a.mint, market.token_b.mint)
+        self,
+        spec: VenueSpec,
+        market: _Market,
+        reserve_a: int,
+        reserve_b: int,
+        *,
+        record: bool = False,
+    ) -> tuple[Pool, LaunchRecord | None]:
+        """Create a pool's accounts through its venue's creation instruction (run by the
+        program model), then the LPs' deposit; with `record`, as a landed transaction."""
+        a, b = market.token_a, market.token_b
+        mint_a, mint_b = Pubkey.from_string(a.mint), Pubkey.from_string(b.mint)
+        self.bank.ensure_mint(mint_a, a.decimals)
+        self.bank.ensure_mint(mint_b, b.decimals)
+        creator = self.launch_txs.launcher
+        now = self.unix_time()
+        pool: Pool
         if spec == METEORA:
             # The same value a side as on Raydium, concentrated in bins around the price.
-            return DlmmPool.around(
-                address, spec.name, *mints, spec.fee_bps, reserve_a, reserve_b, clock=self._now
+            pool, ix = meteora_pool.open_pair(
+                self.bank, creator, mint_a, mint_b, (reserve_a, reserve_b), self.unix_time
             )
-        return ConstantProductPool(address, spec.name, *mints, spec.fee_bps, reserve_a, reserve_b)
+            logs, units = meteora_logs(), METEORA_UNITS
+        else:
+            # Open time 0: trading opens at once (and the signed bytes stay reproducible).
+            ix = raydium_pool.initialize2_instruction(
+                creator, mint_a, mint_b, reserve_a, reserve_b, 0
+            )
+            keys = [meta.pubkey for meta in ix.accounts]
+            launched = raydium_pool.process_initialize2(
+                self.bank, bytes(ix.data), keys, now=now, epoch=self.epoch()
+            )
+            pool = RaydiumPool(self.bank, keys[4], self.epoch)
+            logs, units = raydium_logs(ix, launched), RAYDIUM_UNITS
+        if not record:
+            return pool, None
+        height = self.heights.at(self._now())
+        return pool, self.launch_txs.record(ix, logs, units, height, self.bank)
 
     def _register(self, market: _Market) -> None:
         for name, pool in market.pools.items():
             self._by_address[pool.address] = (self.venue(name), pool)
         self._markets[frozenset((market.token_a.mint, market.token_b.mint))] = market
+
+    def _decimals_of(self, mint: str) -> int | None:
+        token = self._tokens.get(mint)
+        return None if token is None else token.decimals
 
     def _step(self, ticks: int) -> None:
         """Advance `ticks` ticks at once: Gaussian steps add up, so one draw of sqrt(n) sigma."""

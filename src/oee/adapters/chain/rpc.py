@@ -1,7 +1,7 @@
 """The `Chain` port over Solana JSON-RPC: the simulator's node today, devnet by a change of URL.
 
 One shared `httpx.AsyncClient` (keep-alive, or `ASGITransport` straight into the in-process
-simulator) carries every call; each request is encoded and decoded once. Failures become
+simulator) carries every call (`oee.adapters.chain.jsonrpc`). Failures become
 `ExecutionError`s with the codes the executor acts on:
 
 | what the node says | code | retryable |
@@ -12,58 +12,60 @@ simulator) carries every call; each request is encoded and decoded once. Failure
 | -32002 any other preflight failure | by program error, e.g. SLIPPAGE_EXCEEDED | yes, see below |
 | -32003 signature verification failure | INVALID_SIGNATURE | no |
 | -32602 on sendTransaction (undecodable transaction) | INVALID_TRANSACTION | no |
+| a simulation whose transaction fails | SIMULATION_FAILED | no |
 | anything else | RPC_ERROR | no |
 
 A preflight failure means this send was not forwarded, not that the signature will never land:
 an earlier send of the same bytes may be in flight. So it is retryable, which the executor
 reads as "let the signature status and the blockhash expiry decide".
+
+Besides the port, the client reads accounts for the on-chain venue adapters:
+`getMultipleAccounts` (base64, 100 addresses a call, the calls of one read in parallel) and
+`getProgramAccounts` (with filters).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import itertools
-import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from solders.pubkey import Pubkey
-from solders.signature import Signature
-from solders.transaction import Transaction
 
-from oee.adapters.chain.transactions import decode_swap
+from oee.adapters.chain.batching import SharedRead, SharedReads, StatusBatcher
+from oee.adapters.chain.jsonrpc import JsonRpc, RpcFault, generic, unavailable
+from oee.adapters.chain.outcomes import outcome, preflight_outcome, wallet_balances
 from oee.domain.errors import ExecutionError
-from oee.domain.ports import Blockhash, TokenBalance, TxState, TxStatus, WalletBalances
-from oee.solana.spl import TOKEN_PROGRAM_ID, WSOL_MINT, associated_token_address
+from oee.domain.ports import Blockhash, TxStatus, WalletBalances
+from oee.solana.spl import TOKEN_PROGRAM_ID
 
-# Custom program errors that mean "the pool paid less than minAmountOut".
-PROGRAM_ERRORS = {
-    30: "SLIPPAGE_EXCEEDED",  # Raydium AMM v4 ExceededSlippage (0x1e)
-    6001: "SLIPPAGE_EXCEEDED",  # Meteora DLMM ExceededAmountSlippageTolerance (0x1771)
-    1: "INSUFFICIENT_FUNDS",  # SPL Token InsufficientFunds
-}
-# The runtime's own instruction errors.
-INSTRUCTION_ERRORS = {
-    "InvalidAccountData": "INVALID_ACCOUNT",
-    "InsufficientFunds": "INSUFFICIENT_FUNDS",
-}
-MAX_SIGNATURES = 256  # per getSignatureStatuses call
+MAX_ACCOUNTS = 100  # per getMultipleAccounts call, as agave enforces
 MAX_LAMPORTS = 2**64 - 1  # a u64 on chain
-_RETRYABLE_RPC_CODES = {-32603, -32005, -32004, -32016}
 _JSON_PARSED = {"encoding": "jsonParsed"}
-_HEADERS = {"content-type": "application/json"}
 
 
-class _RpcFault(Exception):
-    def __init__(self, code: int, message: str, data: Any) -> None:
-        super().__init__(message)
-        self.code, self.message, self.data = code, message, data
+@dataclass(frozen=True, slots=True)
+class Account:
+    """An account as the node holds it: its owner program, lamports and raw data."""
+
+    owner: str
+    lamports: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AccountsAt:
+    """Accounts read in one go, and the slot the node read them at (the oldest, if chunked)."""
+
+    slot: int
+    accounts: tuple[Account | None, ...]  # None: no such account
 
 
 class RpcChain:
-    """The `Chain` port over a Solana JSON-RPC node."""
+    """The `Chain` port over a Solana JSON-RPC node, and its account reads."""
 
     def __init__(
         self,
@@ -75,14 +77,15 @@ class RpcChain:
         timeout_s: float = 10.0,
         height_ttl_s: float = 0.1,
         status_window_s: float = 0.005,
+        fee_ttl_s: float = 5.0,
     ) -> None:
         """Talk to the node at `url` through the process's shared `client`.
 
         Args:
             client: The process's one HTTP client (its pool keeps connections alive).
             url: The node's JSON-RPC endpoint.
-            commitment: For blockhashes and transaction reads; `confirmed` lands a swap about
-                as soon as the cluster agrees on it.
+            commitment: For blockhashes, account and transaction reads; `confirmed` lands a
+                swap about as soon as the cluster agrees on it.
             skip_preflight: The executor re-sends until a status or the blockhash expiry
                 decides, so a per-send simulation only adds a node-side cost; pass False to
                 have sends refused early (expired blockhash, bad signature, slippage).
@@ -92,19 +95,19 @@ class RpcChain:
                 polls the height; a slightly old one only ever delays an expiry decision.
             status_window_s: Status polls arriving within this window share one
                 getSignatureStatuses call (up to 256 signatures).
+            fee_ttl_s: A prioritization fee reading (per account set) is reused this long:
+                the fee market moves over seconds, orders arrive by the millisecond.
         """
-        self._client = client
-        self._url = httpx.URL(url)  # parsed once: a string costs a parse on every request
+        self.rpc = JsonRpc(client, url, timeout_s=timeout_s)
         self._commitment = commitment
         self._skip_preflight = skip_preflight
-        self._timeout_s = timeout_s
-        self._ids = itertools.count(1)
-        self._height = _SharedRead(self._read_height, height_ttl_s)
-        self._statuses = _StatusBatcher(self._read_statuses, status_window_s)
+        self._height = SharedRead(self._read_height, height_ttl_s)
+        self._statuses = StatusBatcher(self._read_statuses, status_window_s, unavailable)
+        self._fees: SharedReads[tuple[str, ...], list[int]] = SharedReads(fee_ttl_s)
 
     async def latest_blockhash(self) -> Blockhash:
         """The latest blockhash and its `lastValidBlockHeight`."""
-        result = await self._call("getLatestBlockhash", [{"commitment": self._commitment}])
+        result = await self.rpc.result("getLatestBlockhash", [{"commitment": self._commitment}])
         value = result["value"]
         return Blockhash(value["blockhash"], value["lastValidBlockHeight"])
 
@@ -124,10 +127,10 @@ class RpcChain:
             "preflightCommitment": self._commitment,
         }
         try:
-            return str(await self._call("sendTransaction", [raw_tx, config]))
-        except _RpcFault as fault:
+            return str(await self.rpc.call("sendTransaction", [raw_tx, config]))
+        except RpcFault as fault:
             if fault.code == -32002:
-                return _preflight_outcome(fault, raw_tx)
+                return preflight_outcome(fault, raw_tx)
             if fault.code == -32003:
                 raise ExecutionError(
                     fault.message, code="INVALID_SIGNATURE", retryable=False
@@ -136,37 +139,32 @@ class RpcChain:
                 raise ExecutionError(
                     fault.message, code="INVALID_TRANSACTION", retryable=False
                 ) from None
-            raise _generic(fault) from None
+            raise generic(fault) from None
 
-    async def signature_status(self, signature: str) -> TxStatus | None:
-        """The landed outcome, with the amount received read from the token balance changes.
+    async def signature_status(
+        self, signature: str, mint_out: str | None = None
+    ) -> TxStatus | None:
+        """The landed outcome, with the amount of `mint_out` received read from the balances
+        (without it: the mint whose balance grew, else SOL).
 
         None while the node has not seen the transaction reach `confirmed`.
         """
         status = await self._statuses.get(signature)
         if not isinstance(status, dict) or status.get("confirmationStatus") == "processed":
             return None  # unknown, or only processed: it may still be dropped on a fork
-        try:
-            tx = await self._call(
-                "getTransaction",
-                [
-                    signature,
-                    {
-                        "encoding": "base64",
-                        "commitment": self._commitment,
-                        "maxSupportedTransactionVersion": 0,
-                    },
-                ],
-            )
-        except _RpcFault as fault:
-            raise _generic(fault) from None
+        config = {
+            "encoding": "base64",
+            "commitment": self._commitment,
+            "maxSupportedTransactionVersion": 0,
+        }
+        tx = await self.rpc.result("getTransaction", [signature, config])
         if tx is None:
             return None  # a node may report the status before the transaction is readable
         try:
-            return _outcome(status["slot"], tx)
+            return outcome(status["slot"], tx, mint_out)
         except (KeyError, IndexError, TypeError, ValueError) as error:
             unreadable = f"getTransaction answered an unreadable transaction: {error!r}"
-            raise _unavailable(unreadable) from None
+            raise unavailable(unreadable) from None
 
     async def balances(self, owner: str) -> WalletBalances:
         """The wallet's lamports (getBalance) and SPL Token accounts (getTokenAccountsByOwner).
@@ -182,20 +180,18 @@ class RpcChain:
         read = {"commitment": self._commitment}
         by_program = {"programId": str(TOKEN_PROGRAM_ID)}
         answers = await asyncio.gather(
-            self._call("getBalance", [owner, read]),
-            self._call("getTokenAccountsByOwner", [owner, by_program, read | _JSON_PARSED]),
+            self.rpc.result("getBalance", [owner, read]),
+            self.rpc.result("getTokenAccountsByOwner", [owner, by_program, read | _JSON_PARSED]),
             return_exceptions=True,  # both finish: no task is left with an unread exception
         )
         for answer in answers:
-            if isinstance(answer, _RpcFault):
-                raise _generic(answer) from None
             if isinstance(answer, BaseException):
                 raise answer
         balance, accounts = answers
         try:
-            return _wallet_balances(balance, accounts)
+            return wallet_balances(balance, accounts)
         except (KeyError, IndexError, TypeError, ValueError) as error:
-            raise _unavailable(f"unreadable balances of {owner}: {error!r}") from None
+            raise unavailable(f"unreadable balances of {owner}: {error!r}") from None
 
     async def request_airdrop(self, owner: str, lamports: int) -> str:
         """Ask the node's faucet (requestAirdrop) for `lamports` to `owner`; returns its signature.
@@ -207,234 +203,120 @@ class RpcChain:
         """
         owner, lamports = public_key(owner), airdrop_lamports(lamports)
         try:
-            return str(await self._call("requestAirdrop", [owner, lamports]))
-        except _RpcFault as fault:
+            return str(await self.rpc.call("requestAirdrop", [owner, lamports]))
+        except RpcFault as fault:
             if fault.code == -32601:
                 raise ExecutionError(
                     f"the RPC node has no faucet: requestAirdrop: {fault.message}",
                     code="RPC_METHOD_NOT_FOUND",
                     retryable=False,
                 ) from None
-            raise _generic(fault) from None
+            raise generic(fault) from None
+
+    async def simulate_units(self, raw_tx: str) -> int:
+        """simulateTransaction's `unitsConsumed` (no signature check, the latest blockhash).
+
+        Raises:
+            ExecutionError: SIMULATION_FAILED (the transaction would fail; the message has the
+                programs' logs), RPC_UNAVAILABLE (retryable) or RPC_ERROR.
+        """
+        config = {
+            "encoding": "base64",
+            "commitment": self._commitment,
+            "sigVerify": False,
+            "replaceRecentBlockhash": True,
+        }
+        result = await self.rpc.result("simulateTransaction", [raw_tx, config])
+        try:
+            value = result["value"]
+            if value["err"] is not None:
+                logs = [line for line in value.get("logs") or [] if "Program log:" in line]
+                said = f" ({'; '.join(logs[-3:])})" if logs else ""
+                raise ExecutionError(
+                    f"simulation failed: {value['err']}{said}",
+                    code="SIMULATION_FAILED",
+                    retryable=False,
+                )
+            return int(value["unitsConsumed"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise unavailable(f"simulateTransaction answered {result!r}: {error!r}") from None
+
+    async def prioritization_fees(self, accounts: Sequence[str]) -> list[int]:
+        """getRecentPrioritizationFees for `accounts`: one fee per recent slot, oldest first
+        (shared by concurrent callers and reused `fee_ttl_s`)."""
+        key = tuple(accounts)
+        return await self._fees.get(key, lambda: self._read_fees(key))
+
+    async def _read_fees(self, accounts: tuple[str, ...]) -> list[int]:
+        result = await self.rpc.result("getRecentPrioritizationFees", [list(accounts)])
+        try:
+            ordered = sorted(result, key=lambda entry: int(entry["slot"]))
+            return [int(entry["prioritizationFee"]) for entry in ordered]
+        except (KeyError, TypeError, ValueError) as error:
+            raise unavailable(f"getRecentPrioritizationFees answered {error!r}") from None
+
+    async def multiple_accounts(self, addresses: Sequence[str]) -> AccountsAt:
+        """The accounts at `addresses`, in order: one getMultipleAccounts per 100, in parallel.
+
+        Raises:
+            ExecutionError: RPC_UNAVAILABLE (retryable, also for an unreadable answer) or
+                RPC_ERROR.
+        """
+        chunks = [addresses[i : i + MAX_ACCOUNTS] for i in range(0, len(addresses), MAX_ACCOUNTS)]
+        config = {"encoding": "base64", "commitment": self._commitment}
+        answers = await asyncio.gather(
+            *(self.rpc.result("getMultipleAccounts", [list(chunk), config]) for chunk in chunks)
+        )
+        accounts: list[Account | None] = []
+        slot = None
+        try:
+            for chunk, answer in zip(chunks, answers, strict=True):
+                value = answer["value"]
+                if len(value) != len(chunk):
+                    raise ValueError(f"{len(value)} accounts for {len(chunk)} addresses")
+                accounts += [None if entry is None else _account(entry) for entry in value]
+                at = int(answer["context"]["slot"])
+                slot = at if slot is None else min(slot, at)
+        except (KeyError, IndexError, TypeError, ValueError) as error:
+            raise unavailable(f"getMultipleAccounts answered unreadably: {error!r}") from None
+        return AccountsAt(slot or 0, tuple(accounts))
+
+    async def program_accounts(
+        self, program_id: str, filters: Sequence[dict[str, Any]]
+    ) -> list[tuple[str, Account]]:
+        """getProgramAccounts of `program_id` matching every filter: `(address, account)` pairs.
+
+        Raises:
+            ExecutionError: RPC_UNAVAILABLE (retryable) or RPC_ERROR (e.g. a node that does not
+                serve this method or these filters).
+        """
+        config = {"encoding": "base64", "commitment": self._commitment, "filters": list(filters)}
+        result = await self.rpc.result("getProgramAccounts", [program_id, config])
+        if isinstance(result, dict):  # withContext answers
+            result = result.get("value")
+        try:
+            return [(str(entry["pubkey"]), _account(entry["account"])) for entry in result]
+        except (KeyError, IndexError, TypeError, ValueError) as error:
+            raise unavailable(f"getProgramAccounts answered unreadably: {error!r}") from None
 
     async def _read_height(self) -> int:
-        try:
-            return int(await self._call("getBlockHeight", [{"commitment": self._commitment}]))
-        except _RpcFault as fault:
-            raise _generic(fault) from None
+        return int(await self.rpc.result("getBlockHeight", [{"commitment": self._commitment}]))
 
     async def _read_statuses(self, signatures: list[str]) -> list[Any]:
-        try:
-            result = await self._call(
-                "getSignatureStatuses", [signatures, {"searchTransactionHistory": True}]
-            )
-        except _RpcFault as fault:
-            raise _generic(fault) from None
+        result = await self.rpc.result(
+            "getSignatureStatuses", [signatures, {"searchTransactionHistory": True}]
+        )
         value = result.get("value") if isinstance(result, dict) else None
         if not isinstance(value, list):
-            raise _unavailable(f"getSignatureStatuses answered {result!r}")
-        return value
-
-    async def _call(self, method: str, params: list[Any]) -> Any:
-        request = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
-        body = json.dumps(request, separators=(",", ":")).encode()
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                response = await self._client.post(self._url, content=body, headers=_HEADERS)
-        except (TimeoutError, httpx.TimeoutException):
-            raise _unavailable(f"{method} timed out after {self._timeout_s} s") from None
-        except httpx.TransportError as error:
-            raise _unavailable(f"{method}: RPC node unreachable ({error!r})") from None
-        if response.status_code == 429 or response.status_code >= 500:
-            raise _unavailable(f"{method}: RPC node answered HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise ExecutionError(
-                f"{method}: RPC node answered HTTP {response.status_code}",
-                code="RPC_ERROR",
-                retryable=False,
-            )
-        try:
-            reply = json.loads(response.content)
-        except ValueError:
-            raise _unavailable(f"{method}: RPC node answered with invalid JSON") from None
-        if not isinstance(reply, dict) or ("result" not in reply and "error" not in reply):
-            raise _unavailable(f"{method}: RPC node answered with no JSON-RPC response")
-        if "error" in reply:
-            fault = reply["error"] if isinstance(reply["error"], dict) else {}
-            raise _RpcFault(fault.get("code", 0), fault.get("message", ""), fault.get("data"))
-        return reply["result"]
-
-
-class _SharedRead:
-    """One in-flight read serves every concurrent caller; its answer serves later ones for `ttl_s`."""
-
-    def __init__(self, read: Callable[[], Awaitable[int]], ttl_s: float) -> None:
-        self._read, self._ttl_s = read, ttl_s
-        self._value, self._read_at = 0, float("-inf")
-        self._inflight: asyncio.Future[int] | None = None
-
-    async def get(self) -> int:
-        loop = asyncio.get_running_loop()
-        if loop.time() - self._read_at <= self._ttl_s:
-            return self._value
-        if self._inflight is None:
-            self._inflight = asyncio.ensure_future(self._refresh())
-        # Shielded: a caller that gives up must not cancel the read the others wait for.
-        return await asyncio.shield(self._inflight)
-
-    async def _refresh(self) -> int:
-        try:
-            value = await self._read()
-        finally:
-            self._inflight = None
-        self._value, self._read_at = value, asyncio.get_running_loop().time()
+            raise unavailable(f"getSignatureStatuses answered {result!r}")
         return value
 
 
-class _StatusBatcher:
-    """Concurrent status polls share getSignatureStatuses calls (up to 256 signatures each).
-
-    Every order waiting for its transaction polls; collected over a short window, hundreds of
-    polls cost one request instead of one each.
-    """
-
-    def __init__(self, read: Callable[[list[str]], Awaitable[list[Any]]], window_s: float) -> None:
-        self._read, self._window_s = read, window_s
-        self._waiting: dict[str, list[asyncio.Future[Any]]] = {}
-        self._flush: asyncio.TimerHandle | None = None
-        self._running: set[asyncio.Task[None]] = set()  # strong references until done
-
-    async def get(self, signature: str) -> Any:
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[Any] = loop.create_future()
-        self._waiting.setdefault(signature, []).append(waiter)
-        if self._flush is None:
-            self._flush = loop.call_later(self._window_s, self._send)
-        return await waiter
-
-    def _send(self) -> None:
-        self._flush = None
-        waiting, self._waiting = self._waiting, {}
-        signatures = list(waiting)
-        for start in range(0, len(signatures), MAX_SIGNATURES):
-            chunk = {s: waiting[s] for s in signatures[start : start + MAX_SIGNATURES]}
-            task = asyncio.ensure_future(self._answer(chunk))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
-
-    async def _answer(self, chunk: dict[str, list[asyncio.Future[Any]]]) -> None:
-        try:
-            values = await self._read(list(chunk))
-            if len(values) != len(chunk):
-                raise _unavailable("getSignatureStatuses answered for other signatures")
-        except asyncio.CancelledError:
-            for waiter in itertools.chain.from_iterable(chunk.values()):
-                waiter.cancel()
-            raise
-        except Exception as failure:  # every waiter of the chunk gets the call's failure
-            for waiter in itertools.chain.from_iterable(chunk.values()):
-                if not waiter.done():
-                    waiter.set_exception(failure)
-            return
-        for waiters, value in zip(chunk.values(), values, strict=True):
-            for waiter in waiters:
-                if not waiter.done():  # done: its caller gave up
-                    waiter.set_result(value)
-
-
-def _outcome(slot: int, tx: dict[str, Any]) -> TxStatus:
-    """A landed transaction's outcome from getTransaction (base64 encoding)."""
-    meta = tx["meta"]
-    if meta["err"] is not None:
-        code, message = _failure(meta["err"], meta.get("logMessages") or [])
-        return TxStatus(
-            TxState.FAILED, slot, error_code=code, error_message=message, fee_lamports=meta["fee"]
-        )
-    amount_out = _received(tx["transaction"][0], meta)
-    return TxStatus(TxState.LANDED, slot, amount_out=amount_out, fee_lamports=meta["fee"])
-
-
-def _preflight_outcome(fault: _RpcFault, raw_tx: str) -> str:
-    """A -32002: already processed is a success; anything else leaves the status to decide."""
-    err = fault.data.get("err") if isinstance(fault.data, dict) else None
-    if err == "AlreadyProcessed":
-        # The first signature of the wire transaction (one byte of signature count first).
-        return str(Signature.from_bytes(base64.b64decode(raw_tx)[1:65]))
-    if err == "BlockhashNotFound":
-        raise ExecutionError(
-            "blockhash not found: expired or unknown, sign again with a recent one",
-            code="BLOCKHASH_EXPIRED",
-            retryable=True,
-        )
-    code, message = _failure(
-        err, fault.data.get("logs") or [] if isinstance(fault.data, dict) else []
-    )
-    raise ExecutionError(f"preflight refused the send: {message}", code=code, retryable=True)
-
-
-def _failure(err: Any, logs: list[str]) -> tuple[str, str]:
-    """A machine code and a sentence for a `TransactionError`, with the programs' own words."""
-    code, text = "TRANSACTION_FAILED", f"transaction failed: {err}"
-    if isinstance(err, dict) and "InstructionError" in err:
-        index, detail = err["InstructionError"]
-        if isinstance(detail, dict) and "Custom" in detail:
-            custom = int(detail["Custom"])
-            code = PROGRAM_ERRORS.get(custom, "PROGRAM_ERROR")
-            text = f"instruction {index} failed: custom program error {custom:#x}"
-        else:
-            code = INSTRUCTION_ERRORS.get(detail, "PROGRAM_ERROR")
-            text = f"instruction {index} failed: {detail}"
-    # What the programs said about it, minus the instruction names ("Instruction: Swap").
-    said = [
-        line.removeprefix("Program log: ")
-        for line in logs
-        if line.startswith("Program log: ") and not line.startswith("Program log: Instruction:")
-    ]
-    return code, f"{text} ({'; '.join(said)})" if said else text
-
-
-def _received(wire_tx: str, meta: dict[str, Any]) -> int:
-    """What the swap paid the fee payer, read from the balances around the transaction.
-
-    Receiving SOL unwraps it (the wSOL account is closed in the same transaction), so it shows
-    as the payer's lamports, net of the fee; any other token shows in the payer's account of
-    that mint.
-    """
-    tx = Transaction.from_bytes(base64.b64decode(wire_tx))
-    mint_out = decode_swap(tx).mint_out
-    keys = tx.message.account_keys
-    if mint_out == str(WSOL_MINT):
-        # Closing the wSOL account hands the payer everything it held (the output, any wSOL
-        # it held before, its rent), so its own change is taken off again.
-        pre, post = meta["preBalances"], meta["postBalances"]
-        received = int(post[0]) - int(pre[0]) + int(meta["fee"])
-        wsol_account = associated_token_address(keys[0], WSOL_MINT)
-        if wsol_account in keys:
-            index = keys.index(wsol_account)
-            received += int(post[index]) - int(pre[index])
-        return received
-    payer = str(keys[0])
-
-    def held(balances: list[dict[str, Any]] | None) -> int:
-        return sum(
-            int(b["uiTokenAmount"]["amount"])
-            for b in balances or []
-            if b.get("owner") == payer and b.get("mint") == mint_out
-        )
-
-    return max(0, held(meta.get("postTokenBalances")) - held(meta.get("preTokenBalances")))
-
-
-def _unavailable(message: str) -> ExecutionError:
-    return ExecutionError(message, code="RPC_UNAVAILABLE", retryable=True)
-
-
-def _generic(fault: _RpcFault) -> ExecutionError:
-    if fault.code in _RETRYABLE_RPC_CODES:
-        return _unavailable(f"RPC error {fault.code}: {fault.message}")
-    return ExecutionError(
-        f"RPC error {fault.code}: {fault.message}", code="RPC_ERROR", retryable=False
-    )
+def _account(entry: dict[str, Any]) -> Account:
+    data, encoding = entry["data"]
+    if encoding != "base64":
+        raise ValueError(f"account data in {encoding}, asked for base64")
+    return Account(str(entry["owner"]), int(entry["lamports"]), base64.b64decode(data))
 
 
 def public_key(owner: str) -> str:
@@ -460,22 +342,3 @@ def airdrop_lamports(lamports: int) -> int:
     if not 0 < lamports <= MAX_LAMPORTS:
         raise ValueError(f"lamports must be from 1 to {MAX_LAMPORTS}, got {lamports}")
     return lamports
-
-
-def _wallet_balances(balance: Any, accounts: Any) -> WalletBalances:
-    """getBalance and getTokenAccountsByOwner (jsonParsed) answers as one reading."""
-    tokens = []
-    for keyed in accounts["value"]:
-        info = keyed["account"]["data"]["parsed"]["info"]
-        amount = info["tokenAmount"]
-        tokens.append(
-            TokenBalance(
-                mint=str(info["mint"]),
-                account=str(keyed["pubkey"]),
-                amount=int(amount["amount"]),
-                decimals=int(amount["decimals"]),
-            )
-        )
-    slot = min(int(balance["context"]["slot"]), int(accounts["context"]["slot"]))
-    ordered = tuple(sorted(tokens, key=lambda t: (t.mint, t.account)))
-    return WalletBalances(int(balance["value"]), ordered, slot)

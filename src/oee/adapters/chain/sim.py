@@ -11,6 +11,7 @@ import base64
 import hashlib
 import itertools
 import random
+from collections.abc import Sequence
 
 from solders.signature import Signature
 from solders.transaction import Transaction
@@ -70,8 +71,11 @@ class SimChain:
                 error.message, code=error.code, retryable=error.retryable
             ) from None
 
-    async def signature_status(self, signature: str) -> TxStatus | None:
-        """The transaction's outcome, or None while it has not landed."""
+    async def signature_status(
+        self, signature: str, mint_out: str | None = None
+    ) -> TxStatus | None:
+        """The transaction's outcome, or None while it has not landed (the ledger knows what
+        the swap paid out, so `mint_out` is not needed)."""
         await self._round_trip()
         return self._ledger.signature_status(signature)
 
@@ -107,6 +111,23 @@ class SimChain:
         # Unique per airdrop, like a real one's signature; never a valid one of any key.
         seed = f"oee-sim/airdrop/{owner}/{lamports}/{next(self._airdrops)}".encode()
         return str(Signature.from_bytes(hashlib.sha512(seed).digest()))
+
+    async def simulate_units(self, raw_tx: str) -> int:
+        """Not offered by the ledger double: the engine falls back to its per-venue limits.
+
+        Raises:
+            ExecutionError: SIMULATION_UNSUPPORTED, always.
+        """
+        raise ExecutionError(
+            "the in-process ledger does not simulate",
+            code="SIMULATION_UNSUPPORTED",
+            retryable=False,
+        )
+
+    async def prioritization_fees(self, accounts: Sequence[str]) -> list[int]:
+        """No fee market in the ledger double: no recent fees."""
+        await self._round_trip()
+        return []
 
     async def _round_trip(self) -> None:
         if self._latency_s > 0:

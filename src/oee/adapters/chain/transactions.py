@@ -1,8 +1,9 @@
-"""Real Solana swap transactions: built and signed with solders, decoded by the simulated chain.
+"""Real Solana swap transactions: assembled and signed with solders around a venue's swap.
 
-The swap instruction's layout is defined once here (encode in `SwapTransactionBuilder.build`,
-decode in `decode_swap`) so the engine and the simulator cannot disagree about it. Pointing
-the engine at devnet means replacing this layout with each venue's real one.
+`SwapTransactionBuilder` (the `SwapSigner` port) wraps any venue's `SwapInstruction` — the
+real Raydium and Meteora ones the on-chain venue adapters build, or the engine's legacy
+layout (`legacy_swap_instruction`, read back by `decode_swap`) that the quote-service venues
+still send while the simulator accepts it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ from solders.pubkey import Pubkey
 from solders.transaction import Transaction
 
 from oee.domain.orders import SignedSwap
-from oee.domain.ports import Blockhash
+from oee.domain.ports import (
+    Blockhash,
+    ComputeBudget,
+    SwapAccount,
+    SwapInstruction,
+    SwapPlan,
+    SwapRequest,
+)
 from oee.domain.tokens import Token
 from oee.solana.spl import (
     TOKEN_PROGRAM_ID,
@@ -68,8 +76,61 @@ class DecodedSwap:
     instruction_index: int
 
 
+def legacy_swap_instruction(
+    program_id: str,
+    pool: str,
+    owner: str,
+    source: str,
+    destination: str,
+    mint_in: str,
+    mint_out: str,
+    amount_in: int,
+    min_amount_out: int,
+) -> SwapInstruction:
+    """The engine's own (invented) swap layout, which `decode_swap` reads back.
+
+    Kept for the quote-service venues until the simulator checks the venues' real instructions.
+    """
+    return SwapInstruction(
+        program_id,
+        SWAP_DISCRIMINATOR + _SWAP_ARGS.pack(amount_in, min_amount_out),
+        (
+            SwapAccount(pool, is_writable=True),
+            SwapAccount(owner, is_signer=True, is_writable=True),
+            SwapAccount(source, is_writable=True),
+            SwapAccount(destination, is_writable=True),
+            SwapAccount(mint_in),
+            SwapAccount(mint_out),
+            SwapAccount(str(TOKEN_PROGRAM_ID)),
+        ),
+    )
+
+
+def legacy_swap(program_id: str, request: SwapRequest) -> SwapInstruction:
+    """`legacy_swap_instruction` for a venue's `SwapRequest` (the quote names the pool)."""
+    return legacy_swap_instruction(
+        program_id,
+        request.quote.pool,
+        request.owner,
+        request.source,
+        request.destination,
+        request.token_in.mint,
+        request.token_out.mint,
+        request.amount_in,
+        request.min_amount_out,
+    )
+
+
+def to_instruction(swap: SwapInstruction) -> Instruction:
+    """The neutral record as a solders instruction."""
+    metas = [
+        AccountMeta(Pubkey.from_string(a.pubkey), a.is_signer, a.is_writable) for a in swap.accounts
+    ]
+    return Instruction(Pubkey.from_string(swap.program_id), swap.data, metas)
+
+
 class SwapTransactionBuilder:
-    """Builds and signs swap transactions for one wallet."""
+    """Assembles and signs swap transactions for one wallet (the `SwapSigner` port)."""
 
     def __init__(
         self,
@@ -77,14 +138,45 @@ class SwapTransactionBuilder:
         compute_unit_limit: int = DEFAULT_COMPUTE_UNIT_LIMIT,
         compute_unit_price: int = DEFAULT_COMPUTE_UNIT_PRICE,
     ) -> None:
+        """Sign with `keypair`; the compute budget given here is only `build`'s (legacy)."""
         self._keypair = keypair
         self.wallet = keypair.pubkey()
+        self.owner = str(self.wallet)
         self.compute_unit_limit = compute_unit_limit
         self.compute_unit_price = compute_unit_price
-        self._budget = [
-            set_compute_unit_limit(compute_unit_limit),
-            set_compute_unit_price(compute_unit_price),
-        ]
+
+    def token_account(self, mint: str) -> str:
+        """The wallet's associated token account of `mint`."""
+        return str(associated_token_address(self.wallet, Pubkey.from_string(mint)))
+
+    def draft(self, plan: SwapPlan, budget: ComputeBudget, blockhash: Blockhash) -> str:
+        """The plan's transaction with empty signatures (base64), for `simulateTransaction`."""
+        message = self._message(plan, budget, blockhash)
+        return b64encode(bytes(Transaction.new_unsigned(message))).decode()
+
+    def sign(self, plan: SwapPlan, budget: ComputeBudget, blockhash: Blockhash) -> SignedSwap:
+        """A signed transaction: compute budget, wSOL handling, the venue's swap, the memo.
+
+        Paying SOL wraps it first (create the wSOL account if missing, transfer the lamports,
+        SyncNative) and closes the wSOL account after the swap; receiving SOL receives wSOL and
+        closes the account, which unwraps it. The output token's account is created if missing.
+
+        Returns:
+            The signed swap; its signature (base58) is the transaction's hash.
+        """
+        message = self._message(plan, budget, blockhash)
+        # Signing the serialized message directly is the same transaction as
+        # `Transaction([keypair], message, recent)`, about 1.7x faster.
+        tx = Transaction.populate(message, [self._keypair.sign_message(bytes(message))])
+        return SignedSwap(
+            signature=str(tx.signatures[0]),
+            last_valid_block_height=blockhash.last_valid_block_height,
+            raw_tx=b64encode(bytes(tx)).decode(),
+            venue=plan.venue,
+            min_amount_out=plan.min_amount_out,
+            compute_unit_price=budget.unit_price,
+            compute_unit_limit=budget.unit_limit,
+        )
 
     def build(
         self,
@@ -99,61 +191,41 @@ class SwapTransactionBuilder:
         *,
         memo: str | None = None,
     ) -> SignedSwap:
-        """A signed transaction: compute budget, wSOL handling, the venue's swap, an optional memo.
+        """A signed swap in the engine's legacy layout, with this builder's compute budget.
 
-        Paying SOL wraps it first (create the wSOL account if missing, transfer the lamports,
-        SyncNative) and closes the wSOL account after the swap; receiving SOL receives wSOL and
-        closes the account, which unwraps it. The output token's account is created if missing.
-
-        Args:
-            venue: The venue's name, recorded on the result.
-            program_id: The venue's program, which the swap instruction is addressed to.
-            pool: The pool account (base58).
-            token_in: What the wallet pays.
-            token_out: What the wallet receives.
-            amount_in: Base units of `token_in` paid, fee included.
-            min_amount_out: The program fails the swap if it would pay less than this.
-            blockhash: A recent blockhash; the transaction expires after its last valid height.
-            memo: Text for an SPL Memo instruction, e.g. the order id and attempt. It makes two
-                otherwise identical swaps distinct transactions and ties a landed swap to its
-                order on chain.
-
-        Returns:
-            The signed swap; its signature (base58) is the transaction's hash.
+        What the simulator's tests send until it checks the venues' real instructions.
         """
-        mint_in, mint_out = Pubkey.from_string(token_in.mint), Pubkey.from_string(token_out.mint)
-        swap = Instruction(
-            Pubkey.from_string(program_id),
-            SWAP_DISCRIMINATOR + _SWAP_ARGS.pack(amount_in, min_amount_out),
-            [
-                AccountMeta(Pubkey.from_string(pool), is_signer=False, is_writable=True),
-                AccountMeta(self.wallet, is_signer=True, is_writable=True),
-                AccountMeta(associated_token_address(self.wallet, mint_in), False, True),
-                AccountMeta(associated_token_address(self.wallet, mint_out), False, True),
-                AccountMeta(mint_in, is_signer=False, is_writable=False),
-                AccountMeta(mint_out, is_signer=False, is_writable=False),
-                AccountMeta(TOKEN_PROGRAM_ID, is_signer=False, is_writable=False),
-            ],
+        swap = legacy_swap_instruction(
+            program_id,
+            pool,
+            self.owner,
+            self.token_account(token_in.mint),
+            self.token_account(token_out.mint),
+            token_in.mint,
+            token_out.mint,
+            amount_in,
+            min_amount_out,
         )
-        instructions = [*self._budget, *self._before(mint_in, mint_out, amount_in), swap]
+        plan = SwapPlan(venue, swap, token_in, token_out, amount_in, min_amount_out, memo)
+        budget = ComputeBudget(self.compute_unit_limit, self.compute_unit_price)
+        return self.sign(plan, budget, blockhash)
+
+    def _message(self, plan: SwapPlan, budget: ComputeBudget, blockhash: Blockhash) -> Message:
+        mint_in = Pubkey.from_string(plan.token_in.mint)
+        mint_out = Pubkey.from_string(plan.token_out.mint)
+        instructions = [
+            set_compute_unit_limit(budget.unit_limit),
+            set_compute_unit_price(budget.unit_price),
+            *self._before(mint_in, mint_out, plan.amount_in),
+            to_instruction(plan.swap),
+        ]
         if WSOL_MINT in (mint_in, mint_out):
             wsol_account = associated_token_address(self.wallet, WSOL_MINT)
             instructions.append(close_account(wsol_account, self.wallet, self.wallet))
-        if memo is not None:
-            instructions.append(Instruction(MEMO_PROGRAM_ID, memo.encode(), []))
+        if plan.memo is not None:
+            instructions.append(Instruction(MEMO_PROGRAM_ID, plan.memo.encode(), []))
         recent = Hash.from_string(blockhash.blockhash)
-        message = Message.new_with_blockhash(instructions, self.wallet, recent)
-        # Signing the serialized message directly is the same transaction as
-        # `Transaction([keypair], message, recent)`, about 1.7x faster.
-        tx = Transaction.populate(message, [self._keypair.sign_message(bytes(message))])
-        return SignedSwap(
-            signature=str(tx.signatures[0]),
-            last_valid_block_height=blockhash.last_valid_block_height,
-            raw_tx=b64encode(bytes(tx)).decode(),
-            venue=venue,
-            min_amount_out=min_amount_out,
-            compute_unit_price=self.compute_unit_price,
-        )
+        return Message.new_with_blockhash(instructions, self.wallet, recent)
 
     def _before(self, mint_in: Pubkey, mint_out: Pubkey, amount_in: int) -> list[Instruction]:
         """Accounts the swap needs: the output's, and a funded wSOL account when paying SOL."""

@@ -14,7 +14,7 @@ from oee.domain.events import JSON, OrderEvent
 from oee.domain.orders import Fill, Order, OrderType, SignedSwap
 from oee.domain.routing import RoutingDecision
 from oee.domain.status import OrderStatus
-from oee.domain.tokens import resolve_token
+from oee.domain.tokens import MAINNET_TOKENS, Registry
 
 # What `save` rewrites; id, type, tokens, amount, slippage and created_at never change.
 MUTABLE_COLUMNS = (
@@ -64,14 +64,14 @@ def order_changes(order: Order) -> dict[str, Any]:
     }
 
 
-def order_from_row(row: Mapping[Any, Any]) -> Order:
+def order_from_row(row: Mapping[Any, Any], registry: Registry = MAINNET_TOKENS) -> Order:
     """Rebuild the order from its `orders` row."""
     decision, tx, fill = row["decision"], row["tx"], row["fill"]
     return Order(
         id=row["id"],
         type=OrderType(row["type"]),
-        token_in=resolve_token(row["token_in"]),
-        token_out=resolve_token(row["token_out"]),
+        token_in=registry.resolve(row["token_in"]),
+        token_out=registry.resolve(row["token_out"]),
         amount_in=int(row["amount_in"]),
         slippage_bps=row["slippage_bps"],
         status=OrderStatus(row["status"]),
@@ -120,6 +120,7 @@ def _tx_to_dict(tx: SignedSwap) -> dict[str, JSON]:
         "venue": tx.venue,
         "minAmountOut": str(tx.min_amount_out),
         "computeUnitPrice": str(tx.compute_unit_price),
+        "computeUnitLimit": str(tx.compute_unit_limit),
     }
 
 
@@ -131,6 +132,7 @@ def _tx_from_dict(data: Mapping[str, JSON]) -> SignedSwap:
         venue=data["venue"],
         min_amount_out=int(data["minAmountOut"]),
         compute_unit_price=int(data["computeUnitPrice"]),
+        compute_unit_limit=int(data.get("computeUnitLimit", 0)),
     )
 
 

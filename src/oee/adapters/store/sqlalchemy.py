@@ -31,6 +31,7 @@ from oee.domain.errors import IdempotencyConflict, StaleOrder
 from oee.domain.events import OrderEvent
 from oee.domain.orders import IdempotencyKey, Order
 from oee.domain.status import TERMINAL, OrderStatus
+from oee.domain.tokens import MAINNET_TOKENS, Registry
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
@@ -175,9 +176,9 @@ def _compare_and_set(conn: Connection, changes: dict[str, Any], event_row: dict[
         conn.execute(_INSERT_EVENT, event_row)
 
 
-def _get(conn: Connection, order_id: str) -> Order | None:
+def _get(conn: Connection, order_id: str, registry: Registry) -> Order | None:
     row = conn.execute(_GET, {"order_id": order_id}).mappings().first()
-    return order_from_row(row) if row is not None else None
+    return order_from_row(row, registry) if row is not None else None
 
 
 def _events(conn: Connection, order_id: str, after_seq: int) -> list[OrderEvent]:
@@ -190,8 +191,9 @@ def _active(conn: Connection, limit: int) -> tuple[int, list[str]]:
     return count, list(conn.execute(_ACTIVE_IDS, {"limit": limit}).scalars())
 
 
-def _recent(conn: Connection, limit: int) -> list[Order]:
-    return [order_from_row(row) for row in conn.execute(_RECENT, {"limit": limit}).mappings()]
+def _recent(conn: Connection, limit: int, registry: Registry) -> list[Order]:
+    rows = conn.execute(_RECENT, {"limit": limit}).mappings()
+    return [order_from_row(row, registry) for row in rows]
 
 
 def _unfinished(conn: Connection, updated_before: datetime, limit: int) -> list[str]:
@@ -202,8 +204,9 @@ def _unfinished(conn: Connection, updated_before: datetime, limit: int) -> list[
 class SqlAlchemyStore:
     """`OrderStore` over one SQLAlchemy async engine, shared by every call."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, registry: Registry = MAINNET_TOKENS) -> None:
         self._engine = engine
+        self._registry = registry  # orders are stored by symbol: the cluster's tokens read them
         sqlite = engine.dialect.name == "sqlite"
         # Reads outside a transaction on PostgreSQL skip the BEGIN and ROLLBACK round trips.
         self._reader = engine if sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -216,9 +219,9 @@ class SqlAlchemyStore:
         )
 
     @classmethod
-    def from_url(cls, url: str) -> SqlAlchemyStore:
+    def from_url(cls, url: str, registry: Registry = MAINNET_TOKENS) -> SqlAlchemyStore:
         """A store on its own engine for `url` (`sqlite+aiosqlite:///...`, `postgresql+asyncpg://...`)."""
-        return cls(make_engine(url))
+        return cls(make_engine(url), registry)
 
     async def create(
         self, order: Order, event: OrderEvent, idempotency: IdempotencyKey | None = None
@@ -260,7 +263,7 @@ class SqlAlchemyStore:
 
     async def get(self, order_id: str) -> Order | None:
         """The order, or None when there is no such order."""
-        return await self._read(_get, order_id)
+        return await self._read(_get, order_id, self._registry)
 
     async def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]:
         """The order's events with `seq > after_seq`, in seq order."""
@@ -272,7 +275,7 @@ class SqlAlchemyStore:
 
     async def recent(self, limit: int) -> list[Order]:
         """The most recently created orders, newest first."""
-        return await self._read(_recent, limit)
+        return await self._read(_recent, limit, self._registry)
 
     async def unfinished(self, updated_before: datetime, limit: int) -> list[str]:
         """Ids of non-terminal orders last changed before `updated_before`, oldest first."""

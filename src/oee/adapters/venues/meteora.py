@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import httpx
 
+from oee.adapters.chain.transactions import legacy_swap
 from oee.adapters.venues._http import (
     bad_answer,
     get_json,
@@ -13,6 +14,8 @@ from oee.adapters.venues._http import (
     make_quote,
     no_pool,
 )
+from oee.adapters.venues.limits import METEORA_COMPUTE_UNITS
+from oee.domain.ports import SwapInstruction, SwapRequest
 from oee.domain.routing import Quote
 from oee.domain.tokens import Token
 
@@ -23,6 +26,7 @@ class MeteoraVenue:
     """The `Venue` port over a Meteora DLMM quote service."""
 
     name = "meteora"
+    compute_units = METEORA_COMPUTE_UNITS
 
     def __init__(
         self,
@@ -90,3 +94,7 @@ class MeteoraVenue:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise bad_answer(self.name, f"{type(error).__name__}: {error}") from None
+
+    async def swap_instruction(self, request: SwapRequest) -> SwapInstruction:
+        """The swap in the engine's legacy layout (what the simulator checks for this source)."""
+        return legacy_swap(self.program_id, request)

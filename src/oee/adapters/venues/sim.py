@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import random
 
+from oee.adapters.chain.transactions import DEFAULT_COMPUTE_UNIT_LIMIT, legacy_swap
 from oee.domain.dlmm import InsufficientLiquidity
 from oee.domain.errors import ExecutionError
+from oee.domain.ports import SwapInstruction, SwapRequest
 from oee.domain.routing import Quote
 from oee.domain.tokens import Token
 from oee.settings import SimSettings
@@ -26,6 +28,7 @@ class SimVenue:
     def __init__(self, world: SimWorld, spec: VenueSpec, settings: SimSettings) -> None:
         self.name = spec.name
         self.program_id = spec.program_id
+        self.compute_units = DEFAULT_COMPUTE_UNIT_LIMIT
         self._world = world
         self._latency_s = settings.quote_latency_ms * settings.latency_scale / 1000
         self._fault_rate = settings.fault_rate
@@ -58,6 +61,10 @@ class SimVenue:
         except InsufficientLiquidity as error:
             # Larger than every bin the pool holds: no retry will make it fit.
             raise ExecutionError(error.message, code=error.code, retryable=False) from None
+
+    async def swap_instruction(self, request: SwapRequest) -> SwapInstruction:
+        """The swap in the engine's legacy layout, which the simulated ledger decodes."""
+        return legacy_swap(self.program_id, request)
 
 
 def sim_venues(world: SimWorld, settings: SimSettings) -> list[SimVenue]:

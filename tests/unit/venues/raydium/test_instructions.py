@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from solders.pubkey import Pubkey
 
-from oee.sim.rpc_wire import b58decode
+from oee.solana.base58 import b58decode
 from oee.solana.spl import TOKEN_PROGRAM_ID
 from oee.venues.raydium import RAYDIUM_AMM_V4
 from oee.venues.raydium.discovery import amm_authority, find_vault_signer_nonce

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from solders.instruction import CompiledInstruction
 from solders.pubkey import Pubkey
 
-from oee.sim.rpc_wire import b58decode
+from oee.solana.base58 import b58decode
 from oee.venues.raydium import MAINNET, RAYDIUM_AMM_V4
 from oee.venues.raydium.discovery import pool_addresses
 from oee.venues.raydium.errors import AmmErrorCode, AmmProgramError, RaydiumError
