@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
@@ -72,6 +73,17 @@ def create_app(engine: Engine) -> FastAPI:
     )
     app.state.engine = engine
     install_error_handlers(app)
+    if engine.settings.allowed_origins:
+        # Only when asked: a browser page from another origin may then call the API. Without
+        # this no CORS header is ever sent, so other origins' pages cannot read any answer or
+        # send JSON (a JSON POST needs a preflight this app never grants).
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=sorted(engine.settings.allowed_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization", "X-API-Key", "Idempotency-Key"],
+            expose_headers=["Idempotent-Replayed", "Retry-After"],
+        )
 
     @app.get(
         "/health",

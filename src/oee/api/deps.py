@@ -7,13 +7,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import Path
+from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
+from starlette.websockets import WebSocket
 
-from oee.api.errors import ApiError
+from oee.api.errors import ApiError, error_body
 from oee.bootstrap import Engine
 
 RECENT_DEFAULT = 20
 RECENT_MAX = 500
+CLOSE_POLICY_VIOLATION = 1008
 _ID_MAX_LEN = 64  # how much of a bad id an error message repeats
 _UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 # The path parameter as OpenAPI declares it (`order_id: OrderIdPath` in a route).
@@ -81,6 +84,47 @@ async def read_body(request: Request, limit: int) -> bytes:
             400, "INCOMPLETE_BODY", "the client closed before sending the body"
         ) from None
     return b"".join(chunks)
+
+
+def origin_allowed(conn: HTTPConnection, allowed: frozenset[str]) -> bool:
+    """Whether a WebSocket handshake may come from its `Origin`.
+
+    Browsers send `Origin` on every WebSocket handshake and let any page open one to any host,
+    so without this check any web page a user visits could read their engine's streams.
+    Allowed: no `Origin` at all (not a browser: the CLI, bots, `websockets`), the engine's own
+    page (the origin's host is the request's `Host`), and the configured origins
+    (`OEE_CORS_ORIGINS`).
+    """
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True
+    origin = origin.rstrip("/").lower()
+    if origin in allowed:
+        return True
+    host = conn.headers.get("host", "").lower()
+    return bool(host) and origin.split("://", 1)[-1] == host
+
+
+async def accept_from_allowed_origin(ws: WebSocket) -> bool:
+    """Accept the handshake, or refuse it with 403 `ORIGIN_NOT_ALLOWED` (see `origin_allowed`).
+
+    Returns:
+        Whether the socket was accepted.
+    """
+    engine = engine_of(ws)
+    if origin_allowed(ws, engine.settings.allowed_origins):
+        await ws.accept()
+        return True
+    body = error_body(
+        "ORIGIN_NOT_ALLOWED",
+        f"WebSocket connections from {ws.headers.get('origin', '')[:80]!r} are not allowed; "
+        "add the origin to OEE_CORS_ORIGINS to let its pages connect",
+    )
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        await ws.send_denial_response(JSONResponse(body, status_code=403))
+    else:  # the server cannot send a body: a bare 403
+        await ws.close(CLOSE_POLICY_VIOLATION)
+    return False
 
 
 def parse_order_id(raw: str) -> str:
