@@ -207,6 +207,12 @@ class Settings(BaseSettings):
         description="Below this many SOL a starting worker requests an airdrop; 0 disables it.",
     )
 
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated web origins (scheme://host[:port]) whose pages may call "
+        "the API (CORS) and open its WebSockets; empty: only the engine's own page.",
+    )
+
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
     recovery: RecoverySettings = Field(default_factory=RecoverySettings)
@@ -281,6 +287,22 @@ class Settings(BaseSettings):
             url = re.sub(r"([?&])sslmode=", r"\1ssl=", url)
         return url
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_look_like_origins(cls, value: str) -> str:
+        for origin in _split_origins(value):
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not a web origin: write scheme://host[:port], e.g. "
+                    "https://app.example.com (no path)"
+                )
+        return value
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """`cors_origins` as a set, lowercased, without trailing slashes."""
+        return frozenset(_split_origins(self.cors_origins))
+
     @property
     def wallet_file(self) -> Path:
         """The wallet's keypair file: `wallet_path`, or `wallet.json` in the data directory."""
@@ -290,3 +312,10 @@ class Settings(BaseSettings):
     def production(self) -> bool:
         """Both servers configured: PostgreSQL store, BullMQ queue and Redis bus."""
         return self.database_url is not None and self.redis_url is not None
+
+
+_ORIGIN = re.compile(r"https?://[a-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?")
+
+
+def _split_origins(value: str) -> list[str]:
+    return [o.strip().rstrip("/").lower() for o in value.split(",") if o.strip()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests.support.api import Api, Driver, make_engine, serve_api
 from tests.support.services import PG_HOST, PG_PORT, PG_USER
 
 EXECUTE = "/api/orders/execute"
+JSON = {"content-type": "application/json"}
 GOOD = {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": 1.5, "slippageBps": 50}
 
 VIEW_KEYS = {
@@ -105,14 +107,14 @@ async def test_execute_reads_amounts_exactly_and_defaults_slippage(api: Api) -> 
         (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":12345678.123456789}', "12345678123456789"),
         (b'{"tokenIn":"sol","tokenOut":"usdc","amountIn":"0.000000001"}', "1"),
         (
-            b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":" 2 ","orderType":"market"}',
+            b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"2","orderType":"market"}',
             "2000000000",
         ),
-        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1e2,"slippageBps":null}', "100000000000"),
+        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1e2}', "100000000000"),
         (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1.10,"slippageBps":75.0}', "1100000000"),
     ]
     for raw, units in cases:
-        response = await api.http.post(EXECUTE, content=raw)
+        response = await api.http.post(EXECUTE, content=raw, headers=JSON)
         assert response.status_code == 200, (raw, response.text)
         view = (await api.http.get(f"/api/orders/{response.json()['orderId']}")).json()
         assert view["amountInBaseUnits"] == units, raw
@@ -156,11 +158,12 @@ BAD_BODIES: list[tuple[bytes, int, str, str | None]] = [
     (b'{"tokenIn":"SOL","tokenOut":"So11111111111111111111111111111111111111112","amountIn":1}', 422, "SAME_TOKEN", "tokenOut"),
     (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":0}', 422, "AMOUNT_NOT_POSITIVE", "amountIn"),
     (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":-1.5}', 422, "AMOUNT_NOT_POSITIVE", "amountIn"),
-    (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"-0"}', 422, "AMOUNT_NOT_POSITIVE", "amountIn"),
+    (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":-0}', 422, "AMOUNT_NOT_POSITIVE", "amountIn"),
+    (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"-0"}', 422, "AMOUNT_NOT_NUMBER", "amountIn"),
     (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":NaN}', 422, "AMOUNT_NOT_FINITE", "amountIn"),
     (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":Infinity}', 422, "AMOUNT_NOT_FINITE", "amountIn"),
     (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":-Infinity}', 422, "AMOUNT_NOT_FINITE", "amountIn"),
-    (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"nan"}', 422, "AMOUNT_NOT_FINITE", "amountIn"),
+    (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"nan"}', 422, "AMOUNT_NOT_NUMBER", "amountIn"),
     (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1e13}', 422, "AMOUNT_TOO_LARGE", "amountIn"),
     (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1e99999999999999999999}', 422, "AMOUNT_TOO_LARGE", "amountIn"),
     (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":' + BIG_INT.encode() + b"}", 422, "AMOUNT_TOO_LARGE", "amountIn"),
@@ -181,7 +184,7 @@ BAD_BODIES: list[tuple[bytes, int, str, str | None]] = [
 async def test_every_bad_body_gets_its_status_and_code(api: Api) -> None:
     wrong = []
     for raw, status, code, field in BAD_BODIES:
-        response = await api.http.post(EXECUTE, content=raw)
+        response = await api.http.post(EXECUTE, content=raw, headers=JSON)
         body = response.json()
         got = (
             response.status_code,
@@ -207,19 +210,19 @@ async def test_validation_names_every_bad_field(api: Api) -> None:
 async def test_body_over_the_limit_is_413_declared_or_streamed(api: Api) -> None:
     limit = api.engine.settings.max_body_bytes
     padded = b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"pad":"' + b"x" * limit + b'"}'
-    response = await api.http.post(EXECUTE, content=padded)
+    response = await api.http.post(EXECUTE, content=padded, headers=JSON)
     assert (response.status_code, response.json()["code"]) == (413, "BODY_TOO_LARGE")
 
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: chunked transfer
         for start in range(0, len(padded), 1024):
             yield padded[start : start + 1024]
 
-    response = await api.http.post(EXECUTE, content=chunks())
+    response = await api.http.post(EXECUTE, content=chunks(), headers=JSON)
     assert "content-length" not in response.request.headers
     assert (response.status_code, response.json()["code"]) == (413, "BODY_TOO_LARGE")
 
     just_fits = b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1}'.ljust(limit)
-    assert (await api.http.post(EXECUTE, content=just_fits)).status_code == 200
+    assert (await api.http.post(EXECUTE, content=just_fits, headers=JSON)).status_code == 200
 
 
 async def test_order_ids_are_checked(api: Api) -> None:
@@ -351,3 +354,38 @@ async def test_lost_database_is_503_then_recovers(api: Api, postgres_url: str) -
     finally:
         await admin.close()
     assert (await api.http.get(f"/api/orders/{order_id}")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
+)
+async def test_a_body_not_sent_as_json_is_415_and_places_nothing(
+    api: Api, content_type: str | None
+) -> None:
+    # What a web page can make a browser send anywhere without a CORS preflight.
+    headers = {} if content_type is None else {"content-type": content_type}
+    raw = json.dumps(GOOD).encode()
+    response = await api.http.post(EXECUTE, content=raw, headers=headers)
+    assert (response.status_code, response.json()["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    assert response.headers["accept-post"] == "application/json"
+    assert (await api.http.get("/api/orders/recent")).json() == []
+
+
+async def test_json_with_a_charset_or_a_json_suffix_is_accepted(api: Api) -> None:
+    raw = json.dumps(GOOD).encode()
+    for media in ("application/json; charset=utf-8", "application/vnd.oee+json"):
+        response = await api.http.post(EXECUTE, content=raw, headers={"content-type": media})
+        assert response.status_code == 200, (media, response.text)
+
+
+async def test_405_names_every_method_the_path_allows(api: Api) -> None:
+    for method, path, allowed in [
+        ("PUT", "/health", "GET, HEAD"),
+        ("DELETE", "/api/sim/faults", "GET, HEAD, POST"),
+        ("PATCH", "/api/sim/pools", "GET, HEAD, POST"),
+        ("GET", EXECUTE, "POST"),
+    ]:
+        response = await api.http.request(method, path)
+        assert response.status_code == 405, path
+        assert response.headers["allow"] == allowed, path

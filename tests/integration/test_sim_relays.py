@@ -268,7 +268,9 @@ async def test_a_simulator_that_does_not_answer_is_503(tmp_path: Path) -> None:
     async for api in serve_api(engine):
         listed = await api.http.get("/api/sim/pools")
         launched = await api.http.post("/api/sim/pools", json=MOON)
-        malformed = await api.http.post("/api/sim/pools", content=b"{")
+        malformed = await api.http.post(
+            "/api/sim/pools", content=b"{", headers={"content-type": "application/json"}
+        )
     assert "did not answer" in assert_error(listed, 503, "SIMULATOR_UNAVAILABLE")["message"]
     assert_error(launched, 503, "SIMULATOR_UNAVAILABLE")
     assert_error(malformed, 400, "MALFORMED_JSON")  # the body is checked first

@@ -55,8 +55,20 @@ def test_numbers_are_exact_and_defaults_apply() -> None:
         (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":0.1000000000000000055511151231257827}', (422, "AMOUNT_TOO_PRECISE", ["amountIn"])),
         (b'{"tokenIn":"X","tokenOut":"USDC","amountIn":1}', (422, "UNKNOWN_TOKEN", ["tokenIn"])),
         (b'{"tokenIn":"SOL","tokenOut":"X","amountIn":1}', (422, "UNKNOWN_TOKEN", ["tokenOut"])),
-        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1e-1000000"}', (422, "AMOUNT_TOO_PRECISE", ["amountIn"])),
-        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"+Infinity"}', (422, "AMOUNT_NOT_FINITE", ["amountIn"])),
+        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1e-1000000}', (422, "AMOUNT_TOO_PRECISE", ["amountIn"])),
+        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":Infinity}', (422, "AMOUNT_NOT_FINITE", ["amountIn"])),
+        # A string amount is plain ASCII digits with an optional point: nothing else reads as one.
+        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"+Infinity"}', (422, "AMOUNT_NOT_NUMBER", ["amountIn"])),
+        ('{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"\u0661\u0662"}'.encode(), (422, "AMOUNT_NOT_NUMBER", ["amountIn"])),
+        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":" 1 "}', (422, "AMOUNT_NOT_NUMBER", ["amountIn"])),
+        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"+1"}', (422, "AMOUNT_NOT_NUMBER", ["amountIn"])),
+        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":".5"}', (422, "AMOUNT_NOT_NUMBER", ["amountIn"])),
+        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1e3"}', (422, "AMOUNT_NOT_NUMBER", ["amountIn"])),
+        # A field the engine does not read is refused, never ignored while the order executes.
+        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"type":"limit"}', (422, "VALIDATION_ERROR", ["type"])),
+        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"slipageBps":10}', (422, "VALIDATION_ERROR", ["slipageBps"])),
+        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"orderType":null}', (422, "VALIDATION_ERROR", ["orderType"])),
+        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"slippageBps":null}', (422, "VALIDATION_ERROR", ["slippageBps"])),
         (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"0x1F"}', (422, "AMOUNT_NOT_NUMBER", ["amountIn"])),
         (b'{"tokenIn":1,"tokenOut":"USDC","amountIn":"abc"}', (422, "VALIDATION_ERROR", ["tokenIn"])),
         (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"slippageBps":-1e30}', (422, "SLIPPAGE_OUT_OF_RANGE", ["slippageBps"])),
@@ -72,12 +84,14 @@ def test_refusals(raw: bytes, expected: tuple[int, str, list[str]]) -> None:
 
 def test_ids_and_limits() -> None:
     canonical = "0b6a3a52-3c1e-4c55-9d0e-6f1f3f1d2a10"
-    for spelling in [canonical, canonical.upper(), canonical.replace("-", ""), f"{{{canonical}}}"]:
+    for spelling in [canonical, canonical.upper()]:
         assert parse_order_id(spelling) == canonical
-    with pytest.raises(ApiError, match="not a UUID"):
-        parse_order_id("active")
-    assert (parse_limit(None), parse_limit("1"), parse_limit(" 500 ")) == (20, 1, 500)
-    for bad in ["0", "501", "1e2", "٣", "+3", "0x10"]:
+    # Only the 8-4-4-4-12 form OpenAPI declares (format: uuid), in any case.
+    for bad in ["active", canonical.replace("-", ""), f"{{{canonical}}}", f"urn:uuid:{canonical}"]:
+        with pytest.raises(ApiError, match="not a UUID"):
+            parse_order_id(bad)
+    assert (parse_limit(None), parse_limit("1"), parse_limit("500")) == (20, 1, 500)
+    for bad in ["0", "501", "1e2", "٣", "+3", "0x10", " 500 "]:
         with pytest.raises(ApiError) as caught:
             parse_limit(bad)
         assert caught.value.code == "INVALID_LIMIT"

@@ -95,3 +95,20 @@ def test_execute_documents_every_order_rule(spec: dict[str, Any]) -> None:
     assert [b["code"] for b in examples_of(responses["409"])] == ["IDEMPOTENCY_KEY_REUSED"]
     assert [b["code"] for b in examples_of(responses["413"])] == ["BODY_TOO_LARGE"]
     assert [b["code"] for b in examples_of(responses["503"])] == ["SERVICE_UNAVAILABLE"]
+
+
+def test_the_documented_request_is_exactly_what_the_server_reads() -> None:
+    from oee.api.openapi import ExecuteRequest
+    from oee.api.requests import EXECUTE_FIELDS
+
+    schema = ExecuteRequest.model_json_schema()
+    assert tuple(schema["properties"]) == EXECUTE_FIELDS
+    assert schema["additionalProperties"] is False
+    string_amount = [s for s in schema["properties"]["amountIn"]["anyOf"] if s["type"] == "string"]
+    assert string_amount == [{"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"}]
+
+
+def test_order_ids_are_declared_as_uuids(spec: dict[str, Any]) -> None:
+    for path in ("/api/orders/{order_id}", "/api/orders/{order_id}/events"):
+        (param,) = [p for p in spec["paths"][path]["get"]["parameters"] if p["in"] == "path"]
+        assert param["schema"]["format"] == "uuid", path

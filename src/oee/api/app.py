@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
@@ -72,6 +73,17 @@ def create_app(engine: Engine) -> FastAPI:
     )
     app.state.engine = engine
     install_error_handlers(app)
+    if engine.settings.allowed_origins:
+        # Only when asked: a browser page from another origin may then call the API. Without
+        # this no CORS header is ever sent, so other origins' pages cannot read any answer or
+        # send JSON (a JSON POST needs a preflight this app never grants).
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=sorted(engine.settings.allowed_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization", "X-API-Key", "Idempotency-Key"],
+            expose_headers=["Idempotent-Replayed", "Retry-After"],
+        )
 
     @app.get(
         "/health",
@@ -83,15 +95,14 @@ def create_app(engine: Engine) -> FastAPI:
         """The process is up (it does not probe the store or Redis)."""
         return JSONResponse({"ok": True, "service": SERVICE, "env": engine.settings.env})
 
-    app.include_router(orders.router)
-    app.include_router(quotes.router)
-    app.include_router(wallet.router)
-    app.include_router(streams.router)
-    app.include_router(sse.router)
-    app.include_router(firehose.router)
-    app.include_router(ops.router)
-    app.include_router(sim_relays.router)
-    app.include_router(dashboard.router)
+    routers = (
+        orders.router, quotes.router, wallet.router, streams.router, sse.router,
+        firehose.router, ops.router, sim_relays.router, dashboard.router,
+    )  # fmt: skip
+    # Flat, for the 405 answer's Allow header (FastAPI nests the routers it includes).
+    app.state.routes = [*app.router.routes, *(route for r in routers for route in r.routes)]
+    for router in routers:
+        app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from typing import Annotated
 
+from fastapi import Path
+from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
+from starlette.websockets import WebSocket
 
-from oee.api.errors import ApiError
+from oee.api.errors import ApiError, error_body
 from oee.bootstrap import Engine
 
 RECENT_DEFAULT = 20
 RECENT_MAX = 500
-_ID_MAX_LEN = 64  # longer than any spelling of a UUID ("urn:uuid:{...}")
+CLOSE_POLICY_VIOLATION = 1008
+_ID_MAX_LEN = 64  # how much of a bad id an error message repeats
+_UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+# The path parameter as OpenAPI declares it (`order_id: OrderIdPath` in a route).
+OrderIdPath = Annotated[
+    str, Path(description="The order's id (a UUID).", json_schema_extra={"format": "uuid"})
+]
 
 
 def engine_of(conn: HTTPConnection) -> Engine:
@@ -20,15 +31,42 @@ def engine_of(conn: HTTPConnection) -> Engine:
     return engine
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused as soon as it is known to exceed `limit` bytes.
+def require_json(request: Request) -> None:
+    """Refuse a request whose Content-Type is not JSON (`application/json` or `*/*+json`).
 
-    The declared Content-Length is checked first, and the streamed bytes are counted too, so a
-    chunked upload or a client that lies about its length cannot make the server buffer more.
+    This is the engine's guard against cross-site forgery: a web page can make a browser send
+    a form or a `text/plain` body anywhere without asking, but a JSON content type only after
+    a CORS preflight, which the engine does not grant to origins it was not told to trust.
 
     Raises:
-        ApiError: 413 `BODY_TOO_LARGE`, or 400 `INCOMPLETE_BODY` if the client went away.
+        ApiError: 415 `UNSUPPORTED_MEDIA_TYPE`.
     """
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        return
+    shown = repr(media[:60]) if media else "none"
+    raise ApiError(
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+        f"send the request as JSON with Content-Type: application/json (got {shown})",
+        headers={"Accept-Post": "application/json"},
+    )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The JSON request body, refused as soon as it is known to exceed `limit` bytes.
+
+    The content type is checked first (`require_json`). The declared Content-Length is checked
+    next, and the streamed bytes are counted too, so a chunked upload or a client that lies
+    about its length cannot make the server buffer more.
+
+    Raises:
+        ApiError: 415 `UNSUPPORTED_MEDIA_TYPE`, 413 `BODY_TOO_LARGE`, or 400 `INCOMPLETE_BODY`
+            if the client went away.
+    """
+    require_json(request)
     too_large = ApiError(413, "BODY_TOO_LARGE", f"the request body must be at most {limit} bytes")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -48,14 +86,56 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def origin_allowed(conn: HTTPConnection, allowed: frozenset[str]) -> bool:
+    """Whether a WebSocket handshake may come from its `Origin`.
+
+    Browsers send `Origin` on every WebSocket handshake and let any page open one to any host,
+    so without this check any web page a user visits could read their engine's streams.
+    Allowed: no `Origin` at all (not a browser: the CLI, bots, `websockets`), the engine's own
+    page (the origin's host is the request's `Host`), and the configured origins
+    (`OEE_CORS_ORIGINS`).
+    """
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True
+    origin = origin.rstrip("/").lower()
+    if origin in allowed:
+        return True
+    host = conn.headers.get("host", "").lower()
+    return bool(host) and origin.split("://", 1)[-1] == host
+
+
+async def accept_from_allowed_origin(ws: WebSocket) -> bool:
+    """Accept the handshake, or refuse it with 403 `ORIGIN_NOT_ALLOWED` (see `origin_allowed`).
+
+    Returns:
+        Whether the socket was accepted.
+    """
+    engine = engine_of(ws)
+    if origin_allowed(ws, engine.settings.allowed_origins):
+        await ws.accept()
+        return True
+    body = error_body(
+        "ORIGIN_NOT_ALLOWED",
+        f"WebSocket connections from {ws.headers.get('origin', '')[:80]!r} are not allowed; "
+        "add the origin to OEE_CORS_ORIGINS to let its pages connect",
+    )
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        await ws.send_denial_response(JSONResponse(body, status_code=403))
+    else:  # the server cannot send a body: a bare 403
+        await ws.close(CLOSE_POLICY_VIOLATION)
+    return False
+
+
 def parse_order_id(raw: str) -> str:
-    """The canonical (lowercase, hyphenated) form of an order id, however the client spelt it.
+    """The canonical (lowercase) form of an order id: a UUID in its 8-4-4-4-12 hex text form,
+    any case, as the OpenAPI schema declares it (`format: uuid`).
 
     Raises:
-        ApiError: 400 `INVALID_ORDER_ID` when `raw` is not a UUID.
+        ApiError: 400 `INVALID_ORDER_ID` when `raw` is anything else.
     """
     try:
-        if len(raw) > _ID_MAX_LEN:
+        if not _UUID_TEXT.fullmatch(raw):
             raise ValueError(raw)
         return str(uuid.UUID(raw))
     except ValueError:
@@ -71,7 +151,7 @@ def parse_limit(raw: str | None) -> int:
     """
     if raw is None:
         return RECENT_DEFAULT
-    text = raw.strip()
+    text = raw
     if not (text.isascii() and text.isdigit() and len(text) <= 4 and 1 <= int(text) <= RECENT_MAX):
         shown = raw if len(raw) <= 20 else raw[:17] + "..."
         raise ApiError(

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oee.domain.errors import IdempotencyConflict, InvalidOrder
@@ -107,16 +108,36 @@ def _status_name(status: int) -> str:
         return "HTTP_ERROR" if status < 500 else "INTERNAL_ERROR"
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code) or _status_name(exc.status_code)
+    headers = exc.headers
     if exc.status_code == 404:
         message = "no such route; see /docs for the API"
     elif exc.status_code == 405:
-        message = f"method not allowed here; allowed: {(exc.headers or {}).get('Allow', '?')}"
+        allowed = allowed_methods(request)
+        headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+        message = f"method not allowed here; allowed: {', '.join(allowed)}"
     else:
         message = str(exc.detail)
-    return error_response(exc.status_code, code, message, headers=exc.headers)
+    return error_response(exc.status_code, code, message, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this request's path.
+
+    Starlette's own 405 names only the first route whose path matched, so a path served by
+    two routes (a GET and a POST declared apart) would advertise half of what it allows.
+    `app.state.routes` is every route of the app, flat (`create_app` sets it).
+    """
+    methods: set[str] = set()
+    for route in request.app.state.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -31,7 +31,7 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
     ),
     "INVALID_ORDER_ID": (400, "order id 'abc' is not a UUID", None),
     "INVALID_SINCE": (400, "since must be an integer >= 0, got 'x'", None),
-    # 404, 405, 409, 413
+    # 404, 405, 409, 413, 415
     "ORDER_NOT_FOUND": (404, f"no order with id {EXAMPLE_ID}", None),
     "METHOD_NOT_ALLOWED": (405, "use POST to execute", None),
     "IDEMPOTENCY_KEY_REUSED": (
@@ -42,6 +42,11 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
     "DUPLICATE_SYMBOL": (409, "a token called MOON exists", None),
     "TOO_MANY_LAUNCHES": (409, "the world holds 1000 launches", None),
     "BODY_TOO_LARGE": (413, "the request body must be at most 16384 bytes", None),
+    "UNSUPPORTED_MEDIA_TYPE": (
+        415,
+        "send the request as JSON with Content-Type: application/json (got 'text/plain')",
+        None,
+    ),
     # 422
     "VALIDATION_ERROR": (
         422,
@@ -208,6 +213,7 @@ _DESCRIPTIONS = {
     405: "Method not allowed on this path.",
     409: "`IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used for a different request.",
     413: "The body is larger than the server accepts.",
+    415: "The body is not sent as `application/json`.",
     422: "A missing or mistyped field, or a rule broken; `code` says which.",
     500: "A bug; it has been logged and no traceback leaks.",
     502: "The simulator refused.",

@@ -28,7 +28,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from oee.api.cursor import Cursor
-from oee.api.deps import RECENT_DEFAULT, RECENT_MAX, engine_of
+from oee.api.deps import RECENT_DEFAULT, RECENT_MAX, accept_from_allowed_origin, engine_of
 from oee.api.errors import ApiError
 from oee.api.streams import (
     CLOSE_BAD_REQUEST,
@@ -136,7 +136,8 @@ class _Firehose:
 @router.websocket("/ws/orders")
 async def firehose(ws: WebSocket) -> None:
     """Stream every order: a snapshot of active and recent orders, then every event."""
-    await ws.accept()
+    if not await accept_from_allowed_origin(ws):
+        return
     code: int | None = CLOSE_NORMAL
     try:
         code = await _serve(ws, engine_of(ws), _parse_recent(ws.query_params.get("recent")))

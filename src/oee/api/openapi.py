@@ -7,11 +7,11 @@ Pydantic models exist so `/docs` shows every shape with examples. A unit test ch
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from oee.api.requests import DEFAULT_SLIPPAGE_BPS
+from oee.api.requests import AMOUNT_STRING_PATTERN, DEFAULT_SLIPPAGE_BPS
 from oee.domain.events import JSON
 from oee.domain.routing import MAX_SLIPPAGE_BPS, MIN_SLIPPAGE_BPS
 
@@ -108,20 +108,23 @@ EXAMPLE_ORDER: dict[str, JSON] = {
 class ExecuteRequest(BaseModel):
     """A market swap order."""
 
+    # extra="forbid": the server refuses any other field (additionalProperties: false).
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": 1.5, "slippageBps": 50},
                 {"tokenIn": "USDC", "tokenOut": "BONK", "amountIn": "250.000001"},
             ]
-        }
+        },
     )
 
     tokenIn: str = Field(description="Token sold: a symbol (any case) or its mint address.")
     tokenOut: str = Field(description="Token bought; must differ from tokenIn.")
-    amountIn: float | str = Field(
-        description="Whole tokens of tokenIn, as a JSON number or a decimal string; positive, "
-        "finite, at most 10^12 and no finer than the token's decimals."
+    amountIn: float | Annotated[str, StringConstraints(pattern=AMOUNT_STRING_PATTERN)] = Field(
+        description="Whole tokens of tokenIn, as a JSON number or a decimal string (ASCII "
+        "digits with an optional point: no sign, spaces or exponent); positive, finite, at "
+        "most 10^12 and no finer than the token's decimals."
     )
     slippageBps: int = Field(
         DEFAULT_SLIPPAGE_BPS,

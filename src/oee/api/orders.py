@@ -14,6 +14,7 @@ from oee.api.deps import (
     IDEMPOTENCY_HEADER,
     RECENT_DEFAULT,
     RECENT_MAX,
+    OrderIdPath,
     engine_of,
     parse_idempotency_key,
     parse_limit,
@@ -42,6 +43,7 @@ _EXECUTE_ERRORS = error_responses(
     "INCOMPLETE_BODY",
     "IDEMPOTENCY_KEY_REUSED",
     "BODY_TOO_LARGE",
+    "UNSUPPORTED_MEDIA_TYPE",
     "VALIDATION_ERROR",
     "UNSUPPORTED_ORDER_TYPE",
     *ORDER_RULES,
@@ -83,8 +85,10 @@ _EXECUTE_BODY = {
     "/execute",
     summary="Submit a market swap order",
     description="Validates the order, stores it as `pending` and queues it for execution. "
-    "`slippageBps` is optional and defaults to 50 (0.5 %); `orderType` is optional and only "
-    '`"market"` is accepted today. Follow the order on `wsUrl`. With an `Idempotency-Key` '
+    "The body must be sent as `application/json` (415 otherwise) and may hold only the "
+    "fields below (an unknown field is a 422, never ignored). `amountIn` as a string is "
+    "ASCII digits with an optional point. `slippageBps` is optional and defaults to 50 "
+    '(0.5 %); `orderType` is optional and only `"market"` is accepted today. Follow the order on `wsUrl`. With an `Idempotency-Key` '
     "header (1-255 printable ASCII characters), repeating the same request within 24 h "
     "returns the same order (header `Idempotent-Replayed: true`); the same key with a "
     "different request answers 409 `IDEMPOTENCY_KEY_REUSED`.",
@@ -156,7 +160,7 @@ async def recent(request: Request) -> JSONResponse:
         "INVALID_ORDER_ID", "ORDER_NOT_FOUND", "METHOD_NOT_ALLOWED", "SERVICE_UNAVAILABLE"
     ),
 )
-async def get_order(order_id: str, request: Request) -> JSONResponse:
+async def get_order(order_id: OrderIdPath, request: Request) -> JSONResponse:
     """Quotes from every venue, the routing decision, the transaction, attempts and result."""
     if order_id == "execute":  # the one sibling path with another method: say so
         raise ApiError(405, "METHOD_NOT_ALLOWED", "use POST to execute", headers={"Allow": "POST"})

@@ -21,10 +21,18 @@ from oee.domain.tokens import MAINNET_TOKENS, Registry
 
 DEFAULT_SLIPPAGE_BPS = 50
 
-# A plain decimal literal; Decimal() alone would also take "1_000" and other surprises.
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+# An amount written as a string: ASCII digits, optionally a point and more digits. No sign,
+# no spaces, no exponent, no other script's digits ("١٢" is 12 to Python's Decimal and \d):
+# a string amount is what a person typed, so it must read the same to everyone.
+AMOUNT_STRING_PATTERN = r"^[0-9]+(\.[0-9]+)?$"  # also the OpenAPI schema's pattern
+_AMOUNT_STRING = re.compile(AMOUNT_STRING_PATTERN, re.ASCII)
+# A query parameter's number (slippageBps): the same, signed digits allowed so that "-5"
+# reaches the range check and says so.
+_QUERY_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
 _FIELD_OF_CODE = {"SAME_TOKEN": "tokenOut", "SLIPPAGE_OUT_OF_RANGE": "slippageBps"}
+# Every field POST /api/orders/execute reads; anything else is refused, so a misspelt field
+# (or one from a newer client) can never be ignored while the order executes anyway.
+EXECUTE_FIELDS = ("tokenIn", "tokenOut", "amountIn", "slippageBps", "orderType")
 
 
 def _exact_float(text: str) -> Decimal:
@@ -68,11 +76,19 @@ class _Fields:
     def fail(self, field: str, message: str) -> None:
         self.errors.append({"field": field, "message": message})
 
+    def unknown(self, allowed: tuple[str, ...]) -> None:
+        for field in self.body:
+            if field not in allowed:
+                shown = field if len(field) <= 40 else field[:37] + "..."
+                self.fail(shown, f"unknown field {shown!r}; the fields are {', '.join(allowed)}")
+
     def string(self, field: str, default: str | None = None) -> str:
-        value = self.body.get(field)
-        if value is None and default is not None:
+        if field not in self.body and default is not None:
             return default
-        if value is None:
+        value = self.body.get(field)
+        if value is None and field in self.body:
+            self.fail(field, f"{field} must be a string, not null")
+        elif value is None:
             self.fail(field, f"{field} is required")
         elif not isinstance(value, str):
             self.fail(field, f"{field} must be a string")
@@ -85,10 +101,12 @@ class _Fields:
         if isinstance(value, Decimal):
             return value
         if isinstance(value, str):
-            text = value.strip()
-            if _DECIMAL.fullmatch(text) or _NON_FINITE.fullmatch(text):
-                return _exact_float(text)
-            message = f"{field} {value[:40]!r} is not a decimal number"
+            if _AMOUNT_STRING.fullmatch(value):
+                return Decimal(value)
+            message = (
+                f"{field} {value[:40]!r} is not a decimal number: write ASCII digits with an "
+                'optional point, no sign, spaces or exponent (e.g. "1.5")'
+            )
             detail = [{"field": field, "message": message}]
             self.rule_broken = ApiError(422, "AMOUNT_NOT_NUMBER", message, detail)
             return Decimal(1)
@@ -101,9 +119,9 @@ class _Fields:
         return Decimal(1)
 
     def integer(self, field: str, default: int) -> int:
-        value = self.body.get(field)
-        if value is None:
+        if field not in self.body:
             return default
+        value = self.body[field]
         # Booleans are not numbers, and 50.0 is the integer 50 whatever the client's encoder did.
         if (
             not isinstance(value, Decimal)
@@ -128,6 +146,7 @@ def parse_execute(raw: bytes, registry: Registry = MAINNET_TOKENS) -> SubmitOrde
     if not isinstance(body, dict):
         raise ApiError(400, "BODY_NOT_OBJECT", "the request body must be a JSON object")
     fields = _Fields(body)
+    fields.unknown(EXECUTE_FIELDS)
     token_in, token_out = fields.string("tokenIn"), fields.string("tokenOut")
     amount = fields.amount("amountIn")
     slippage = fields.integer("slippageBps", DEFAULT_SLIPPAGE_BPS)
@@ -160,8 +179,8 @@ def parse_quote_query(
         k: params[k] for k in ("tokenIn", "tokenOut", "amountIn") if k in params
     }
     if "slippageBps" in params:
-        text = params["slippageBps"].strip()
-        body["slippageBps"] = _exact_float(text) if _DECIMAL.fullmatch(text) else text
+        text = params["slippageBps"]
+        body["slippageBps"] = Decimal(text) if _QUERY_NUMBER.fullmatch(text) else text
     fields = _Fields(body)
     token_in, token_out = fields.string("tokenIn"), fields.string("tokenOut")
     amount = fields.amount("amountIn")

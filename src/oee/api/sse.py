@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from oee.api.deps import engine_of, parse_order_id
+from oee.api.deps import OrderIdPath, engine_of, parse_order_id
 from oee.api.errors import ApiError
 from oee.api.examples import EXAMPLE_ID, error_responses, ok
 from oee.api.streams import OrderStream, StreamClosed, parse_since
@@ -45,7 +45,7 @@ _STREAM_EXAMPLE = (
         "INVALID_ORDER_ID", "INVALID_SINCE", "ORDER_NOT_FOUND", "SERVICE_UNAVAILABLE"
     ),
 )
-async def order_events(request: Request, order_id: str) -> StreamingResponse:
+async def order_events(request: Request, order_id: OrderIdPath) -> StreamingResponse:
     """Stream one order's events as `text/event-stream`."""
     engine = engine_of(request)
     oid = parse_order_id(order_id)

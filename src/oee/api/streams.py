@@ -20,7 +20,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from oee.api.cursor import Cursor
-from oee.api.deps import engine_of, parse_order_id
+from oee.api.deps import accept_from_allowed_origin, engine_of, parse_order_id
 from oee.api.errors import ApiError, unavailable_dependency
 from oee.api.views import order_view
 from oee.bootstrap import Engine
@@ -153,7 +153,8 @@ async def until_disconnect(ws: WebSocket) -> None:
 @router.websocket("/ws/orders/{order_id}")
 async def order_stream(ws: WebSocket, order_id: str) -> None:
     """Stream one order: snapshot or `?since=` replay, live events, close 1000 when terminal."""
-    await ws.accept()
+    if not await accept_from_allowed_origin(ws):
+        return
     engine = engine_of(ws)
     connections = engine.metrics.ws_connections
     connections.inc()
