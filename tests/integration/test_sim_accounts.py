@@ -409,7 +409,7 @@ async def test_the_program_refuses_wrong_accounts_with_its_own_errors(node: Node
     assert node.ledger.landed_swaps() == []
 
 
-@pytest.mark.parametrize(("venue", "code"), [("raydium", 30), ("meteora", 6001)])
+@pytest.mark.parametrize(("venue", "code"), [("raydium", 30), ("meteora", 6003)])
 async def test_a_real_swap_below_its_minimum_fails_with_the_venues_slippage_error(
     node: Node, venue: str, code: int
 ) -> None:

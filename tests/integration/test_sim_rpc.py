@@ -44,7 +44,7 @@ from tests.support.fakes import FakeClock
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 AMOUNT = 1_500_000_000
 SWAP_INDEX = 6  # paying SOL: 2 compute budget, create wSOL, transfer, sync, create USDC, swap
-SLIPPAGE_CODES = {"raydium": 30, "meteora": 6001}
+SLIPPAGE_CODES = {"raydium": 30, "meteora": 6003}
 # latency_scale 0.01 on a fake clock: blocks of 4 ms, landings 20-30 ms after a send.
 LANDED_S, EXPIRED_S = 0.05, 1.0
 
@@ -279,7 +279,7 @@ async def test_simulate_runs_the_swap_without_landing_it(node: Node) -> None:
 
     too_greedy = await node.swap("meteora", min_out=10**15)
     failed = await node.result("simulateTransaction", too_greedy.raw_tx, {"encoding": "base64"})
-    assert failed["value"]["err"] == {"InstructionError": [SWAP_INDEX, {"Custom": 6001}]}
+    assert failed["value"]["err"] == {"InstructionError": [SWAP_INDEX, {"Custom": 6003}]}
     assert any("AnchorError" in line for line in failed["value"]["logs"])
 
     node.clock.t += EXPIRED_S

@@ -177,7 +177,7 @@ def test_meteora_reports_its_own_slippage_error() -> None:
     status = sim.ledger.signature_status(signed.signature)
     assert status is not None
     assert status.error_code == "SLIPPAGE_EXCEEDED"
-    assert "0x1771" in (status.error_message or "")
+    assert "0x1773" in (status.error_message or "")
     assert sim.reserves("meteora") == before
 
 

@@ -27,10 +27,8 @@ from oee.venues.meteora.math import BinArrayMissing, MeteoraMathError
 from oee.venues.meteora.math import InsufficientLiquidity as BinsExhausted
 from oee.venues.meteora.quote import swap_exact_in
 
-# The number the engine reads as this program's slippage failure (its `SLIPPAGE_EXCEEDED`
-# mapping, and the simulator's before it). `lb_clmm`'s `ExceededAmountSlippageTolerance` is
-# 6003 (0x1773): move both sides to it together once the engine reads the venue's codes.
-SLIPPAGE_NUMBER = 6001
+# `lb_clmm`'s `ExceededAmountSlippageTolerance` (0x1773), as its IDL numbers it.
+SLIPPAGE_NUMBER = LbErrorCode.EXCEEDED_AMOUNT_SLIPPAGE_TOLERANCE.value
 BASE_UNITS, PER_BIN_UNITS, PER_ARRAY_UNITS, MAX_UNITS = 60_000, 4_000, 10_000, 120_000
 EVENT_UNITS = 2_000
 _HAS_ONE = ("reserve_x", "reserve_y", "token_x_mint", "token_y_mint", "oracle")

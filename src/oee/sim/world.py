@@ -58,7 +58,7 @@ METEORA = VenueSpec(
     "meteora",
     "LBUZKhRxPF3XUpBCjp4YzTKgLccjZhTSDM9YuVaPwxo",
     20,
-    "0x1771 (ExceededAmountSlippageTolerance)",
+    "0x1773 (ExceededAmountSlippageTolerance)",
 )
 VENUES = (RAYDIUM, METEORA)
 

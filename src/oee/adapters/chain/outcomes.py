@@ -18,11 +18,13 @@ from oee.adapters.chain.jsonrpc import RpcFault
 from oee.domain.errors import ExecutionError
 from oee.domain.ports import TokenBalance, TxState, TxStatus, WalletBalances
 from oee.solana.spl import WSOL_MINT, associated_token_address
+from oee.venues.meteora.errors import LbErrorCode
+from oee.venues.raydium.errors import AmmErrorCode
 
 # Custom program errors that mean "the pool paid less than minAmountOut".
 PROGRAM_ERRORS = {
-    30: "SLIPPAGE_EXCEEDED",  # Raydium AMM v4 ExceededSlippage (0x1e)
-    6001: "SLIPPAGE_EXCEEDED",  # Meteora DLMM ExceededAmountSlippageTolerance (0x1771)
+    AmmErrorCode.EXCEEDED_SLIPPAGE.value: "SLIPPAGE_EXCEEDED",  # Raydium AMM v4 (0x1e)
+    LbErrorCode.EXCEEDED_AMOUNT_SLIPPAGE_TOLERANCE.value: "SLIPPAGE_EXCEEDED",  # DLMM (0x1773)
     1: "INSUFFICIENT_FUNDS",  # SPL Token InsufficientFunds
 }
 # The runtime's own instruction errors.
