@@ -126,7 +126,7 @@ def snippets(language: str) -> list[str]:
 
 def routes() -> set[str]:
     """Every HTTP path the API serves (the app is built around a stand-in; nothing starts)."""
-    app = create_app(SimpleNamespace())  # type: ignore[arg-type]
+    app = create_app(SimpleNamespace(settings=Settings()))  # type: ignore[arg-type]
     return set(app.openapi()["paths"])
 
 
