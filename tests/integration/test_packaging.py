@@ -426,7 +426,7 @@ async def test_health_probes_of_image_and_compose_pass_on_a_live_engine_only(
 
 def _same_default(documented: str, default: Any) -> bool:
     text = documented.strip().strip("`")
-    if default is None:
+    if default is None or default == "":
         return text == "unset"
     if isinstance(default, bool):
         return text == str(default).lower()
