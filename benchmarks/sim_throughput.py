@@ -4,9 +4,12 @@ The simulator runs with OEE_SIM_LATENCY_SCALE=0, so what is measured is its own 
 transaction. Each run funds a few wallets, looks up the pools, then goes through three phases,
 each timed on its own:
 
-1. sign: every transaction is built and signed with `SwapTransactionBuilder` up front (client
-   CPU only): 0.01 SOL -> USDC/USDT and 1 USDC/USDT -> SOL, alternating pairs and venues, with
-   min_amount_out 1 so that slippage never fails one, and a memo that makes each one distinct;
+1. sign: every transaction is signed with `SwapTransactionBuilder` up front (client CPU only):
+   0.01 SOL -> USDC/USDT and 1 USDC/USDT -> SOL, alternating pairs and venues, with
+   min_amount_out 1 so that slippage never fails one, and a memo that makes each one distinct.
+   The swap instructions are the venues' real ones, built once per wallet and leg beforehand by
+   the engine's on-chain venue adapters from the pools' accounts (found with
+   getProgramAccounts, read with getMultipleAccounts);
 2. send: `sendTransaction` (base64, preflight on unless --skip-preflight) with --concurrency
    requests in flight, each on its own keep-alive connection;
 3. land: `getSignatureStatuses` in batches of up to 256 until every accepted transaction is
@@ -43,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import functools
 import itertools
@@ -68,12 +72,21 @@ from rich.console import Console
 from rich.table import Table
 from solders.keypair import Keypair
 
+from oee.adapters.chain.rpc import Account, AccountsAt
 from oee.adapters.chain.transactions import SwapTransactionBuilder
-from oee.adapters.venues.meteora import METEORA_DLMM
-from oee.adapters.venues.raydium import RAYDIUM_AMM_V4
+from oee.adapters.venues.onchain.meteora import MeteoraOnchain
+from oee.adapters.venues.onchain.raydium import RaydiumOnchain
+from oee.adapters.venues.onchain.venue import OnchainVenue
 from oee.devtools.engine_process import EngineStartError, free_port, signal_group
 from oee.domain.orders import SignedSwap
-from oee.domain.ports import Blockhash, TxState
+from oee.domain.ports import (
+    Blockhash,
+    ComputeBudget,
+    SwapInstruction,
+    SwapPlan,
+    SwapRequest,
+    TxState,
+)
 from oee.domain.tokens import Token, resolve_token
 from oee.loadtest import percentile
 from oee.settings import SimSettings
@@ -82,10 +95,11 @@ console = Console(stderr=True, soft_wrap=True)
 
 SOL = resolve_token("SOL")
 QUOTE_SYMBOLS = ("USDC", "USDT")
-PROGRAMS = {"raydium": RAYDIUM_AMM_V4, "meteora": METEORA_DLMM}
+VENUES = ("raydium", "meteora")
 SOL_IN = 10_000_000  # 0.01 SOL per SOL -> USDC/USDT swap
 TOKEN_IN = 1_000_000  # 1 USDC/USDT per swap back to SOL (about 0.0067 SOL)
 MIN_OUT = 1  # slippage never fails a swap
+CU_PRICE = 10_000  # micro-lamports; the limit is the venue's default for a swap transaction
 NATIVE_MINT = "11111111111111111111111111111111"  # how /admin/airdrop names lamports
 AIRDROP_LAMPORTS = 100 * 10**9  # a wallet's SOL: fees, wSOL account rent and 0.01 SOL a swap
 # The least of each token a wallet starts with (topped up when a faucet gave less).
@@ -501,70 +515,99 @@ def local_sim(seed: int) -> tuple[Any, Any, SimSettings]:
 
 @dataclass(frozen=True, slots=True)
 class Leg:
-    """One kind of swap a wallet makes: a venue's pool, a direction and an amount."""
+    """One kind of swap a wallet makes: a venue, a direction and an amount."""
 
     venue: str
-    pool: str
     token_in: Token
     token_out: Token
     amount_in: int
 
 
-def legs_of(pools: dict[tuple[str, str], str]) -> list[Leg]:
+def legs() -> list[Leg]:
     """A wallet's cycle: SOL -> X and back on each venue, for X in USDC, USDT."""
-    legs = []
+    cycle = []
     for symbol in QUOTE_SYMBOLS:
         token = resolve_token(symbol)
-        for venue in PROGRAMS:
-            pool = pools[(venue, symbol)]
-            legs.append(Leg(venue, pool, SOL, token, SOL_IN))
-            legs.append(Leg(venue, pool, token, SOL, TOKEN_IN))
-    return legs
+        for venue in VENUES:
+            cycle.append(Leg(venue, SOL, token, SOL_IN))
+            cycle.append(Leg(venue, token, SOL, TOKEN_IN))
+    return cycle
 
 
-def pools_from_world(world: Any) -> dict[tuple[str, str], str]:
-    return {
-        (venue, symbol): world.pool(venue, SOL, resolve_token(symbol)).address
-        for venue in PROGRAMS
-        for symbol in QUOTE_SYMBOLS
+class RpcAccounts:
+    """The account reads the engine's on-chain venues make (`AccountSource`), over `Rpc`."""
+
+    def __init__(self, rpc: Rpc) -> None:
+        self._rpc = rpc
+
+    async def multiple_accounts(self, addresses: list[str]) -> AccountsAt:
+        answer = await self._rpc.call("getMultipleAccounts", [addresses, {"encoding": "base64"}])
+        found = tuple(None if v is None else _account(v) for v in answer["value"])
+        return AccountsAt(int(answer["context"]["slot"]), found)
+
+    async def program_accounts(
+        self, program_id: str, filters: list[dict[str, Any]]
+    ) -> list[tuple[str, Account]]:
+        config = {"encoding": "base64", "filters": filters}
+        found = await self._rpc.call("getProgramAccounts", [program_id, config])
+        return [(entry["pubkey"], _account(entry["account"])) for entry in found]
+
+
+def _account(entry: dict[str, Any]) -> Account:
+    return Account(entry["owner"], int(entry["lamports"]), base64.b64decode(entry["data"][0]))
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A leg's swap instruction for one wallet, and the compute budget its transaction sets."""
+
+    leg: Leg
+    swap: SwapInstruction
+    budget: ComputeBudget
+
+
+async def prepare(rpc: Rpc, builders: list[SwapTransactionBuilder]) -> list[list[Prepared]]:
+    """Every wallet's legs as real swap instructions, built as the engine builds them."""
+    source = RpcAccounts(rpc)
+    adapters: dict[str, OnchainVenue[Any]] = {
+        "raydium": RaydiumOnchain(source),
+        "meteora": MeteoraOnchain(source),
     }
-
-
-async def pools_from_quotes(rpc: Rpc) -> dict[tuple[str, str], str]:
-    """Each venue's SOL/X pool, from its quote service (as the engine finds them)."""
-    pools = {}
-    for symbol in QUOTE_SYMBOLS:
-        query = f"inputMint={SOL.mint}&outputMint={resolve_token(symbol).mint}&amount={SOL_IN}"
-        status, body = await rpc.http_json(
-            "GET", f"/raydium/compute/swap-base-in?{query}&slippageBps=50&txVersion=V0"
-        )
-        if status != 200 or not isinstance(body, dict) or not body.get("success"):
-            raise RuntimeError(f"the Raydium quote service answered {status}: {body}")
-        pools[("raydium", symbol)] = body["data"]["routePlan"][0]["poolId"]
-        status, body = await rpc.http_json("GET", f"/meteora/quote?{query}&slippageBps=50")
-        if status != 200 or not isinstance(body, dict):
-            raise RuntimeError(f"the Meteora quote service answered {status}: {body}")
-        pools[("meteora", symbol)] = body["poolAddress"]
-    return pools
+    prepared: list[list[Prepared]] = [[] for _ in builders]
+    for leg in legs():
+        venue = adapters[leg.venue]
+        quote = await venue.quote(leg.token_in, leg.token_out, leg.amount_in)  # names the pool
+        budget = ComputeBudget(venue.compute_units, CU_PRICE)
+        for builder, mine in zip(builders, prepared, strict=True):
+            request = SwapRequest(
+                quote, leg.token_in, leg.token_out, builder.owner,
+                builder.token_account(leg.token_in.mint),
+                builder.token_account(leg.token_out.mint), leg.amount_in, MIN_OUT,
+            )  # fmt: skip
+            mine.append(Prepared(leg, await venue.swap_instruction(request), budget))
+    return prepared
 
 
 def sign_all(
-    n: int, builders: list[SwapTransactionBuilder], legs: list[Leg], blockhashes: list[Blockhash]
+    n: int,
+    builders: list[SwapTransactionBuilder],
+    prepared: list[list[Prepared]],
+    blockhashes: list[Blockhash],
 ) -> tuple[list[SignedSwap], float]:
-    """Build and sign `n` swaps; returns them and the seconds it took (CPU only, no I/O)."""
+    """Sign `n` swaps; returns them and the seconds it took (CPU only, no I/O)."""
     run = uuid.uuid4().hex[:8]
     txs = []
     started = time.perf_counter()
     for i in range(n):
-        builder = builders[i % len(builders)]
-        leg = legs[(i // len(builders)) % len(legs)]
-        txs.append(
-            builder.build(
-                leg.venue, PROGRAMS[leg.venue], leg.pool, leg.token_in, leg.token_out,
-                leg.amount_in, MIN_OUT, blockhashes[i // BLOCKHASH_EVERY],
-                memo=f"sim-bench/{run}/{i}",
-            )
+        wallet = i % len(builders)
+        mine = prepared[wallet]
+        one = mine[(i // len(builders)) % len(mine)]
+        leg = one.leg
+        plan = SwapPlan(
+            leg.venue, one.swap, leg.token_in, leg.token_out, leg.amount_in, MIN_OUT,
+            f"sim-bench/{run}/{i}",
         )  # fmt: skip
+        txs.append(builders[wallet].sign(plan, one.budget, blockhashes[i // BLOCKHASH_EVERY]))
     return txs, time.perf_counter() - started
 
 
@@ -633,8 +676,9 @@ class Ticker:
 def run_direct(args: argparse.Namespace) -> dict[str, Any]:
     """SimLedger.send and signature_status called in a loop: the ledger's own cost."""
     from oee.sim.ledger import LedgerError
+    from oee.sim.rpc import SolanaRpc
 
-    world, ledger, _ = local_sim(args.seed)
+    world, ledger, settings = local_sim(args.seed)
     builders = [SwapTransactionBuilder(Keypair()) for _ in range(args.wallets)]
     try:  # the faucet behind requestAirdrop: lamports and a starter amount of every token
         from oee.sim.faucet import fund as faucet
@@ -650,9 +694,11 @@ def run_direct(args: argparse.Namespace) -> dict[str, Any]:
         funding = "SimLedger.airdrop"
     for builder in builders:
         faucet(world, ledger, str(builder.wallet), AIRDROP_LAMPORTS)
-    legs = legs_of(pools_from_world(world))
+    # The instructions are built over JSON-RPC in this process, as the engine reads the pools.
+    setup = Rpc(InProcessRpc(SolanaRpc(world, ledger, settings), ledger))
+    prepared = asyncio.run(prepare(setup, builders))
     blockhashes = [ledger.latest_blockhash() for _ in range(math.ceil(args.txs / BLOCKHASH_EVERY))]
-    txs, sign_s = sign_all(args.txs, builders, legs, blockhashes)
+    txs, sign_s = sign_all(args.txs, builders, prepared, blockhashes)
     if not args.no_progress:
         console.print(
             f"funded {len(builders)} wallets ({funding}); signed {len(txs)} swaps in "
@@ -823,27 +869,22 @@ async def poll_landings(
             await asyncio.sleep(0.005 if not sends_done.is_set() else 0.05)
 
 
-async def measure(
-    rpc: Rpc, args: argparse.Namespace, world: Any | None, probes: dict[str, Probe]
-) -> dict[str, Any]:
+async def measure(rpc: Rpc, args: argparse.Namespace, probes: dict[str, Probe]) -> dict[str, Any]:
     """Fund, find the pools, sign, then send and land; returns the summary.
 
     Args:
         rpc: The simulator under test.
         args: The command line.
-        world: The simulated world when it runs in this process (pools are read from it),
-            else None (pools come from the venues' quote services).
         probes: CPU seconds so far, by name, sampled around the send and land phases.
     """
     builders = [SwapTransactionBuilder(Keypair()) for _ in range(args.wallets)]
     funding = await fund(rpc, [str(b.wallet) for b in builders], args.land_timeout)
-    pools = pools_from_world(world) if world is not None else await pools_from_quotes(rpc)
-    legs = legs_of(pools)
+    prepared = await prepare(rpc, builders)
     blockhashes = []
     for _ in range(math.ceil(args.txs / BLOCKHASH_EVERY)):
         value = (await rpc.call("getLatestBlockhash", [{"commitment": "confirmed"}]))["value"]
         blockhashes.append(Blockhash(value["blockhash"], value["lastValidBlockHeight"]))
-    txs, sign_s = sign_all(args.txs, builders, legs, blockhashes)
+    txs, sign_s = sign_all(args.txs, builders, prepared, blockhashes)
     if not args.no_progress:
         console.print(
             f"funded {len(builders)} wallets ({funding}); signed {len(txs)} swaps in "
@@ -883,7 +924,6 @@ def cpu_delta(before: float | None, after: float | None) -> float | None:
 async def run_rpc(args: argparse.Namespace) -> dict[str, Any]:
     """Every mode that speaks JSON-RPC: an `oee sim` child, --rpc-url, --target loop, --direct-rpc."""
     async with contextlib.AsyncExitStack() as stack:
-        world = None
         # Client and simulator share this process unless the simulator is a process of its own.
         probes: dict[str, Probe] = {"process_cpu_s": time.process_time}
         if args.direct_rpc:
@@ -906,7 +946,7 @@ async def run_rpc(args: argparse.Namespace) -> dict[str, Any]:
             make = RawHttp if args.client == "raw" else HttpxTransport
             transport = make(url, args.concurrency + 2, args.request_timeout)
         stack.push_async_callback(transport.aclose)
-        return await measure(Rpc(transport), args, world, probes)
+        return await measure(Rpc(transport), args, probes)
 
 
 @contextlib.asynccontextmanager

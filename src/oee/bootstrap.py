@@ -243,7 +243,8 @@ def _build_worker(
 
 def _chain_and_venues(settings: Settings) -> tuple[httpx.AsyncClient, Chain, list[Venue]]:
     """The chain and venue clients over HTTP: Solana JSON-RPC, and quotes from the chain's pool
-    accounts (or, on the simulator, optionally its quote services).
+    accounts (or, on the simulator, optionally its quote services; the swap is built from the
+    chain's accounts either way).
 
     With no OEE_RPC_URL on the `sim` cluster the simulator runs in this process and is reached
     through an in-process ASGI transport: the same requests and parsing as over a socket, minus
@@ -273,10 +274,17 @@ def _chain_and_venues(settings: Settings) -> tuple[httpx.AsyncClient, Chain, lis
 
     base = rpc_url.rstrip("/")
     timeout = settings.quote_timeout_s
+    raydium, meteora = chain_venues(settings, chain)  # they build the swaps the services price
     venues: list[Venue] = [
-        RaydiumVenue(client, settings.raydium_quote_url or f"{base}/raydium", timeout_s=timeout),
-        MeteoraVenue(client, settings.meteora_quote_url or f"{base}/meteora", timeout_s=timeout),
-    ]
+        RaydiumVenue(
+            client, settings.raydium_quote_url or f"{base}/raydium",
+            builder=raydium, timeout_s=timeout,
+        ),
+        MeteoraVenue(
+            client, settings.meteora_quote_url or f"{base}/meteora",
+            builder=meteora, timeout_s=timeout,
+        ),
+    ]  # fmt: skip
     return client, chain, venues
 
 

@@ -130,9 +130,9 @@ class Settings(BaseSettings):
     )
     quote_source: Literal["chain", "api"] = Field(
         "chain",
-        description="`chain`: read pools over JSON-RPC, quote with the venues' math and build "
-        "their real swap instructions; `api`: the simulator's quote services and the engine's "
-        "legacy swap layout (sim only).",
+        description="`chain`: read pools over JSON-RPC and quote with the venues' math; `api`: "
+        "quote with the simulator's quote services (sim only). Either way the swap is the "
+        "venue's real instruction, built from the quoted pool's accounts.",
     )
     pool_ttl_s: float = Field(
         60.0, gt=0, description="How long a pair's pools found by getProgramAccounts are kept."

@@ -1,8 +1,8 @@
 """The executor resumes from whatever was persisted and never executes a swap twice.
 
-Real components: the SQLite store, the in-process bus, the simulated chain and venues. A
-"crash" is a cancelled executor task: from the database's point of view that is what a killed
-worker looks like.
+Real components: the SQLite store, the in-process bus, the engine's JSON-RPC chain and on-chain
+venues over the simulator's app (in-process, through ASGI). A "crash" is a cancelled executor
+task: from the database's point of view that is what a killed worker looks like.
 """
 
 from __future__ import annotations
@@ -16,28 +16,31 @@ from pathlib import Path
 import pytest
 
 from oee.adapters.bus.memory import MemoryBus
-from oee.adapters.chain.sim import SimChain
+from oee.adapters.chain.rpc import RpcChain
 from oee.adapters.chain.transactions import SwapTransactionBuilder, load_or_create_keypair
 from oee.adapters.clock import SystemClock
 from oee.adapters.store.migrate import migrate
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore
-from oee.adapters.venues.sim import sim_venues
 from oee.domain.orders import Order, SubmitOrder
 from oee.domain.routing import choose_best
 from oee.domain.status import OrderStatus
 from oee.domain.tokens import LAMPORTS_PER_SOL
 from oee.services.executor import Executor, RetryPolicy
 from oee.settings import SimSettings
-from oee.sim import SimLedger, build_sim
+from oee.sim import SimLedger
 from oee.sim.faucet import fund
+from tests.support.sim import sim_node
+from tests.support.swaps import SimSwaps
 
 
 @dataclass
 class Rig:
     store: SqlAlchemyStore
     ledger: SimLedger
-    chain: SimChain
+    chain: RpcChain
     executor: Executor
+    signer: SwapTransactionBuilder
+    swaps: SimSwaps
 
     def landed_for(self, order_id: str) -> list[str]:
         return [
@@ -51,23 +54,22 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     await migrate(url)
     store = SqlAlchemyStore.from_url(url)
     # 0.01: blocks of 4 ms (a blockhash lives ~0.6 s) and landings after 20-30 ms.
-    sim = SimSettings(latency_scale=0.01)
-    world, ledger = build_sim(sim)
-    chain = SimChain(ledger, sim)
-    keypair = load_or_create_keypair(tmp_path / "wallet.json")
-    fund(world, ledger, str(keypair.pubkey()), 1_000 * LAMPORTS_PER_SOL)
-    executor = Executor(
-        store,
-        MemoryBus(),
-        sim_venues(world, sim),
-        chain,
-        SwapTransactionBuilder(keypair),
-        SystemClock(),
-        retry=RetryPolicy(max_attempts=3, base_delay_s=0.01),
-        quote_timeout_s=2,
-        confirm_poll_s=0.01,
-    )
-    yield Rig(store, ledger, chain, executor)
+    async with sim_node(SimSettings(latency_scale=0.01)) as node:
+        keypair = load_or_create_keypair(tmp_path / "wallet.json")
+        fund(node.world, node.ledger, str(keypair.pubkey()), 1_000 * LAMPORTS_PER_SOL)
+        signer = SwapTransactionBuilder(keypair)
+        executor = Executor(
+            store,
+            MemoryBus(),
+            node.venues,
+            node.chain,
+            signer,
+            SystemClock(),
+            retry=RetryPolicy(max_attempts=3, base_delay_s=0.01),
+            quote_timeout_s=2,
+            confirm_poll_s=0.01,
+        )
+        yield Rig(store, node.ledger, node.chain, executor, signer, node.swaps)
     await store.close()
 
 
@@ -135,18 +137,11 @@ async def persist_signed_but_unsent(rig: Rig, order: Order) -> Order:
     quotes = [await v.quote(order.token_in, order.token_out, order.amount_in) for v in venues]
     decision = choose_best(quotes, order.slippage_bps)
     await rig.store.save(order, order.route(decision, now()))
-    venue = rig.executor.venues[decision.chosen.venue]
-    signed = rig.executor.signer.build(
-        venue.name,
-        venue.program_id,
-        decision.chosen.pool,
-        order.token_in,
-        order.token_out,
-        order.amount_in,
-        decision.min_amount_out,
-        await rig.chain.latest_blockhash(),
-        memo=f"{order.id}/1",
-    )
+    signed = rig.swaps.signed(
+        rig.signer, decision.chosen.venue, order.token_in, order.token_out, order.amount_in,
+        decision.min_amount_out, await rig.chain.latest_blockhash(),
+        memo=f"{order.id}/1", pool=decision.chosen.pool,
+    )  # fmt: skip
     await rig.store.save(order, order.submit(signed, now()))
     return order
 

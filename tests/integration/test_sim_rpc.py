@@ -40,6 +40,7 @@ from oee.sim.app import create_sim_app, server_config
 from oee.sim.faucet import fund
 from oee.sim.ledger import NATIVE_MINT
 from tests.support.fakes import FakeClock
+from tests.support.swaps import SimSwaps, with_amounts
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 AMOUNT = 1_500_000_000
@@ -82,16 +83,11 @@ class Node:
         amount: int = AMOUNT,
     ) -> SignedSwap:
         quote = self.world.quote(venue, *pair, amount)
-        return self.builder.build(
-            venue,
-            self.world.venue(venue).program_id,
-            quote.pool,
-            *pair,
-            amount,
+        return SimSwaps(self.world, self.ledger).signed(
+            self.builder, venue, *pair, amount,
             quote.amount_out if min_out is None else min_out,
-            await self.blockhash(),
-            memo="order/1",
-        )
+            await self.blockhash(), memo="order/1",
+        )  # fmt: skip
 
     def reserves(self, venue: str) -> tuple[int, int]:
         return self.world.pool(venue, SOL, USDC).reserves()
@@ -172,9 +168,12 @@ async def test_a_landed_swap_is_reported_with_its_amounts(node: Node) -> None:
         meta = tx.transaction.meta
         assert meta is not None
         assert (meta.err, meta.fee) == (None, landed.fee_lamports)
-        pre = {str(b.mint): int(b.ui_token_amount.amount) for b in meta.pre_token_balances}
-        post = {str(b.mint): int(b.ui_token_amount.amount) for b in meta.post_token_balances}
-        assert post[USDC.mint] - pre[USDC.mint] == landed.amount_out
+        wallet = node.builder.wallet  # the pool's vaults are token accounts of the swap too
+        pre = {str(b.mint): int(b.ui_token_amount.amount) for b in meta.pre_token_balances
+               if b.owner == wallet}  # fmt: skip
+        post = {str(b.mint): int(b.ui_token_amount.amount) for b in meta.post_token_balances
+                if b.owner == wallet}  # fmt: skip
+        assert post[USDC.mint] - pre.get(USDC.mint, 0) == landed.amount_out
         assert SOL.mint not in post  # the wSOL account was opened and closed in the swap
         # The SOL paid: exactly the amount and the fee (the wSOL account's rent came back).
         assert meta.pre_balances[0] - meta.post_balances[0] == AMOUNT + landed.fee_lamports
@@ -297,17 +296,13 @@ async def test_simulate_runs_the_swap_without_landing_it(node: Node) -> None:
 
 
 async def test_a_swap_larger_than_the_bins_fails(node: Node) -> None:
-    pool = node.world.quote("meteora", SOL, USDC, AMOUNT).pool
-    oversize = node.builder.build(
-        "meteora",
-        node.world.venue("meteora").program_id,
-        pool,
-        SOL,
-        USDC,
-        10**14,  # 100,000 SOL, beyond every bin of a pool of a few million USD a side
-        1,
-        await node.blockhash(),
-    )
+    swaps = SimSwaps(node.world, node.ledger)
+    fits = swaps.instruction("meteora", SOL, USDC, node.builder.wallet, AMOUNT, 1)
+    big = 10**14  # 100,000 SOL, beyond every bin of a pool of a few million USD a side
+    oversize = swaps.signed(
+        node.builder, "meteora", SOL, USDC, big, 1, await node.blockhash(),
+        swap=with_amounts(fits, big, 1),
+    )  # fmt: skip
     refused = json.loads(await node.call("sendTransaction", *send_params(oversize)))["error"]
     assert refused["code"] == -32002
     # DLMM's PairInsufficientLiquidity (6012 = 0x177c)
@@ -506,16 +501,10 @@ async def test_solana_py_client_works_unchanged(node: Node) -> None:
             latest = (await client.get_latest_blockhash()).value
             height = (await client.get_block_height()).value
             assert latest.last_valid_block_height == height + 150
-            swap = node.builder.build(
-                "raydium",
-                node.world.venue("raydium").program_id,
-                node.world.quote("raydium", SOL, USDC, AMOUNT).pool,
-                SOL,
-                USDC,
-                AMOUNT,
-                1,
+            swap = SimSwaps(node.world, node.ledger).signed(
+                node.builder, "raydium", SOL, USDC, AMOUNT, 1,
                 Blockhash(str(latest.blockhash), latest.last_valid_block_height),
-            )
+            )  # fmt: skip
             raw = base64.b64decode(swap.raw_tx)
             sent = await client.send_raw_transaction(raw, TxOpts(skip_preflight=False))
             assert str(sent.value) == swap.signature

@@ -2,7 +2,8 @@
 
 Real components: the simulator's ASGI app (in-process through `httpx.ASGITransport`, or served
 by uvicorn on a socket where timeouts and connections matter), the SQLite store and the
-executor with `RpcChain`, `RaydiumVenue` and `MeteoraVenue`.
+executor with `RpcChain`, `RaydiumVenue` and `MeteoraVenue` (their swaps built by the on-chain
+readers from the quoted pools' accounts).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from oee.adapters.clock import SystemClock
 from oee.adapters.store.migrate import migrate
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore
 from oee.adapters.venues.meteora import MeteoraVenue
+from oee.adapters.venues.onchain.meteora import MeteoraOnchain
+from oee.adapters.venues.onchain.raydium import RaydiumOnchain
 from oee.adapters.venues.raydium import RaydiumVenue
 from oee.devtools.inloop import serving
 from oee.domain.errors import ExecutionError
@@ -50,9 +53,11 @@ class FrozenClock:
 
 
 def venues_over(http: httpx.AsyncClient, base: str, timeout_s: float = 2.0) -> list[Venue]:
+    """The quote-service venues, building their swaps from the same node's accounts."""
+    chain = RpcChain(http, f"{base}/")
     return [
-        RaydiumVenue(http, f"{base}/raydium", timeout_s=timeout_s),
-        MeteoraVenue(http, f"{base}/meteora", timeout_s=timeout_s),
+        RaydiumVenue(http, f"{base}/raydium", builder=RaydiumOnchain(chain), timeout_s=timeout_s),
+        MeteoraVenue(http, f"{base}/meteora", builder=MeteoraOnchain(chain), timeout_s=timeout_s),
     ]
 
 
@@ -128,7 +133,7 @@ async def test_an_amount_larger_than_the_bins_is_insufficient_liquidity(
     frozen: tuple[SimWorld, httpx.AsyncClient],
 ) -> None:
     _, http = frozen
-    meteora = MeteoraVenue(http, f"{BASE}/meteora")
+    (_, meteora) = venues_over(http, BASE)
     with pytest.raises(ExecutionError) as caught:
         await meteora.quote(SOL, USDC, 10**15)
     assert (caught.value.code, caught.value.retryable) == ("INSUFFICIENT_LIQUIDITY", False)

@@ -14,12 +14,13 @@ from solders.hash import Hash
 from solders.keypair import Keypair
 
 from oee.adapters.chain.rpc import RpcChain
-from oee.adapters.chain.transactions import SwapTransactionBuilder, legacy_swap_instruction
+from oee.adapters.chain.transactions import SwapTransactionBuilder
 from oee.domain.errors import ExecutionError
 from oee.domain.ports import Blockhash, SwapPlan
 from oee.domain.tokens import resolve_token
 from oee.services.fees import ComputeBudgeter, FeePolicy, percentile
 from oee.settings import Settings
+from tests.support.swaps import placeholder_swap
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 
@@ -136,11 +137,7 @@ class FakeFees:
 
 
 def plan() -> SwapPlan:
-    swap = legacy_swap_instruction(
-        "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8", "58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2",
-        str(Keypair().pubkey()), str(Keypair().pubkey()), str(Keypair().pubkey()), SOL.mint,
-        USDC.mint, 10**9, 1,
-    )  # fmt: skip
+    swap = placeholder_swap(str(Keypair().pubkey()), 10**9, 1)
     return SwapPlan("raydium", swap, SOL, USDC, 10**9, 1, "memo")
 
 

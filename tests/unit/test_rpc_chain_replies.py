@@ -15,22 +15,20 @@ from oee.adapters.chain.outcomes import received as _received
 from oee.adapters.chain.rpc import RpcChain
 from oee.adapters.chain.transactions import SwapTransactionBuilder
 from oee.domain.errors import ExecutionError
-from oee.domain.ports import Blockhash
+from oee.domain.ports import Blockhash, ComputeBudget, SwapPlan
 from oee.domain.tokens import resolve_token
 from oee.solana.spl import WSOL_MINT, associated_token_address
+from tests.support.swaps import placeholder_swap
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
-RAYDIUM = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8"
-POOL = "58oQChx4yWmvKdwLLZzBi4ChoCc2fqCUWBkwMihLYQo2"
 RENT = 2_039_280
 FEE = 7_000
 
 
 def usdc_to_sol() -> tuple[str, list[Any]]:
     builder = SwapTransactionBuilder(Keypair())
-    signed = builder.build(
-        "raydium", RAYDIUM, POOL, USDC, SOL, 10**6, 1, Blockhash(str(Hash.new_unique()), 10)
-    )
+    plan = SwapPlan("raydium", placeholder_swap(builder.owner, 10**6), USDC, SOL, 10**6, 1, None)
+    signed = builder.sign(plan, ComputeBudget(200_000, 1), Blockhash(str(Hash.new_unique()), 10))
     keys = Transaction.from_bytes(base64.b64decode(signed.raw_tx)).message.account_keys
     return signed.raw_tx, list(keys)
 

@@ -20,6 +20,7 @@ from oee.sim.blocks import FIRST_BLOCK_HEIGHT
 from oee.sim.launches import Launch, LaunchError, LaunchRequest
 from oee.sim.world import METEORA, RAYDIUM, NoPool
 from tests.support.fakes import FakeClock
+from tests.support.swaps import SimSwaps
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 
@@ -46,7 +47,7 @@ def test_a_launch_opens_pools_that_quote_and_swap_like_any_other() -> None:
     assert {(p.reserve_base, p.reserve_quote) for p in launch.pools} == {
         (25_000_000 * 10**6, 25_000 * LAMPORTS_PER_SOL // 150)
     }
-    builder = SwapTransactionBuilder(Keypair(), compute_unit_price=25_000)
+    builder, swaps = SwapTransactionBuilder(Keypair()), SimSwaps(world, chain)
     chain.airdrop(str(builder.wallet), ledger.NATIVE_MINT, 10 * LAMPORTS_PER_SOL)
     for opened in launch.pools:
         found = world.pool_at(opened.address)
@@ -59,9 +60,9 @@ def test_a_launch_opens_pools_that_quote_and_swap_like_any_other() -> None:
         sell = world.quote(opened.venue, moon, SOL, 10**9)
         assert Decimal("0.0060") < SOL.from_base_units(sell.amount_out) < Decimal("0.0068")
 
-        signed = builder.build(
-            opened.venue, opened.program_id, buy.pool, SOL, moon,
-            LAMPORTS_PER_SOL // 10, buy.amount_out, chain.latest_blockhash(),
+        signed = swaps.signed(
+            builder, opened.venue, SOL, moon, LAMPORTS_PER_SOL // 10, buy.amount_out,
+            chain.latest_blockhash(), pool=buy.pool,
         )  # fmt: skip
         chain.send(signed.raw_tx)
         clock.t += 0.01  # latency off: it lands now

@@ -14,18 +14,20 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction
 
-from oee.adapters.chain.transactions import SWAP_DISCRIMINATOR, SwapTransactionBuilder
+from oee.adapters.chain.transactions import SwapTransactionBuilder
 from oee.domain.orders import SignedSwap
-from oee.domain.ports import Blockhash, TxState
+from oee.domain.ports import Blockhash, ComputeBudget, TxState
 from oee.domain.tokens import LAMPORTS_PER_SOL, resolve_token
 from oee.settings import SimSettings
 from oee.sim import build_sim
 from oee.sim.ledger import NATIVE_MINT, LedgerError, SimLedger
 from oee.sim.world import SimWorld
 from tests.support.fakes import FakeClock
+from tests.support.swaps import SimSwaps
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
 ONE_AND_A_HALF_SOL = 1_500_000_000
+BUDGET = ComputeBudget(200_000, 25_000)  # 5,000 lamports of priority fee
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Sim:
     ledger: SimLedger
     builder: SwapTransactionBuilder
     keypair: Keypair
+    swaps: SimSwaps
 
     def swap(
         self,
@@ -45,17 +48,11 @@ class Sim:
         venue: str = "raydium",
     ) -> SignedSwap:
         quote = self.world.quote(venue, SOL, USDC, ONE_AND_A_HALF_SOL)
-        return self.builder.build(
-            venue,
-            self.world.venue(venue).program_id,
-            quote.pool,
-            SOL,
-            USDC,
-            ONE_AND_A_HALF_SOL,
+        return self.swaps.signed(
+            self.builder, venue, SOL, USDC, ONE_AND_A_HALF_SOL,
             quote.amount_out if min_out is None else min_out,
-            blockhash or self.ledger.latest_blockhash(),
-            memo=memo,
-        )
+            blockhash or self.ledger.latest_blockhash(), memo=memo, budget=BUDGET,
+        )  # fmt: skip
 
     def reserves(self, venue: str = "raydium") -> tuple[int, int]:
         return self.world.pool(venue, SOL, USDC).reserves()
@@ -65,9 +62,9 @@ def make_sim(latency_scale: float = 0.0, **settings: float) -> Sim:
     clock = FakeClock()
     world, ledger = build_sim(SimSettings(latency_scale=latency_scale, **settings), now=clock)
     keypair = Keypair()
-    builder = SwapTransactionBuilder(keypair, compute_unit_price=25_000)
+    builder = SwapTransactionBuilder(keypair)
     ledger.airdrop(str(builder.wallet), NATIVE_MINT, 1_000 * LAMPORTS_PER_SOL)
-    return Sim(clock, world, ledger, builder, keypair)
+    return Sim(clock, world, ledger, builder, keypair, SimSwaps(world, ledger))
 
 
 def instructions_of(message: Message) -> list[Instruction]:
@@ -227,21 +224,24 @@ def test_a_transaction_without_a_swap_is_refused() -> None:
     assert refused(sim.ledger, raw).code == "UNSUPPORTED_TRANSACTION"
 
 
-def test_a_swap_spending_someone_elses_wallet_is_refused() -> None:
+def test_a_swap_naming_someone_elses_wallet_fails_as_the_program_fails_it() -> None:
     sim = make_sim()
-    victim = SwapTransactionBuilder(Keypair())
+    victim = Keypair().pubkey()
+    program = Pubkey.from_string(sim.world.venue("raydium").program_id)
     signed = sim.swap()
-    tx = Transaction.from_bytes(base64.b64decode(signed.raw_tx))
-    message = tx.message
-    # Re-point the swap's wallet account (index 1 of its accounts) at a key that never signs.
+    message = Transaction.from_bytes(base64.b64decode(signed.raw_tx)).message
+    # Re-point SwapBaseIn's user_owner (its last account) at a key that never signs.
     instructions = instructions_of(message)
-    swap = next(ix for ix in instructions if ix.data.startswith(SWAP_DISCRIMINATOR))
-    metas = list(swap.accounts)
-    metas[1] = AccountMeta(victim.wallet, is_signer=False, is_writable=True)
+    swap = next(ix for ix in instructions if ix.program_id == program)
+    metas = [*swap.accounts[:-1], AccountMeta(victim, is_signer=False, is_writable=False)]
     instructions[instructions.index(swap)] = Instruction(swap.program_id, swap.data, metas)
     forged = Message.new_with_blockhash(instructions, sim.builder.wallet, message.recent_blockhash)
-    raw = base64.b64encode(bytes(Transaction([sim.keypair], forged, message.recent_blockhash)))
-    assert refused(sim.ledger, raw.decode()).code == "UNSUPPORTED_TRANSACTION"
+    tx = Transaction([sim.keypair], forged, message.recent_blockhash)
+    sim.ledger.send(base64.b64encode(bytes(tx)).decode())
+    status = sim.ledger.signature_status(str(tx.signatures[0]))
+    assert status is not None
+    assert (status.state, status.error_code) == (TxState.FAILED, "INVALID_ACCOUNT")
+    assert sim.ledger.landed_swaps() == []
 
 
 def test_a_quote_after_the_landing_time_sees_the_landed_swap() -> None:

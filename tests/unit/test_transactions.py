@@ -10,39 +10,39 @@ from pathlib import Path
 import pytest
 from solders.compute_budget import ID as COMPUTE_BUDGET_ID
 from solders.hash import Hash
-from solders.instruction import Instruction
 from solders.keypair import Keypair
-from solders.message import Message
-from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.transaction import Transaction
 
-from oee.adapters.chain.transactions import (
-    SWAP_DISCRIMINATOR,
-    SwapTransactionBuilder,
-    decode_swap,
-    load_or_create_keypair,
-)
-from oee.domain.ports import Blockhash
+from oee.adapters.chain.transactions import SwapTransactionBuilder, load_or_create_keypair
+from oee.domain.orders import SignedSwap
+from oee.domain.ports import Blockhash, ComputeBudget, SwapPlan
 from oee.domain.tokens import resolve_token
+from oee.solana.budget import compute_budget, memo
 from oee.solana.spl import ATA_PROGRAM_ID, TOKEN_PROGRAM_ID
+from oee.venues.raydium import RAYDIUM_AMM_V4
+from oee.venues.raydium.instructions import SWAP_BASE_IN_DATA
+from tests.support.swaps import placeholder_swap
 
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
-RAYDIUM = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8"
-POOL = str(Pubkey.create_with_seed(Pubkey.default(), "pool", Pubkey.from_string(RAYDIUM)))
 BLOCKHASH = Blockhash(str(Hash.new_unique()), 1_150)
+BUDGET = ComputeBudget(150_000, 7)
 
 
-def build(builder: SwapTransactionBuilder, memo: str | None = None, min_out: int = 220_000_000):
-    return builder.build(
-        "raydium", RAYDIUM, POOL, SOL, USDC, 1_500_000_000, min_out, BLOCKHASH, memo=memo
-    )
+def sign(
+    builder: SwapTransactionBuilder, memo: str | None = None, min_out: int = 220_000_000,
+    pair: tuple[str, str] = ("SOL", "USDC"), amount_in: int = 1_500_000_000,
+) -> SignedSwap:  # fmt: skip
+    token_in, token_out = (resolve_token(symbol) for symbol in pair)
+    swap = placeholder_swap(builder.owner, amount_in, min_out)
+    plan = SwapPlan("raydium", swap, token_in, token_out, amount_in, min_out, memo)
+    return builder.sign(plan, BUDGET, BLOCKHASH)
 
 
-def test_build_then_wire_bytes_then_decode_gives_back_the_swap() -> None:
+def test_sign_then_wire_bytes_give_back_the_swap_its_budget_and_memo() -> None:
     keypair = Keypair()
-    builder = SwapTransactionBuilder(keypair, compute_unit_limit=150_000, compute_unit_price=7)
-    signed = build(builder, memo="order-1/1")
+    builder = SwapTransactionBuilder(keypair)
+    signed = sign(builder, memo="order-1/1")
 
     tx = Transaction.from_bytes(base64.b64decode(signed.raw_tx))
     tx.verify()
@@ -50,48 +50,30 @@ def test_build_then_wire_bytes_then_decode_gives_back_the_swap() -> None:
     assert signed.signature == str(tx.signatures[0])
     assert str(tx.message.recent_blockhash) == BLOCKHASH.blockhash
     assert signed.last_valid_block_height == 1_150
-    assert (signed.venue, signed.min_amount_out, signed.compute_unit_price) == (
-        "raydium",
-        220_000_000,
-        7,
-    )
+    assert (signed.venue, signed.min_amount_out) == ("raydium", 220_000_000)
+    assert (signed.compute_unit_limit, signed.compute_unit_price) == (150_000, 7)
+    budget = compute_budget(tx)
+    assert (budget.unit_limit, budget.unit_price, memo(tx)) == (150_000, 7, "order-1/1")
 
-    swap = decode_swap(tx)
-    assert (swap.amount_in, swap.min_amount_out) == (1_500_000_000, 220_000_000)
-    assert (swap.program_id, swap.pool, swap.wallet) == (RAYDIUM, POOL, str(keypair.pubkey()))
-    assert (swap.mint_in, swap.mint_out) == (SOL.mint, USDC.mint)
-    assert (swap.compute_unit_limit, swap.compute_unit_price, swap.memo) == (
-        150_000,
-        7,
-        "order-1/1",
-    )
-
-
-def test_compute_budget_comes_first_and_the_swap_data_is_discriminator_plus_two_u64() -> None:
-    signed = build(SwapTransactionBuilder(Keypair()))
-    message = Transaction.from_bytes(base64.b64decode(signed.raw_tx)).message
+    message = tx.message
     programs = [message.account_keys[ix.program_id_index] for ix in message.instructions]
-    assert programs[:2] == [COMPUTE_BUDGET_ID, COMPUTE_BUDGET_ID]
-    data = bytes(message.instructions[programs.index(Pubkey.from_string(RAYDIUM))].data)
-    assert data == SWAP_DISCRIMINATOR + (1_500_000_000).to_bytes(8, "little") + (
-        220_000_000
-    ).to_bytes(8, "little")
+    assert programs[:2] == [COMPUTE_BUDGET_ID, COMPUTE_BUDGET_ID]  # the budget comes first
+    swap = message.instructions[programs.index(RAYDIUM_AMM_V4)]
+    data = SWAP_BASE_IN_DATA.decode(bytes(swap.data))  # the venue's bytes, untouched
+    assert (data.amount_in, data.minimum_amount_out) == (1_500_000_000, 220_000_000)
+    assert message.account_keys[swap.accounts[1]] == keypair.pubkey()
 
 
 def _steps(token_in: str, token_out: str) -> list[tuple[str, bytes]]:
     """(program, first data byte) of each instruction of a swap from token_in to token_out."""
-    builder = SwapTransactionBuilder(Keypair())
-    signed = builder.build(
-        "raydium", RAYDIUM, POOL, resolve_token(token_in), resolve_token(token_out), 10**6, 1,
-        BLOCKHASH,
-    )  # fmt: skip
+    signed = sign(SwapTransactionBuilder(Keypair()), pair=(token_in, token_out), amount_in=10**6)
     message = Transaction.from_bytes(base64.b64decode(signed.raw_tx)).message
     names = {
         str(COMPUTE_BUDGET_ID): "budget",
         str(SYSTEM_PROGRAM_ID): "system",
         str(TOKEN_PROGRAM_ID): "token",
         str(ATA_PROGRAM_ID): "ata",
-        RAYDIUM: "swap",
+        str(RAYDIUM_AMM_V4): "swap",
     }
     return [
         (names[str(message.account_keys[ix.program_id_index])], bytes(ix.data)[:1])
@@ -100,19 +82,16 @@ def _steps(token_in: str, token_out: str) -> list[tuple[str, bytes]]:
 
 
 def test_paying_sol_wraps_it_first_and_closes_the_wsol_account_after() -> None:
-    assert (
-        _steps("SOL", "USDC")
-        == [
-            ("budget", b"\x02"),
-            ("budget", b"\x03"),
-            ("ata", b"\x01"),  # create the wSOL account, idempotent
-            ("system", b"\x02"),  # transfer the lamports into it
-            ("token", b"\x11"),  # SyncNative
-            ("ata", b"\x01"),  # the output token's account, idempotent
-            ("swap", SWAP_DISCRIMINATOR[:1]),
-            ("token", b"\x09"),  # CloseAccount: what is left comes back as SOL
-        ]
-    )
+    assert _steps("SOL", "USDC") == [
+        ("budget", b"\x02"),
+        ("budget", b"\x03"),
+        ("ata", b"\x01"),  # create the wSOL account, idempotent
+        ("system", b"\x02"),  # transfer the lamports into it
+        ("token", b"\x11"),  # SyncNative
+        ("ata", b"\x01"),  # the output token's account, idempotent
+        ("swap", b"\x09"),  # SwapBaseIn
+        ("token", b"\x09"),  # CloseAccount: what is left comes back as SOL
+    ]
 
 
 def test_receiving_sol_unwraps_it_and_other_pairs_only_create_the_output_account() -> None:
@@ -124,17 +103,14 @@ def test_receiving_sol_unwraps_it_and_other_pairs_only_create_the_output_account
 
 def test_a_memo_makes_otherwise_identical_swaps_distinct() -> None:
     builder = SwapTransactionBuilder(Keypair())
-    assert build(builder).signature == build(builder).signature  # ed25519 is deterministic
-    assert build(builder, memo="a").signature != build(builder, memo="b").signature
+    swap = placeholder_swap(builder.owner)
 
+    def signature(note: str | None) -> str:
+        plan = SwapPlan("raydium", swap, SOL, USDC, 10**9, 1, note)
+        return builder.sign(plan, BUDGET, BLOCKHASH).signature
 
-def test_decode_refuses_a_transaction_without_a_swap() -> None:
-    keypair = Keypair()
-    message = Message.new_with_blockhash(
-        [Instruction(Pubkey.default(), b"\x02\x00\x00\x00", [])], keypair.pubkey(), Hash.default()
-    )
-    with pytest.raises(ValueError, match="one swap instruction"):
-        decode_swap(Transaction([keypair], message, Hash.default()))
+    assert signature(None) == signature(None)  # ed25519 is deterministic
+    assert signature("a") != signature("b")
 
 
 def test_keypair_file_is_private_and_reloads_the_same_wallet(tmp_path: Path) -> None:

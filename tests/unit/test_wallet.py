@@ -1,7 +1,8 @@
-"""The engine wallet: where its keypair lives, its balances through SimChain, their wire shape."""
+"""The engine wallet: where its keypair lives, its balances over the simulator's JSON-RPC, their wire shape."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,16 +12,15 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from oee.adapters.chain.sim import SimChain
 from oee.api.openapi import EXAMPLE_WALLET, WalletView
 from oee.api.wallet import decimal_text, wallet_view
 from oee.domain.ports import TokenBalance, WalletBalances
 from oee.domain.tokens import resolve_token
 from oee.services.wallet import sol_to_lamports
 from oee.settings import Settings, SimSettings
-from oee.sim import build_sim
-from oee.sim.ledger import NATIVE_MINT, SimLedger
+from oee.sim.ledger import NATIVE_MINT
 from oee.solana.spl import associated_token_address
+from tests.support.sim import SimNode, sim_node
 
 USDC, BONK = resolve_token("USDC"), resolve_token("BONK")
 UNKNOWN_MINT = str(Keypair().pubkey())
@@ -71,24 +71,26 @@ def test_bad_airdrop_amounts_are_refused_at_start(
         Settings()
 
 
-# --- SimChain ----------------------------------------------------------------------------------
+# --- RpcChain over the simulator ---------------------------------------------------------------
 
 
-def sim_chain() -> tuple[SimChain, SimLedger]:
-    settings = SimSettings(latency_scale=0.0)
-    _, ledger = build_sim(settings)
-    return SimChain(ledger, settings), ledger
+@pytest.fixture
+async def node() -> AsyncIterator[SimNode]:
+    async with sim_node(SimSettings(latency_scale=0.0)) as node:
+        yield node
 
 
-async def test_a_new_wallet_holds_nothing() -> None:
-    chain, _ = sim_chain()
+async def test_a_new_wallet_holds_nothing(node: SimNode) -> None:
+    chain = node.chain
     balances = await chain.balances(str(Keypair().pubkey()))
     assert (balances.lamports, balances.tokens) == (0, ())
     assert balances.slot is not None
 
 
-async def test_balances_list_lamports_and_each_token_in_its_associated_account() -> None:
-    chain, ledger = sim_chain()
+async def test_balances_list_lamports_and_each_token_in_its_associated_account(
+    node: SimNode,
+) -> None:
+    chain, ledger = node.chain, node.ledger
     owner = Keypair().pubkey()
     ledger.airdrop(str(owner), NATIVE_MINT, 7)
     ledger.airdrop(str(owner), USDC.mint, 1_500_000)
@@ -103,8 +105,8 @@ async def test_balances_list_lamports_and_each_token_in_its_associated_account()
     assert by_mint[BONK.mint].decimals == 5
 
 
-async def test_an_airdrop_credits_lamports_and_answers_a_fresh_signature() -> None:
-    chain, ledger = sim_chain()
+async def test_an_airdrop_credits_lamports_and_answers_a_fresh_signature(node: SimNode) -> None:
+    chain, ledger = node.chain, node.ledger
     owner = str(Keypair().pubkey())
     first = await chain.request_airdrop(owner, 2_000_000_000)
     second = await chain.request_airdrop(owner, 500)
@@ -125,15 +127,15 @@ async def test_an_airdrop_credits_lamports_and_answers_a_fresh_signature() -> No
     ],
 )
 async def test_bad_airdrop_arguments_are_clear_errors(
-    owner: str, lamports: int, message: str
+    node: SimNode, owner: str, lamports: int, message: str
 ) -> None:
-    chain, _ = sim_chain()
+    chain = node.chain
     with pytest.raises(ValueError, match=message):
         await chain.request_airdrop(owner, lamports)
 
 
-async def test_balances_of_a_bad_address_is_a_clear_error() -> None:
-    chain, _ = sim_chain()
+async def test_balances_of_a_bad_address_is_a_clear_error(node: SimNode) -> None:
+    chain = node.chain
     with pytest.raises(ValueError, match="'0xdeadbeef' is not a base58 public key"):
         await chain.balances("0xdeadbeef")
 

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from oee.domain.amm import BPS
 from oee.domain.errors import InvalidOrder, NoRoute
 from oee.domain.events import JSON
 
+BPS = 10_000  # basis points in a whole: slippage and routing margins are counted in them
 MIN_SLIPPAGE_BPS = 1
 MAX_SLIPPAGE_BPS = 5_000
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from solders.pubkey import Pubkey
 
 from oee.sim.bank import Bank
-from oee.sim.pools import pubkey, transfer_cpi_logs, user_mint
+from oee.sim.pools import transfer_cpi_logs, user_mint
 from oee.sim.swap_calls import SwapCall, SwapFailure, SwapOutcome, SwapPlan
 from oee.solana.layout import LayoutError
 from oee.venues.meteora import PROGRAM_ID
@@ -92,15 +92,6 @@ def read_swap(
 ) -> SwapReading | SwapFailure:
     """The swap's accounts and amounts, checked as the program checks them."""
     mints = (pair.token_x_mint, pair.token_y_mint)
-    legacy = call.legacy
-    if legacy is not None:  # the engine's legacy layout: no bin arrays listed, all are used
-        mint_in, mint_out = pubkey(legacy.mint_in), pubkey(legacy.mint_out)
-        if {mint_in, mint_out} != set(mints):
-            return lb_failure(LbErrorCode.INVALID_TOKEN_MINT, "mints do not match the pair")
-        return SwapReading(
-            pubkey(legacy.wallet), pubkey(legacy.source), pubkey(legacy.destination), mint_in,
-            mint_out, legacy.amount_in, legacy.min_amount_out, tuple(arrays.values()),
-        )  # fmt: skip
     try:
         ix = decode_swap_instruction(call.data, call.keys)
     except LayoutError as error:

@@ -5,10 +5,9 @@ question (to the ledger or to the world) first brings the world to now, which la
 in landing-time order, between the price ticks. So the ledger is deterministic under a
 controlled clock. `oee.sim.rpc` serves it as Solana JSON-RPC. Accounts and balances live in
 the world's bank (`oee.sim.bank`: litesvm runs the System and SPL Token programs), pools
-included, in their venues' real layouts; a swap instruction (the venue's real one, or the
-engine's legacy layout during its switch, `oee.sim.swap_calls`) is checked and priced by the
-pool's venue model against those accounts, its transfers run in litesvm, and its new state is
-written back. So a swap moves real balances by exactly its amounts plus fees, and a wallet
+included, in their venues' real layouts; a swap instruction (the venue's real one, found by
+`oee.sim.swap_calls`) is checked and priced by the pool's venue model against those accounts,
+its transfers run in litesvm, and its new state is written back. So a swap moves real balances by exactly its amounts plus fees, and a wallet
 cannot spend what it does not hold.
 """
 

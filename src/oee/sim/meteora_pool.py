@@ -282,7 +282,7 @@ class MeteoraPool:
         return result
 
     def plan(self, call: SwapCall, now: int) -> SwapOutcome:
-        """Check and run a `swap` (or the legacy swap) as the program would."""
+        """Check and run a `swap` as the program would."""
         pair = self.pair()
         reading = read_swap(call, pair, self._bank, self.bin_arrays())
         if not isinstance(reading, SwapReading):

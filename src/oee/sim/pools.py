@@ -15,7 +15,6 @@ from typing import Protocol
 
 from solders.pubkey import Pubkey
 
-from oee.domain import dlmm
 from oee.sim.bank import Bank
 from oee.sim.swap_calls import SwapCall, SwapOutcome
 from oee.solana.spl import associated_token_address
@@ -78,12 +77,9 @@ class Pool(Protocol):
         ...
 
 
-class InsufficientLiquidity(dlmm.InsufficientLiquidity):
-    """The pool cannot fill the swap (a DLMM swap larger than all of its bins).
-
-    A subclass of the domain's error only while the engine's in-process venue adapter
-    (`oee.adapters.venues.sim`) still catches that one; it goes with the adapter.
-    """
+class InsufficientLiquidity(Exception):
+    """The pool cannot fill the swap (a DLMM swap larger than all of its bins); the quote
+    services answer it as the venues' APIs do."""
 
 
 def shortfall_bps(net_in: int, amount_out: int, spot: Decimal) -> Decimal:

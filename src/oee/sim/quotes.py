@@ -152,7 +152,7 @@ class QuoteService:
         except NoPool as error:
             raise _Refused("ROUTE_NOT_FOUND", str(error)) from None
         except InsufficientLiquidity as error:  # larger than every bin of a DLMM pool
-            raise _Refused("INSUFFICIENT_LIQUIDITY", error.message) from None
+            raise _Refused("INSUFFICIENT_LIQUIDITY", str(error)) from None
 
     async def _wait(self, venue: str) -> Response | None:
         """The venue's latency; at the fault rate a 429 to return, or a stall, first."""

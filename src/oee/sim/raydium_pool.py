@@ -263,7 +263,7 @@ class RaydiumPool:
             self._bank.set_token_amount(amm.pc_vault, new_pc)
 
     def plan(self, call: SwapCall, now: int) -> SwapOutcome:
-        """Check and price a `SwapBaseIn` (or the legacy swap) as the program would."""
+        """Check and price a `SwapBaseIn` as the program would."""
         amm = self.amm()
         try:
             wallet, source, destination, data, direction = self._read(call, amm)
@@ -307,13 +307,6 @@ class RaydiumPool:
             AmmProgramError: The program's error for the first failed check.
             RaydiumError: The instruction's data does not decode.
         """
-        legacy = call.legacy
-        if legacy is not None:
-            wallet = pubkey(legacy.wallet)
-            source, destination = pubkey(legacy.source), pubkey(legacy.destination)
-            data = SwapBaseInData(legacy.amount_in, legacy.min_amount_out)
-            mints = pubkey(legacy.mint_in), pubkey(legacy.mint_out)
-            return wallet, source, destination, data, swap_direction(amm, *mints)
         ix = decode_swap_base_in(call.data, call.keys)
         accounts = ix.accounts
         check_swap_accounts(accounts, amm, PROGRAM)

@@ -1,11 +1,8 @@
 """Finding the swap in a transaction, and what running it against a pool's accounts gives.
 
-A venue's program id marks its instruction; the instruction is either the venue's real one
-(Raydium `SwapBaseIn`, tag 9; Meteora DLMM `swap` with its 15+ accounts) or, during the
-engine's switch to those, the engine's legacy layout (`decode_swap`: an Anchor-style
-`global:swap` discriminator and 7 accounts). The pool modules (`oee.sim.raydium_pool`,
-`oee.sim.meteora_pool`) decode and check a real instruction with the venue package and run
-either kind against the same accounts; this module only says which instruction it is.
+A venue's program id marks its instruction: Raydium `SwapBaseIn`, Meteora DLMM `swap`. The
+pool modules (`oee.sim.raydium_pool`, `oee.sim.meteora_pool`) decode and check it with the
+venue package and run it against the pool's accounts; this module only finds it.
 """
 
 from __future__ import annotations
@@ -17,11 +14,9 @@ from typing import Any
 from solders.pubkey import Pubkey
 from solders.transaction import Transaction
 
-from oee.adapters.chain.transactions import DecodedSwap, decode_swap
 from oee.solana.budget import Budget, compute_budget, memo
 from oee.venues.meteora import PROGRAM_ID as DLMM_PROGRAM
 from oee.venues.raydium import RAYDIUM_AMM_V4
-from oee.venues.raydium.instructions import SWAP_BASE_IN_TAG
 
 Json = Any
 
@@ -30,10 +25,8 @@ Json = Any
 class SwapCall:
     """The swap instruction of a transaction, not yet decoded by its venue.
 
-    `legacy` is set when the instruction has the engine's legacy layout; then the keys are
-    that layout's and `legacy` has every field read. Otherwise `data` and `keys` are the
-    venue's real instruction, which its pool module decodes (a malformed one fails there, with
-    the program's error, as it would on chain).
+    `data` and `keys` are the venue's instruction, which its pool module decodes (a malformed
+    one fails there, with the program's error, as it would on chain).
     """
 
     program_id: Pubkey
@@ -43,13 +36,10 @@ class SwapCall:
     signers: frozenset[Pubkey]  # the transaction's signing keys
     budget: Budget
     memo: str | None
-    legacy: DecodedSwap | None = None
 
     @property
     def pool(self) -> Pubkey | None:
         """The pool account the instruction names (None when it names too few accounts)."""
-        if self.legacy is not None:
-            return Pubkey.from_string(self.legacy.pool)
         position = 1 if self.program_id == RAYDIUM_AMM_V4 else 0  # amm / lb_pair
         return self.keys[position] if len(self.keys) > position else None
 
@@ -94,15 +84,13 @@ class SwapFailure:
 
 SwapOutcome = SwapPlan | SwapFailure
 _PROGRAMS = (RAYDIUM_AMM_V4, DLMM_PROGRAM)
-LEGACY_ACCOUNTS = 7
 
 
 def find_swap(tx: Transaction, programs: Collection[Pubkey] = _PROGRAMS) -> SwapCall:
-    """The transaction's one swap instruction, real or legacy.
+    """The transaction's one swap instruction.
 
     Raises:
-        ValueError: No swap instruction, more than one, or a legacy one spending from a wallet
-            other than the fee payer (what the node refuses to run at all).
+        ValueError: No swap instruction, or more than one (what the node refuses to run).
     """
     message = tx.message
     keys = message.account_keys
@@ -114,22 +102,9 @@ def find_swap(tx: Transaction, programs: Collection[Pubkey] = _PROGRAMS) -> Swap
     if len(found) != 1:
         raise ValueError(f"expected one swap instruction, found {len(found)}")
     index, ix = found[0]
-    program, data = keys[ix.program_id_index], bytes(ix.data)
     accounts = tuple(keys[i] for i in bytes(ix.accounts))
     signers = frozenset(keys[i] for i in range(message.header.num_required_signatures))
-    budget, note = compute_budget(tx), memo(tx)
-    if _is_real(program, data, accounts):
-        return SwapCall(program, index, data, accounts, signers, budget, note)
-    legacy = decode_swap(tx)  # raises ValueError as before for what it cannot read
     return SwapCall(
-        program, legacy.instruction_index, data, accounts, signers, budget, note, legacy
-    )
-
-
-def _is_real(program: Pubkey, data: bytes, accounts: tuple[Pubkey, ...]) -> bool:
-    if program == RAYDIUM_AMM_V4:
-        return data[:1] == bytes([SWAP_BASE_IN_TAG])
-    # DLMM's real `swap` and the legacy layout share the discriminator and argument bytes: the
-    # account list tells them apart (the legacy layout has exactly 7; the real one 15 and more,
-    # and fewer is the real one failing for want of accounts).
-    return len(accounts) != LEGACY_ACCOUNTS
+        keys[ix.program_id_index], index, bytes(ix.data), accounts, signers,
+        compute_budget(tx), memo(tx),
+    )  # fmt: skip

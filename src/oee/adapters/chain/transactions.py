@@ -1,24 +1,19 @@
 """Real Solana swap transactions: assembled and signed with solders around a venue's swap.
 
-`SwapTransactionBuilder` (the `SwapSigner` port) wraps any venue's `SwapInstruction` — the
-real Raydium and Meteora ones the on-chain venue adapters build, or the engine's legacy
-layout (`legacy_swap_instruction`, read back by `decode_swap`) that the quote-service venues
-still send while the simulator accepts it.
+`SwapTransactionBuilder` (the `SwapSigner` port) wraps any venue's `SwapInstruction` (the real
+Raydium and Meteora ones the on-chain venue adapters build) in the compute budget, the wSOL
+handling, the output account's creation and the memo, and signs it with the engine's wallet.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import struct
 import tempfile
 from base64 import b64encode
-from dataclasses import dataclass
 from pathlib import Path
 
-from solders.compute_budget import ID as COMPUTE_BUDGET_ID
 from solders.compute_budget import set_compute_unit_limit, set_compute_unit_price
 from solders.hash import Hash
 from solders.instruction import AccountMeta, Instruction
@@ -31,14 +26,11 @@ from oee.domain.orders import SignedSwap
 from oee.domain.ports import (
     Blockhash,
     ComputeBudget,
-    SwapAccount,
     SwapInstruction,
     SwapPlan,
-    SwapRequest,
 )
-from oee.domain.tokens import Token
+from oee.solana.budget import MEMO_PROGRAM_ID
 from oee.solana.spl import (
-    TOKEN_PROGRAM_ID,
     WSOL_MINT,
     associated_token_address,
     close_account,
@@ -46,79 +38,6 @@ from oee.solana.spl import (
     sync_native,
     transfer_lamports,
 )
-
-# Anchor-style: the first 8 bytes of sha256("global:swap"), then amount_in, min_amount_out.
-SWAP_DISCRIMINATOR = hashlib.sha256(b"global:swap").digest()[:8]
-_SWAP_ARGS = struct.Struct("<QQ")
-_SWAP_DATA_LEN = len(SWAP_DISCRIMINATOR) + _SWAP_ARGS.size
-MEMO_PROGRAM_ID = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
-# Solana's defaults when a transaction sets no compute budget.
-DEFAULT_COMPUTE_UNIT_LIMIT = 200_000
-DEFAULT_COMPUTE_UNIT_PRICE = 10_000  # micro-lamports: 2,000 lamports at the default limit
-
-
-@dataclass(frozen=True, slots=True)
-class DecodedSwap:
-    """What a swap transaction asks the chain to do, read back from its instructions."""
-
-    program_id: str
-    pool: str
-    wallet: str
-    source: str  # the wallet's token account that pays
-    destination: str  # the wallet's token account that receives
-    mint_in: str
-    mint_out: str
-    amount_in: int
-    min_amount_out: int
-    compute_unit_limit: int
-    compute_unit_price: int
-    memo: str | None
-    instruction_index: int
-
-
-def legacy_swap_instruction(
-    program_id: str,
-    pool: str,
-    owner: str,
-    source: str,
-    destination: str,
-    mint_in: str,
-    mint_out: str,
-    amount_in: int,
-    min_amount_out: int,
-) -> SwapInstruction:
-    """The engine's own (invented) swap layout, which `decode_swap` reads back.
-
-    Kept for the quote-service venues until the simulator checks the venues' real instructions.
-    """
-    return SwapInstruction(
-        program_id,
-        SWAP_DISCRIMINATOR + _SWAP_ARGS.pack(amount_in, min_amount_out),
-        (
-            SwapAccount(pool, is_writable=True),
-            SwapAccount(owner, is_signer=True, is_writable=True),
-            SwapAccount(source, is_writable=True),
-            SwapAccount(destination, is_writable=True),
-            SwapAccount(mint_in),
-            SwapAccount(mint_out),
-            SwapAccount(str(TOKEN_PROGRAM_ID)),
-        ),
-    )
-
-
-def legacy_swap(program_id: str, request: SwapRequest) -> SwapInstruction:
-    """`legacy_swap_instruction` for a venue's `SwapRequest` (the quote names the pool)."""
-    return legacy_swap_instruction(
-        program_id,
-        request.quote.pool,
-        request.owner,
-        request.source,
-        request.destination,
-        request.token_in.mint,
-        request.token_out.mint,
-        request.amount_in,
-        request.min_amount_out,
-    )
 
 
 def to_instruction(swap: SwapInstruction) -> Instruction:
@@ -132,18 +51,11 @@ def to_instruction(swap: SwapInstruction) -> Instruction:
 class SwapTransactionBuilder:
     """Assembles and signs swap transactions for one wallet (the `SwapSigner` port)."""
 
-    def __init__(
-        self,
-        keypair: Keypair,
-        compute_unit_limit: int = DEFAULT_COMPUTE_UNIT_LIMIT,
-        compute_unit_price: int = DEFAULT_COMPUTE_UNIT_PRICE,
-    ) -> None:
-        """Sign with `keypair`; the compute budget given here is only `build`'s (legacy)."""
+    def __init__(self, keypair: Keypair) -> None:
+        """Sign with `keypair` (the engine's wallet: fee payer and owner of its token accounts)."""
         self._keypair = keypair
         self.wallet = keypair.pubkey()
         self.owner = str(self.wallet)
-        self.compute_unit_limit = compute_unit_limit
-        self.compute_unit_price = compute_unit_price
 
     def token_account(self, mint: str) -> str:
         """The wallet's associated token account of `mint`."""
@@ -178,38 +90,6 @@ class SwapTransactionBuilder:
             compute_unit_limit=budget.unit_limit,
         )
 
-    def build(
-        self,
-        venue: str,
-        program_id: str,
-        pool: str,
-        token_in: Token,
-        token_out: Token,
-        amount_in: int,
-        min_amount_out: int,
-        blockhash: Blockhash,
-        *,
-        memo: str | None = None,
-    ) -> SignedSwap:
-        """A signed swap in the engine's legacy layout, with this builder's compute budget.
-
-        What the simulator's tests send until it checks the venues' real instructions.
-        """
-        swap = legacy_swap_instruction(
-            program_id,
-            pool,
-            self.owner,
-            self.token_account(token_in.mint),
-            self.token_account(token_out.mint),
-            token_in.mint,
-            token_out.mint,
-            amount_in,
-            min_amount_out,
-        )
-        plan = SwapPlan(venue, swap, token_in, token_out, amount_in, min_amount_out, memo)
-        budget = ComputeBudget(self.compute_unit_limit, self.compute_unit_price)
-        return self.sign(plan, budget, blockhash)
-
     def _message(self, plan: SwapPlan, budget: ComputeBudget, blockhash: Blockhash) -> Message:
         mint_in = Pubkey.from_string(plan.token_in.mint)
         mint_out = Pubkey.from_string(plan.token_out.mint)
@@ -239,51 +119,6 @@ class SwapTransactionBuilder:
                 create_ata_idempotent(wallet, wallet, mint_out),
             ]
         return [create_ata_idempotent(wallet, wallet, mint_out)]
-
-
-def decode_swap(tx: Transaction) -> DecodedSwap:
-    """Read the swap, its compute budget and memo back from a transaction.
-
-    Raises:
-        ValueError: The transaction has no swap instruction, or more than one, or its swap
-            spends from a wallet other than the fee payer.
-    """
-    keys = tx.message.account_keys
-    limit, price, memo = DEFAULT_COMPUTE_UNIT_LIMIT, 0, None
-    swaps: list[tuple[Pubkey, bytes, bytes, int]] = []
-    for index, ix in enumerate(tx.message.instructions):
-        program, data = keys[ix.program_id_index], bytes(ix.data)
-        if program == COMPUTE_BUDGET_ID and len(data) == 5 and data[0] == 2:
-            limit = struct.unpack_from("<I", data, 1)[0]
-        elif program == COMPUTE_BUDGET_ID and len(data) == 9 and data[0] == 3:
-            price = struct.unpack_from("<Q", data, 1)[0]
-        elif program == MEMO_PROGRAM_ID:
-            memo = data.decode(errors="replace")
-        elif len(data) == _SWAP_DATA_LEN and data.startswith(SWAP_DISCRIMINATOR):
-            swaps.append((program, bytes(ix.accounts), data, index))
-    if len(swaps) != 1:
-        raise ValueError(f"expected one swap instruction, found {len(swaps)}")
-    program_id, accounts, data, index = swaps[0]
-    if len(accounts) < 6:
-        raise ValueError(f"the swap instruction has {len(accounts)} accounts, expected 7")
-    if keys[accounts[1]] != keys[0]:
-        raise ValueError("the swap's wallet must be the fee payer, which signs")
-    amount_in, min_amount_out = _SWAP_ARGS.unpack_from(data, len(SWAP_DISCRIMINATOR))
-    return DecodedSwap(
-        program_id=str(program_id),
-        pool=str(keys[accounts[0]]),
-        wallet=str(keys[accounts[1]]),
-        source=str(keys[accounts[2]]),
-        destination=str(keys[accounts[3]]),
-        mint_in=str(keys[accounts[4]]),
-        mint_out=str(keys[accounts[5]]),
-        amount_in=amount_in,
-        min_amount_out=min_amount_out,
-        compute_unit_limit=limit,
-        compute_unit_price=price,
-        memo=memo,
-        instruction_index=index,
-    )
 
 
 def load_or_create_keypair(path: Path) -> Keypair:

@@ -1,4 +1,5 @@
-"""What the venue quote clients share: one GET with the venue failure codes, and the domain quote.
+"""What the venue quote clients share: one GET with the venue failure codes, the domain quote,
+and building the swap through the venue's on-chain reader.
 
 | what the service does | code | retryable |
 |---|---|---|
@@ -20,11 +21,33 @@ from typing import Any
 import httpx
 
 from oee.domain.errors import ExecutionError
+from oee.domain.ports import SwapInstruction, SwapRequest, Venue
 from oee.domain.routing import Quote
 from oee.domain.tokens import Token
 
-# Price impact is carried in hundredths of a basis point, as the domain's AMM math rounds it.
+# Price impact is carried in hundredths of a basis point, as the on-chain quotes round it.
 _IMPACT_STEP = Decimal("0.01")
+
+
+class QuoteServiceVenue:
+    """A venue priced by an HTTP quote service, its swaps built by the venue's on-chain reader.
+
+    The quote names its pool; `builder` (the same venue's `OnchainVenue`) reads that pool's
+    accounts and builds the real instruction. So one code path builds every swap, whatever
+    priced the quote, and the program the swap goes to is the builder's.
+    """
+
+    def __init__(self, builder: Venue) -> None:
+        self.program_id = builder.program_id
+        self._builder = builder
+
+    async def swap_instruction(self, request: SwapRequest) -> SwapInstruction:
+        """The venue's real swap instruction on the quoted pool (see `OnchainVenue`).
+
+        Raises:
+            ExecutionError: as the builder's `swap_instruction`.
+        """
+        return await self._builder.swap_instruction(request)
 
 
 async def get_json(

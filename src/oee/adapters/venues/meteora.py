@@ -1,4 +1,5 @@
-"""Meteora DLMM through a quote service shaped like the DLMM SDK's `swapQuote`: `GET {base}/quote`."""
+"""Meteora DLMM quoted by a service shaped like the DLMM SDK's `swapQuote` (`GET {base}/quote`),
+built from the chain."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from decimal import Decimal
 
 import httpx
 
-from oee.adapters.chain.transactions import legacy_swap
 from oee.adapters.venues._http import (
+    QuoteServiceVenue,
     bad_answer,
     get_json,
     insufficient_liquidity,
@@ -15,14 +16,12 @@ from oee.adapters.venues._http import (
     no_pool,
 )
 from oee.adapters.venues.limits import METEORA_COMPUTE_UNITS
-from oee.domain.ports import SwapInstruction, SwapRequest
+from oee.domain.ports import Venue
 from oee.domain.routing import Quote
 from oee.domain.tokens import Token
 
-METEORA_DLMM = "LBUZKhRxPF3XUpBCjp4YzTKgLccjZhTSDM9YuVaPwxo"
 
-
-class MeteoraVenue:
+class MeteoraVenue(QuoteServiceVenue):
     """The `Venue` port over a Meteora DLMM quote service."""
 
     name = "meteora"
@@ -33,7 +32,7 @@ class MeteoraVenue:
         client: httpx.AsyncClient,
         base_url: str,
         *,
-        program_id: str = METEORA_DLMM,
+        builder: Venue,
         timeout_s: float = 2.0,
         slippage_bps: int = 50,
     ) -> None:
@@ -42,11 +41,11 @@ class MeteoraVenue:
         Args:
             client: The process's shared HTTP client.
             base_url: The quote service's root.
-            program_id: The DLMM program the swap instruction goes to.
+            builder: The venue's on-chain reader, which builds the swap of a quote.
             timeout_s: Give up on a quote after this long.
             slippage_bps: For the service's `minOutAmount`; the engine sets its own floor.
         """
-        self.program_id = program_id
+        super().__init__(builder)
         self._client = client
         self._url = httpx.URL(base_url.rstrip("/") + "/quote")  # parsed once, not per quote
         self._timeout_s = timeout_s
@@ -94,7 +93,3 @@ class MeteoraVenue:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise bad_answer(self.name, f"{type(error).__name__}: {error}") from None
-
-    async def swap_instruction(self, request: SwapRequest) -> SwapInstruction:
-        """The swap in the engine's legacy layout (what the simulator checks for this source)."""
-        return legacy_swap(self.program_id, request)

@@ -1,4 +1,4 @@
-"""Raydium through its trade API's quote: `GET {base}/compute/swap-base-in`."""
+"""Raydium quoted by its trade API (`GET {base}/compute/swap-base-in`), built from the chain."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import httpx
 
-from oee.adapters.chain.transactions import legacy_swap
 from oee.adapters.venues._http import (
+    QuoteServiceVenue,
     bad_answer,
     get_json,
     insufficient_liquidity,
@@ -15,16 +15,15 @@ from oee.adapters.venues._http import (
     no_pool,
 )
 from oee.adapters.venues.limits import RAYDIUM_COMPUTE_UNITS
-from oee.domain.ports import SwapInstruction, SwapRequest
+from oee.domain.ports import Venue
 from oee.domain.routing import Quote
 from oee.domain.tokens import Token
 
-RAYDIUM_AMM_V4 = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8"
 # The API's codes for a pair it cannot route (the rest are malformed requests).
 _NO_ROUTE = frozenset({"ROUTE_NOT_FOUND", "REQ_INPUT_MINT_ERROR", "REQ_OUTPUT_MINT_ERROR"})
 
 
-class RaydiumVenue:
+class RaydiumVenue(QuoteServiceVenue):
     """The `Venue` port over Raydium's trade API."""
 
     name = "raydium"
@@ -35,7 +34,7 @@ class RaydiumVenue:
         client: httpx.AsyncClient,
         base_url: str,
         *,
-        program_id: str = RAYDIUM_AMM_V4,
+        builder: Venue,
         timeout_s: float = 2.0,
         slippage_bps: int = 50,
     ) -> None:
@@ -44,11 +43,11 @@ class RaydiumVenue:
         Args:
             client: The process's shared HTTP client.
             base_url: The trade API's root; `/compute/swap-base-in` is appended.
-            program_id: The AMM program the swap instruction goes to.
+            builder: The venue's on-chain reader, which builds the swap of a quote.
             timeout_s: Give up on a quote after this long.
             slippage_bps: Sent because the API requires it; the engine sets its own floor.
         """
-        self.program_id = program_id
+        super().__init__(builder)
         self._client = client
         self._url = httpx.URL(
             base_url.rstrip("/") + "/compute/swap-base-in"
@@ -98,7 +97,3 @@ class RaydiumVenue:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise bad_answer(self.name, f"{type(error).__name__}: {error}") from None
-
-    async def swap_instruction(self, request: SwapRequest) -> SwapInstruction:
-        """The swap in the engine's legacy layout (what the simulator checks for this source)."""
-        return legacy_swap(self.program_id, request)
