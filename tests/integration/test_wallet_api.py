@@ -74,7 +74,7 @@ async def test_the_api_waits_for_a_worker_to_create_the_wallet(
     async for api in _serve(settings):
         early = await api.http.get("/api/wallet")
         assert (early.status_code, early.json()["code"]) == (503, "SERVICE_UNAVAILABLE")
-        assert "a worker creates it on first start" in early.json()["message"]
+        assert "a worker publishes it when it starts" in early.json()["message"]
         assert not settings.wallet_file.exists()  # the API never makes a wallet
         load_or_create_keypair(settings.wallet_file)
         later = await api.http.get("/api/wallet")
