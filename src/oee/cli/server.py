@@ -151,7 +151,8 @@ def serve(host: HostOpt = None, port: PortOpt = None) -> None:
 
     With no DATABASE_URL/REDIS_URL it is the embedded default: SQLite in
     OEE_DATA_DIR (.oee), in-process queue, bus and simulator. With both set
-    it runs on PostgreSQL and Redis. Other settings: OEE_* (see the README).
+    it runs on PostgreSQL and Redis. Without API keys (OEE_API_KEYS) it runs
+    open, on 127.0.0.1 only. Other settings: OEE_* (see the README).
     """
     settings = _settings(host=host, port=port)
     keyring = _access(settings)
