@@ -196,7 +196,10 @@ async def _work(settings: Settings) -> None:
     if settings.worker.metrics_port is not None:
         from oee.metrics import start_metrics_server
 
-        start_metrics_server(settings.worker.metrics_port, engine.metrics, queue=engine.queue)
+        # On OEE_HOST like the API (loopback unless told): the port has no keys of its own.
+        start_metrics_server(
+            settings.worker.metrics_port, engine.metrics, addr=settings.host, queue=engine.queue
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
