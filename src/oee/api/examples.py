@@ -216,8 +216,6 @@ ORDER_RULES = (
 
 _DESCRIPTIONS = {
     400: "The request is malformed; `code` says how.",
-    401: "No valid API key.",
-    403: "The key may not do this.",
     404: "Not found.",
     405: "Method not allowed on this path.",
     409: "`IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used for a different request.",
