@@ -3,8 +3,13 @@
 # The Order Execution Engine: one image for every role.
 #
 #   docker build -t oee .
-#   docker run --rm -p 3000:3000 oee          # `oee serve`: the whole engine, SQLite in /data
-#   docker compose up --build                  # production: PostgreSQL, Redis, migrate, api, workers
+#   docker run --rm -p 3000:3000 -e OEE_API_KEYS="me=$(openssl rand -hex 24)" oee
+#                                              # `oee serve`: the whole engine, SQLite in /data
+#   OEE_API_KEYS=... docker compose up --build # production: PostgreSQL, Redis, migrate, api, workers
+#
+# The image listens on every interface (OEE_HOST=0.0.0.0), so it needs API keys (OEE_API_KEYS or
+# OEE_API_KEYS_FILE; docs/deployment.md): without them it refuses to start, rather than let
+# anyone who reaches the port trade. OEE_ALLOW_OPEN=true serves it open anyway (a local demo).
 #
 # With DATABASE_URL and REDIS_URL set, the same image runs one half of production:
 # `oee api` (HTTP + WebSocket), `oee worker` (executes orders) or `oee migrate` (one-shot).
@@ -47,12 +52,14 @@ RUN groupadd --system --gid 10001 oee \
 
 COPY --from=build /opt/oee /opt/oee
 
-# PORT is what Render, Railway and Fly.io set; OEE_DATA_DIR holds the embedded SQLite file and
-# the engine wallet (wallet.json). Every other setting is an OEE_* variable (docs/deployment.md).
+# PORT is what Render, Railway and Fly.io set; OEE_HOST: a container is reached through its
+# network, never its loopback; OEE_DATA_DIR holds the embedded SQLite file and the engine wallet
+# (wallet.json). Every other setting is an OEE_* variable (docs/deployment.md).
 ENV PATH="/opt/oee/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PORT=3000 \
+    OEE_HOST=0.0.0.0 \
     OEE_DATA_DIR=/data
 
 WORKDIR /data

@@ -239,13 +239,17 @@ class StreamCheck:
         return False
 
 
-async def _follow(url: str, out: OrderOutcome, started: float) -> None:
+async def _follow(
+    url: str, out: OrderOutcome, started: float, headers: dict[str, str] | None = None
+) -> None:
     """Read one order's stream until the server closes it, as it must after a terminal event."""
     check = StreamCheck()
     grace = asyncio.timeout(None)  # armed at the terminal event: how long the close may take
     closed_by_server = False
     # No compression (CPU the engine's machine needs) and no proxy lookup for each order.
-    async with connect(url, compression=None, proxy=None, open_timeout=None) as ws:
+    async with connect(
+        url, compression=None, proxy=None, open_timeout=None, additional_headers=headers
+    ) as ws:
         try:
             async with grace:
                 async for raw in ws:
@@ -283,6 +287,7 @@ class _Run:
     bar: Progress
     outcomes: list[OrderOutcome]
     post_lanes: int
+    headers: dict[str, str]  # the API key's, sent on every stream too
     last_answer: float = 0.0
 
     def __post_init__(self) -> None:
@@ -313,7 +318,12 @@ class _Run:
                 if not response.is_success:
                     out.outcome = "rejected"
                     return
-                await _follow(ws_url(self.base_url, response.json()["wsUrl"]), out, started)
+                await _follow(
+                    ws_url(self.base_url, response.json()["wsUrl"]),
+                    out,
+                    started,
+                    self.headers,
+                )
         except TimeoutError:  # before OSError: TimeoutError is one
             if out.outcome not in TERMINAL:
                 out.outcome = "timed_out"
@@ -338,6 +348,7 @@ async def run_loadtest(
     progress: bool = True,
     deadline_s: float | None = None,
     console: Console | None = None,
+    api_key: str | None = None,
 ) -> LoadtestReport:
     """Submit `count` market orders and follow each over WebSocket to its terminal event.
 
@@ -354,6 +365,7 @@ async def run_loadtest(
         deadline_s: Longest the whole run may take; orders still running then count as timed
             out and orders not yet submitted are never submitted.
         console: Where the progress bar goes; stderr by default.
+        api_key: Sent as `Authorization: Bearer` on every request and stream, when given.
 
     Returns:
         The report. A refused, lost or timed-out order is counted in it, never raised.
@@ -380,11 +392,12 @@ async def run_loadtest(
     )
     outcomes: list[OrderOutcome] = []
     # trust_env=False: no proxy from the environment between the client and a local engine.
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     async with httpx.AsyncClient(
-        base_url=base_url, limits=limits, timeout=timeout_s, trust_env=False
+        base_url=base_url, limits=limits, timeout=timeout_s, trust_env=False, headers=headers
     ) as client:
         with bar:
-            run = _Run(client, base_url, body, count, timeout_s, bar, outcomes, lanes)
+            run = _Run(client, base_url, body, count, timeout_s, bar, outcomes, lanes, headers)
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(deadline_s), asyncio.TaskGroup() as group:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -107,7 +107,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OEE_", extra="ignore", populate_by_name=True)
 
     env: str = "development"
-    host: str = "0.0.0.0"
+    # Loopback unless told otherwise: an engine reachable from elsewhere must say so on purpose
+    # (and, without API keys, also set allow_open; see `oee.api.keys.exposure_problem`).
+    host: str = Field(
+        "127.0.0.1", description="Interface to listen on; 0.0.0.0 serves every interface."
+    )
     port: int = Field(3000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "OEE_PORT"))
     data_dir: Path = Path(".oee")
     database_url: str | None = Field(
@@ -213,6 +217,26 @@ class Settings(BaseSettings):
         "the API (CORS) and open its WebSockets; empty: only the engine's own page.",
     )
 
+    # API keys: `name=secret` pairs; the secret may be written as `sha256:<hex>` of itself.
+    # SecretStr: a settings object printed or logged never shows them.
+    api_keys: SecretStr = Field(
+        SecretStr(""), description="Comma-separated name=secret API keys; empty: open mode."
+    )
+    api_keys_file: Path | None = Field(
+        None, description="A file of API keys, one name=secret a line (# comments)."
+    )
+    admin_keys: SecretStr = Field(
+        SecretStr(""), description="Comma-separated name=secret admin keys (see every order)."
+    )
+    admin_keys_file: Path | None = Field(None, description="A file of admin keys, like above.")
+    allow_open: bool = Field(
+        False, description="Serve a non-loopback host without API keys (anyone may trade)."
+    )
+    stream_token_secret: SecretStr | None = Field(
+        None,
+        description="Signs WebSocket stream tokens; unset: derived from the configured keys.",
+    )
+
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
     recovery: RecoverySettings = Field(default_factory=RecoverySettings)
@@ -226,6 +250,9 @@ class Settings(BaseSettings):
         "raydium_quote_url",
         "meteora_quote_url",
         "wallet_path",
+        "api_keys_file",
+        "admin_keys_file",
+        "stream_token_secret",
         mode="before",
     )
     @classmethod

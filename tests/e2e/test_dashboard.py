@@ -8,9 +8,7 @@ skipped with a message; in CI (`CI=true`) they fail instead.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,48 +24,19 @@ from oee.domain.tokens import resolve_token
 from oee.settings import Settings, SimSettings
 from oee.sim import build_sim
 from oee.sim.app import create_sim_app
-from tests.support.services import IN_CI
+from tests.support.browser import CONFIRM_TIMEOUT_MS, chromium, row
 
 pytestmark = pytest.mark.timeout(180)
 in_module_loop = pytest.mark.asyncio(loop_scope="module")  # engine and browser live per module
 
-CHROMIUM = os.environ.get("OEE_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CONFIRM_TIMEOUT_MS = 30_000
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
-
-
-def _unavailable(message: str) -> None:
-    message = f"{message}; scripts/test installs it (apt-get install chromium)"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def browser() -> AsyncIterator[Any]:
-    if shutil.which(CHROMIUM) is None:
-        _unavailable(f"Chromium is not installed at {CHROMIUM}")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        _unavailable("the playwright package is missing (pip install -e '.[dev]')")
-    async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -87,10 +56,6 @@ async def page(browser: Any, engine: EngineProcess) -> AsyncIterator[Any]:
     yield opened
     await context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
-
-
-def row(order_id: str) -> str:
-    return f'#order-rows tr[data-order-id="{order_id}"]'
 
 
 @in_module_loop

@@ -292,7 +292,7 @@ async def broken_api(tmp_path: Path) -> AsyncIterator[Api]:
     """An API whose `recent` raises a bug: the path to a 500."""
 
     class BuggyStore(SqlAlchemyStore):
-        async def recent(self, limit: int) -> list[Any]:
+        async def recent(self, limit: int, owner: str | None = None) -> list[Any]:
             raise RuntimeError("secret internals")
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'oee.sqlite3'}"

@@ -139,10 +139,12 @@ async def test_an_order_created_after_connecting_is_sent_from_seq_1_whenever_it_
     reading, proceed = asyncio.Event(), asyncio.Event()
     active = api.engine.orders.active
 
-    async def active_once_the_order_exists(limit: int) -> tuple[int, list[str]]:
+    async def active_once_the_order_exists(
+        limit: int, owner: str | None = None
+    ) -> tuple[int, list[str]]:
         reading.set()
         await proceed.wait()
-        return await active(limit)
+        return await active(limit, owner)
 
     monkeypatch.setattr(api.engine.orders, "active", active_once_the_order_exists)
     async with api.ws("/ws/orders?recent=5") as ws:
@@ -176,9 +178,9 @@ async def test_many_clients_connected_before_the_orders_each_get_every_event_in_
     steps = [(1, "pending"), *((seq, step) for seq, step in enumerate(HAPPY, start=2))]
     active, delays = api.engine.orders.active, itertools.cycle(range(11))
 
-    async def loaded_active(limit: int) -> tuple[int, list[str]]:
+    async def loaded_active(limit: int, owner: str | None = None) -> tuple[int, list[str]]:
         await asyncio.sleep(next(delays) * 0.05)
-        return await active(limit)
+        return await active(limit, owner)
 
     async def collect(ws: Any, ids: set[str]) -> list[dict[str, Any]]:
         assert (await recv_json(ws, within=30))["type"] == "snapshot"

@@ -28,11 +28,12 @@ from typing import Any
 import dockerfile
 import pytest
 import yaml
-from pydantic import AliasChoices
+from pydantic import AliasChoices, SecretStr
 from pydantic_settings import BaseSettings
 
 from oee.api.app import create_app
 from oee.bootstrap import build_engine
+from oee.cli.client import KEY_ENV, URL_ENV
 from oee.devtools.engine_process import free_port
 from oee.devtools.inloop import serving
 from oee.settings import Settings, WorkerSettings
@@ -98,9 +99,23 @@ def compose() -> dict[str, Any]:
     return data
 
 
-def interpolate(value: str) -> str:
-    """Compose's `${VAR:-default}` / `${VAR-default}` / `${VAR}`, with no variable set."""
-    return re.sub(r"\$\{(\w+)(?::?-([^}]*))?\}", lambda m: m.group(2) or "", value)
+# What a user must set before `docker compose up` (the file says `${VAR:?why}` for it).
+COMPOSE_ENV = {"OEE_API_KEYS": "desk=" + "d" * 32}
+
+
+def interpolate(value: str, env: dict[str, str] = COMPOSE_ENV) -> str:
+    """Compose's `${VAR:-default}` / `${VAR-default}` / `${VAR:?error}` / `${VAR}`, with the
+    variables of `env` set; a required variable `env` lacks fails as Compose would."""
+
+    def one(match: re.Match[str]) -> str:
+        name, operator, argument = match.group(1), match.group(2) or "", match.group(3) or ""
+        if env.get(name):
+            return env[name]
+        if operator.endswith("?"):
+            raise AssertionError(f"Compose refuses to start without {name}: {argument}")
+        return argument
+
+    return re.sub(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}", one, value)
 
 
 def dockerignored(path: str, patterns: list[str]) -> bool:
@@ -126,7 +141,8 @@ def snippets(language: str) -> list[str]:
 
 def routes() -> set[str]:
     """Every HTTP path the API serves (the app is built around a stand-in; nothing starts)."""
-    app = create_app(SimpleNamespace(settings=Settings()))  # type: ignore[arg-type]
+    stand_in = SimpleNamespace(settings=Settings(database_url=None, redis_url=None))
+    app = create_app(stand_in)  # type: ignore[arg-type]
     return set(app.openapi()["paths"])
 
 
@@ -359,6 +375,30 @@ def test_compose_gives_the_engine_only_real_settings_and_production_mode() -> No
         assert env["REDIS_URL"].startswith("redis://redis:6379/")
 
 
+def test_compose_serves_the_api_on_every_interface_only_with_keys() -> None:
+    from oee.api.keys import exposure_problem, load_keyring
+
+    api = compose()["services"]["api"]["environment"]
+    assert "${OEE_API_KEYS:?" in str(api["OEE_API_KEYS"]), "a placeholder the user must set"
+    with pytest.raises(AssertionError, match="without OEE_API_KEYS"):
+        interpolate(str(api["OEE_API_KEYS"]), env={})
+    env = {k: interpolate(str(v)) for k, v in api.items()}
+    with pytest.MonkeyPatch.context() as mp:
+        for key in list(os.environ):
+            if key.startswith("OEE_"):
+                mp.delenv(key)
+        for key, value in env.items():
+            mp.setenv(key, value)
+        settings = Settings()
+    keyring = load_keyring(settings)
+    assert settings.host == "0.0.0.0"
+    assert keyring.enabled
+    assert exposure_problem(settings, keyring) is None
+    # The image alone listens everywhere too, so it refuses to start without keys.
+    runtime = " ".join(" ".join(c.value) for c in of(stages()[-1], "ENV"))
+    assert "OEE_HOST 0.0.0.0" in runtime or "OEE_HOST=0.0.0.0" in runtime
+
+
 # --- commands and health probes ------------------------------------------------------------
 
 
@@ -430,6 +470,10 @@ def _same_default(documented: str, default: Any) -> bool:
         return text == "unset"
     if isinstance(default, bool):
         return text == str(default).lower()
+    if isinstance(default, SecretStr):
+        default = default.get_secret_value()
+    if default == "":
+        return text == "empty"
     if isinstance(default, int | float):
         return float(text) == float(default)
     return text == str(default)
@@ -450,6 +494,7 @@ def test_guide_lists_every_setting_with_its_real_default() -> None:
 
 def test_guide_names_only_real_settings() -> None:
     _, accepted = settings_variables()
+    accepted |= {KEY_ENV, URL_ENV}  # read by the client commands, not the engine
     named = set(re.findall(r"\b(OEE_[A-Z0-9_]+)\b", guide()))
     assert not named - accepted, f"no such setting: {sorted(named - accepted)}"
 

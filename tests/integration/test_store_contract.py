@@ -14,13 +14,15 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from oee.adapters.store._schema import metadata, orders
-from oee.adapters.store.migrate import alembic_config, migrate
+from oee.adapters.store.migrate import alembic_config, ensure_sqlite_dir, migrate
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore
 from oee.domain.errors import IdempotencyConflict, StaleOrder
 from oee.domain.events import OrderEvent
@@ -450,3 +452,114 @@ async def test_purge_forgets_only_expired_keys(store: SqlAlchemyStore) -> None:
     assert await store.purge_idempotency_keys(T0 + timedelta(hours=2)) == 1
     retry, retry_event = new_order(T0 + timedelta(hours=3))
     assert await store.create(retry, retry_event, claim("k-fresh", retry)) == fresh.id
+
+
+# --- owners: the API key that placed an order ---------------------------------------------
+
+
+def owned(owner: str | None, at: datetime = T0) -> tuple[Order, OrderEvent]:
+    return Order.accept(SubmitOrder.parse("SOL", "USDC", "1.5", 50), str(uuid.uuid4()), at, owner)
+
+
+async def test_an_order_keeps_the_key_that_placed_it(store: SqlAlchemyStore) -> None:
+    order, first = owned("alice")
+    await store.create(order, first)
+    stored = await store.get(order.id)
+    assert stored is not None
+    assert stored.owner == "alice"
+    moved = await advance(store, stored, "routing", "building")
+    assert [event.owner for event in (first, *moved)] == ["alice"] * 3  # for the bus's filters
+    assert (await store.get(order.id)) == stored
+    assert stored.owner == "alice"
+    assert (await store.events(order.id))[1:] == moved  # the owner is not part of an event
+    opened, opened_first = owned(None)
+    await store.create(opened, opened_first)
+    assert (await store.get(opened.id)).owner is None  # type: ignore[union-attr]
+
+
+async def test_active_and_recent_list_one_owner_s_orders(store: SqlAlchemyStore) -> None:
+    owners = ["alice", "bob", "alice", None, "alice"]
+    made = [owned(owner, T0 + timedelta(seconds=i)) for i, owner in enumerate(owners)]
+    for order, first in made:
+        await store.create(order, first)
+    await advance(store, made[2][0], "routing", "failed")
+    ids = [order.id for order, _ in made]
+    assert await store.active(10, "alice") == (2, [ids[0], ids[4]])
+    assert await store.active(1, "alice") == (2, [ids[0]])
+    assert await store.active(10, "bob") == (1, [ids[1]])
+    assert await store.active(10, "carol") == (0, [])
+    assert await store.active(10) == (4, [ids[0], ids[1], ids[3], ids[4]])
+    assert [o.id for o in await store.recent(10, "alice")] == [ids[4], ids[2], ids[0]]
+    assert [o.id for o in await store.recent(2, "alice")] == [ids[4], ids[2]]
+    assert [o.id for o in await store.recent(10, "bob")] == [ids[1]]
+    assert len(await store.recent(10)) == 5
+
+
+def owners_claim(key: str, order: Order) -> IdempotencyKey:
+    cmd = SubmitOrder(order.token_in, order.token_out, order.amount_in, order.slippage_bps)
+    expires = order.created_at + timedelta(hours=24)
+    return IdempotencyKey(key, cmd.fingerprint(), expires, order.owner)
+
+
+async def test_idempotency_keys_are_per_owner(store: SqlAlchemyStore) -> None:
+    firsts = [owned(owner) for owner in ("alice", "bob", None)]
+    for order, first in firsts:
+        assert await store.create(order, first, owners_claim("shared", order)) == order.id
+    for (order, _), owner in zip(firsts, ("alice", "bob", None), strict=True):
+        again, again_first = owned(owner, T0 + timedelta(minutes=1))
+        assert await store.create(again, again_first, owners_claim("shared", again)) == order.id
+    assert await store.purge_idempotency_keys(T0 + timedelta(hours=25)) == 3
+
+
+async def test_migration_0003_keeps_orders_and_keys_of_open_mode(store_url: str) -> None:
+    """A database at 0002 with an order and its key: after the upgrade the order has no owner
+    and the key still returns it, to open-mode callers only; downgrading drops owners again."""
+
+    async def to(revision: str, down: bool = False) -> None:
+        engine = create_async_engine(store_url)
+        try:
+            async with engine.begin() as conn:
+                step = command.downgrade if down else command.upgrade
+                await conn.run_sync(lambda c: step(alembic_config(c), revision))
+        finally:
+            await engine.dispose()
+
+    ensure_sqlite_dir(store_url)
+    await to("0002")
+    order, _ = new_order()
+    rows = {
+        "id": order.id, "at": T0, "later": T0 + timedelta(hours=24),
+        "fingerprint": owners_claim("old", order).fingerprint,
+    }  # fmt: skip
+    engine = create_async_engine(store_url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO orders (id, type, status, token_in, token_out, amount_in, "
+                "slippage_bps, seq, attempt, created_at, updated_at, attempts) VALUES (:id, "
+                "'market', 'pending', 'SOL', 'USDC', '1500000000', 50, 1, 1, :at, :at, '[]')"
+            ),
+            rows,
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO idempotency_keys (key, fingerprint, order_id, expires_at) "
+                "VALUES ('old', :fingerprint, :id, :later)"
+            ),
+            rows,
+        )
+    await engine.dispose()
+    await migrate(store_url)
+    store = SqlAlchemyStore.from_url(store_url)
+    try:
+        stored = await store.get(order.id)
+        assert stored is not None
+        assert stored.owner is None
+        retry, retry_first = owned(None, T0 + timedelta(minutes=1))
+        assert await store.create(retry, retry_first, owners_claim("old", retry)) == order.id
+        alices, alices_first = owned("alice", T0 + timedelta(minutes=1))
+        assert await store.create(alices, alices_first, owners_claim("old", alices)) == alices.id
+    finally:
+        await store.close()
+    await to("0002", down=True)
+    await migrate(store_url)  # and up again

@@ -67,6 +67,19 @@ async def test_the_api_reports_the_wallet_file_s_address_and_balances(
     assert stat.S_IMODE(settings.wallet_file.stat().st_mode) == 0o600
 
 
+async def test_the_api_never_reads_the_keypair_only_the_published_address(
+    engine_settings: Callable[..., Settings], sim_url: str
+) -> None:
+    settings = engine_settings(rpc_url=sim_url)
+    address = str(load_or_create_keypair(settings.wallet_file).pubkey())  # as a worker does
+    # The secret key out of reach: were the API to read the keypair file, it would fail.
+    settings.wallet_file.write_text("not a keypair: the API process must never read this")
+    async for api in _serve(settings):
+        response = await api.http.get("/api/wallet")
+        assert response.status_code == 200, response.text
+        assert response.json()["address"] == address
+
+
 async def test_the_api_waits_for_a_worker_to_create_the_wallet(
     engine_settings: Callable[..., Settings], sim_url: str
 ) -> None:
@@ -74,7 +87,7 @@ async def test_the_api_waits_for_a_worker_to_create_the_wallet(
     async for api in _serve(settings):
         early = await api.http.get("/api/wallet")
         assert (early.status_code, early.json()["code"]) == (503, "SERVICE_UNAVAILABLE")
-        assert "a worker creates it on first start" in early.json()["message"]
+        assert "a worker publishes it when it starts" in early.json()["message"]
         assert not settings.wallet_file.exists()  # the API never makes a wallet
         load_or_create_keypair(settings.wallet_file)
         later = await api.http.get("/api/wallet")

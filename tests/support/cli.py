@@ -14,6 +14,8 @@ ENV = {
     "PATH": os.environ.get("PATH", ""),
     "HOME": os.environ.get("HOME", "/tmp"),
     "LANG": "C.UTF-8",
+    # Which source tree is under test (a worktree run against a shared virtualenv).
+    **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
 }
 
 

@@ -121,7 +121,11 @@ def test_keypair_file_is_private_and_reloads_the_same_wallet(tmp_path: Path) -> 
     assert len(secret) == 64
     assert all(isinstance(b, int) and 0 <= b < 256 for b in secret)
     assert load_or_create_keypair(path).pubkey() == created.pubkey()
-    assert list(tmp_path.joinpath("data").iterdir()) == [path]  # no temporary file left
+    # No temporary file left; beside the keypair only its published address (world-readable).
+    address = path.with_name("wallet.json.pub")
+    assert sorted(tmp_path.joinpath("data").iterdir()) == [path, address]
+    assert address.read_text() == f"{created.pubkey()}\n"
+    assert stat.S_IMODE(address.stat().st_mode) == 0o644
 
 
 def test_a_keypair_file_readable_by_others_is_made_private(tmp_path: Path) -> None:

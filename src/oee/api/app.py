@@ -12,9 +12,23 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from oee import __version__
-from oee.api import dashboard, firehose, ops, orders, quotes, sim_relays, sse, streams, wallet
+from oee.api import (
+    dashboard,
+    firehose,
+    ops,
+    orders,
+    quotes,
+    sim_relays,
+    sse,
+    stream_tokens,
+    streams,
+    wallet,
+)
+from oee.api.access import AccessMiddleware, document_access
 from oee.api.errors import install_error_handlers
 from oee.api.examples import ok
+from oee.api.keys import KeyRing, load_keyring
+from oee.api.stream_tokens import StreamTokens, signing_secret
 from oee.bootstrap import Engine
 
 SERVICE = "order-execution-engine"
@@ -30,9 +44,17 @@ venue with the best net output, and streams every step of its life.
 replay the events after `seq` instead of a snapshot. A malformed id or `since` gets an
 `{"type": "error", "code", "message"}` frame and close code 4400; an unknown order 4404.
 
+**Access.** With API keys configured (`OEE_API_KEYS`, `OEE_ADMIN_KEYS`), every call except
+`/health`, `/ready` and these docs needs one, as `Authorization: Bearer <key>` or
+`X-API-Key: <key>` (a WebSocket may pass `?token=` from `POST /api/stream-tokens` instead):
+401 `UNAUTHENTICATED` without a valid key, 403 `FORBIDDEN` for an admin-only call (`/metrics`,
+`/api/sim/...`) with another key. Each order belongs to the key that placed it; another key
+gets 404 `ORDER_NOT_FOUND` for it and never sees it listed or streamed. Admin keys see every
+order. An engine without keys runs open and ignores keys.
+
 **Errors.** Every 4xx and 5xx body is `{"code": "<MACHINE_CODE>", "message": "..."}`, with an
 `errors` list of `{field, message}` when fields are at fault. 400 `MALFORMED_JSON`,
-`BODY_NOT_OBJECT`, `INVALID_ORDER_ID`; 404 `ORDER_NOT_FOUND`, `NOT_FOUND`; 405
+`BODY_NOT_OBJECT`, `INVALID_ORDER_ID`; 401 `UNAUTHENTICATED`; 403 `FORBIDDEN`; 404 `ORDER_NOT_FOUND`, `NOT_FOUND`; 405
 `METHOD_NOT_ALLOWED`; 413 `BODY_TOO_LARGE`; 422 `VALIDATION_ERROR`, `UNSUPPORTED_ORDER_TYPE`,
 `INVALID_LIMIT` and the order rules (`UNKNOWN_TOKEN`, `SAME_TOKEN`, `AMOUNT_NOT_POSITIVE`,
 `AMOUNT_NOT_FINITE`, `AMOUNT_NOT_NUMBER`, `AMOUNT_TOO_LARGE`, `AMOUNT_TOO_PRECISE`,
@@ -44,7 +66,7 @@ each endpoint's responses list its own codes with examples.
 """
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_app(engine: Engine, keyring: KeyRing | None = None) -> FastAPI:
     """Build the API around a ready-made engine.
 
     The app's lifespan starts the engine (bus, and the worker when `engine.run_worker`) and
@@ -52,10 +74,16 @@ def create_app(engine: Engine) -> FastAPI:
 
     Args:
         engine: The object graph from `oee.bootstrap` (or a test's own).
+        keyring: The API keys; by default read from `engine.settings` (none: open mode).
 
     Returns:
         The ASGI application.
+
+    Raises:
+        KeyConfigError: The key settings are invalid.
     """
+    if keyring is None:
+        keyring = load_keyring(engine.settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -72,7 +100,13 @@ def create_app(engine: Engine) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.keyring = keyring
+    app.state.stream_tokens = StreamTokens(keyring, signing_secret(engine.settings, keyring))
     install_error_handlers(app)
+    if keyring.enabled:
+        # Outside the routes and inside CORS, so a preflight needs no key and a refusal still
+        # carries the CORS headers a configured origin's page needs to read it.
+        app.add_middleware(AccessMiddleware, keyring=keyring, tokens=app.state.stream_tokens)
     if engine.settings.allowed_origins:
         # Only when asked: a browser page from another origin may then call the API. Without
         # this no CORS header is ever sent, so other origins' pages cannot read any answer or
@@ -97,7 +131,7 @@ def create_app(engine: Engine) -> FastAPI:
 
     routers = (
         orders.router, quotes.router, wallet.router, streams.router, sse.router,
-        firehose.router, ops.router, sim_relays.router, dashboard.router,
+        stream_tokens.router, firehose.router, ops.router, sim_relays.router, dashboard.router,
     )  # fmt: skip
     # Flat, for the 405 answer's Allow header (FastAPI nests the routers it includes).
     app.state.routes = [*app.router.routes, *(route for r in routers for route in r.routes)]
@@ -131,5 +165,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components = schema.get("components", {}).get("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        document_access(schema)
         app.openapi_schema = schema
     return app.openapi_schema

@@ -1,4 +1,5 @@
-"""What a route takes from its request: the engine, a size-limited body, an order id, a limit."""
+"""What a route takes from its request: the engine, the caller, a size-limited body, an order
+id, a limit."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.websockets import WebSocket
 
 from oee.api.errors import ApiError, error_body
+from oee.api.keys import OPEN, Principal
 from oee.bootstrap import Engine
+from oee.domain.orders import Order
 
 RECENT_DEFAULT = 20
 RECENT_MAX = 500
@@ -29,6 +32,43 @@ def engine_of(conn: HTTPConnection) -> Engine:
     """The engine `create_app` was given (HTTP requests and WebSockets alike)."""
     engine: Engine = conn.app.state.engine
     return engine
+
+
+# Where `oee.api.access.AccessMiddleware` leaves the authenticated caller in the ASGI scope.
+PRINCIPAL = "oee.principal"
+
+
+def principal_of(conn: HTTPConnection) -> Principal:
+    """Who is calling: the key the access middleware authenticated, or `OPEN` without keys.
+
+    Raises:
+        RuntimeError: Keys are configured but nothing authenticated this request (a route
+            the middleware was bypassed for): fail closed rather than serve it as open.
+    """
+    principal: Principal | None = conn.scope.get(PRINCIPAL)
+    if principal is not None:
+        return principal
+    if conn.app.state.keyring.enabled:
+        raise RuntimeError(f"{conn.url.path} was not authenticated")
+    return OPEN
+
+
+async def visible_order(conn: HTTPConnection, order_id: str) -> Order:
+    """The order, if the caller may see it (its owner's key, or an admin key).
+
+    Raises:
+        ApiError: 404 `ORDER_NOT_FOUND` for an unknown order and for another key's order
+            alike, so a key cannot learn which ids exist.
+    """
+    order = await engine_of(conn).orders.get(order_id)
+    if order is None or not principal_of(conn).sees(order.owner):
+        raise order_not_found(order_id)
+    return order
+
+
+def order_not_found(order_id: str) -> ApiError:
+    """404 `ORDER_NOT_FOUND`: what both an unknown order and another key's order answer."""
+    return ApiError(404, "ORDER_NOT_FOUND", f"no order with id {order_id}")
 
 
 def require_json(request: Request) -> None:
@@ -120,11 +160,20 @@ async def accept_from_allowed_origin(ws: WebSocket) -> bool:
         f"WebSocket connections from {ws.headers.get('origin', '')[:80]!r} are not allowed; "
         "add the origin to OEE_CORS_ORIGINS to let its pages connect",
     )
-    if "websocket.http.response" in ws.scope.get("extensions", {}):
-        await ws.send_denial_response(JSONResponse(body, status_code=403))
-    else:  # the server cannot send a body: a bare 403
-        await ws.close(CLOSE_POLICY_VIOLATION)
+    await refuse_handshake(ws, JSONResponse(body, status_code=403))
     return False
+
+
+async def refuse_handshake(ws: WebSocket, response: JSONResponse) -> None:
+    """Refuse a WebSocket handshake with `response` (an HTTP error instead of the upgrade).
+
+    A server without the ASGI denial-response extension cannot send a body: the socket is
+    closed before it is accepted, which such servers answer with a bare 403.
+    """
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        await ws.send_denial_response(response)
+    else:
+        await ws.close(CLOSE_POLICY_VIOLATION)
 
 
 def parse_order_id(raw: str) -> str:

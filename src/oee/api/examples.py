@@ -31,6 +31,13 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
     ),
     "INVALID_ORDER_ID": (400, "order id 'abc' is not a UUID", None),
     "INVALID_SINCE": (400, "since must be an integer >= 0, got 'x'", None),
+    # 401, 403: API keys (only when the engine runs with keys; see `oee.api.access`)
+    "UNAUTHENTICATED": (
+        401,
+        "this engine needs an API key: send Authorization: Bearer <key> or X-API-Key: <key>",
+        None,
+    ),
+    "FORBIDDEN": (403, "this needs an admin key (OEE_ADMIN_KEYS); key 'desk' is not one", None),
     # 404, 405, 409, 413, 415
     "ORDER_NOT_FOUND": (404, f"no order with id {EXAMPLE_ID}", None),
     "METHOD_NOT_ALLOWED": (405, "use POST to execute", None),

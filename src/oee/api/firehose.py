@@ -9,6 +9,9 @@ log. An order created after the client connected is never in the snapshot, howev
 snapshot is read: the client gets all its events, from `pending` (seq 1) on. It never closes on
 a terminal event; only the client, a server shutdown (1001) or an error ends it.
 
+With API keys, a key's firehose carries that key's orders only, in the snapshot and live: an
+event of another key's order is dropped before it is sent (an admin key sees every order).
+
 The per-order rules are those of `oee.api.cursor.Cursor`, the same as the order stream's, with
 one cursor for all the client's orders; its memory is bounded (finished orders are forgotten a
 minute after their terminal event). An order first heard of mid-life (beyond the snapshot's cap,
@@ -28,8 +31,15 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from oee.api.cursor import Cursor
-from oee.api.deps import RECENT_DEFAULT, RECENT_MAX, accept_from_allowed_origin, engine_of
+from oee.api.deps import (
+    RECENT_DEFAULT,
+    RECENT_MAX,
+    accept_from_allowed_origin,
+    engine_of,
+    principal_of,
+)
 from oee.api.errors import ApiError
+from oee.api.keys import Principal
 from oee.api.streams import (
     CLOSE_BAD_REQUEST,
     CLOSE_GOING_AWAY,
@@ -66,8 +76,10 @@ def _parse_recent(raw: str | None) -> int:
 class _Firehose:
     """One client's firehose: the snapshot, then every order's events through one `Cursor`."""
 
-    def __init__(self, ws: WebSocket, engine: Engine, connected_at: datetime) -> None:
-        self.ws, self.engine, self.connected_at = ws, engine, connected_at
+    def __init__(
+        self, ws: WebSocket, engine: Engine, connected_at: datetime, viewer: Principal
+    ) -> None:
+        self.ws, self.engine, self.connected_at, self.viewer = ws, engine, connected_at, viewer
 
         async def send(event: OrderEvent) -> None:
             await ws.send_text(json.dumps(event.to_wire()))
@@ -81,8 +93,9 @@ class _Firehose:
         a loaded server) is left out and followed from its first event instead: its events
         are this client's to see, and a snapshot would swallow them.
         """
-        count, active_ids = await self.engine.orders.active(SNAPSHOT_ACTIVE_MAX)
-        newest = await self.engine.orders.recent(recent) if recent else []
+        owner = self.viewer.owner_filter
+        count, active_ids = await self.engine.orders.active(SNAPSHOT_ACTIVE_MAX, owner)
+        newest = await self.engine.orders.recent(recent, owner) if recent else []
         orders: dict[str, Order] = {o.id: o for o in newest}
         for order_id in active_ids:
             if order_id not in orders and (order := await self.engine.orders.get(order_id)):
@@ -128,7 +141,8 @@ class _Firehose:
                 except StopAsyncIteration:
                     return CLOSE_GOING_AWAY  # the bus closed: the server is shutting down
                 next_event = asyncio.ensure_future(anext(events))
-                await self.cursor.deliver(event)
+                if self.viewer.sees(event.owner):  # another key's order: never sent, never tracked
+                    await self.cursor.deliver(event)
         finally:
             next_event.cancel()
 
@@ -156,7 +170,7 @@ async def _serve(ws: WebSocket, engine: Engine, recent: int) -> int | None:
     """Run the firehose until the client leaves (None) or it must close (the close code)."""
     subscription = engine.bus.subscribe(None)  # before the snapshot is read: nothing slips by
     # After subscribing: every order created from now on has all its events published to us.
-    hose = _Firehose(ws, engine, engine.clock.now())
+    hose = _Firehose(ws, engine, engine.clock.now(), principal_of(ws))
 
     async def pump() -> int:
         await hose.start(recent)

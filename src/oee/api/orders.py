@@ -1,5 +1,8 @@
 """HTTP routes of the order API.
 
+With API keys, every order belongs to the key that placed it: another key's order is 404 as if
+it did not exist, and the listings show the caller's orders only (an admin key's, all of them).
+
 Routes read raw bodies and query strings themselves (`oee.api.requests`) and return
 `JSONResponse`s built from plain dicts: the Pydantic models only document the shapes, so the hot
 path of `POST /api/orders/execute` is one body read, one parse and one store insert.
@@ -19,7 +22,9 @@ from oee.api.deps import (
     parse_idempotency_key,
     parse_limit,
     parse_order_id,
+    principal_of,
     read_body,
+    visible_order,
 )
 from oee.api.errors import ApiError
 from oee.api.examples import EXAMPLE_ID, ORDER_RULES, error_responses, ok
@@ -91,7 +96,8 @@ _EXECUTE_BODY = {
     '(0.5 %); `orderType` is optional and only `"market"` is accepted today. Follow the order on `wsUrl`. With an `Idempotency-Key` '
     "header (1-255 printable ASCII characters), repeating the same request within 24 h "
     "returns the same order (header `Idempotent-Replayed: true`); the same key with a "
-    "different request answers 409 `IDEMPOTENCY_KEY_REUSED`.",
+    "different request answers 409 `IDEMPOTENCY_KEY_REUSED`. Idempotency keys are per API "
+    "key: two clients may use the same one without colliding.",
     response_model=ExecuteAccepted,
     responses=ok(_ACCEPTED_EXAMPLE, "The order is stored and queued.") | _EXECUTE_ERRORS,
     openapi_extra={"requestBody": _EXECUTE_BODY},
@@ -101,7 +107,7 @@ async def execute(request: Request) -> JSONResponse:
     engine = engine_of(request)
     key = parse_idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
     cmd = parse_execute(await read_body(request, engine.settings.max_body_bytes), engine.registry)
-    accepted = await engine.orders.submit(cmd, key)
+    accepted = await engine.orders.submit(cmd, key, principal_of(request).name)
     oid = accepted.order_id
     headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
     return JSONResponse({"orderId": oid, "wsUrl": f"/ws/orders/{oid}"}, headers=headers)
@@ -112,19 +118,20 @@ async def execute(request: Request) -> JSONResponse:
     "/active",
     summary="Orders being worked now",
     description="`activeCount` counts every non-terminal order; `orderIds` lists up to 1000 "
-    "of them, oldest first.",
+    "of them, oldest first. With API keys, only the calling key's orders (an admin key: all).",
     response_model=ActiveOrders,
     responses=ok(_ACTIVE_EXAMPLE) | error_responses("SERVICE_UNAVAILABLE"),
 )
 async def active(request: Request) -> JSONResponse:
     """How many orders are not terminal, and their ids."""
-    count, ids = await engine_of(request).orders.active()
+    count, ids = await engine_of(request).orders.active(owner=principal_of(request).owner_filter)
     return JSONResponse({"activeCount": count, "orderIds": ids})
 
 
 @router.get(
     "/recent",
     summary="Most recently created orders, newest first",
+    description="With API keys, only the calling key's orders (an admin key: all).",
     response_model=list[OrderView],
     responses=ok([EXAMPLE_ORDER]) | error_responses("INVALID_LIMIT", "SERVICE_UNAVAILABLE"),
     openapi_extra={
@@ -147,13 +154,14 @@ async def active(request: Request) -> JSONResponse:
 async def recent(request: Request) -> JSONResponse:
     """The newest orders as full views."""
     limit = parse_limit(request.query_params.get("limit"))
-    orders = await engine_of(request).orders.recent(limit)
+    orders = await engine_of(request).orders.recent(limit, principal_of(request).owner_filter)
     return JSONResponse([order_view(o) for o in orders])
 
 
 @router.get(
     "/{order_id}",
     summary="Everything persisted about one order",
+    description="Another API key's order answers 404 `ORDER_NOT_FOUND`, as an unknown one does.",
     response_model=OrderView,
     responses=ok(EXAMPLE_ORDER)
     | error_responses(
@@ -164,8 +172,4 @@ async def get_order(order_id: OrderIdPath, request: Request) -> JSONResponse:
     """Quotes from every venue, the routing decision, the transaction, attempts and result."""
     if order_id == "execute":  # the one sibling path with another method: say so
         raise ApiError(405, "METHOD_NOT_ALLOWED", "use POST to execute", headers={"Allow": "POST"})
-    oid = parse_order_id(order_id)
-    order = await engine_of(request).orders.get(oid)
-    if order is None:
-        raise ApiError(404, "ORDER_NOT_FOUND", f"no order with id {oid}")
-    return JSONResponse(order_view(order))
+    return JSONResponse(order_view(await visible_order(request, parse_order_id(order_id))))

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from oee.api.deps import OrderIdPath, engine_of, parse_order_id
+from oee.api.deps import OrderIdPath, engine_of, parse_order_id, principal_of, visible_order
 from oee.api.errors import ApiError
 from oee.api.examples import EXAMPLE_ID, error_responses, ok
 from oee.api.streams import OrderStream, StreamClosed, parse_since
@@ -38,7 +38,8 @@ _STREAM_EXAMPLE = (
     description="A `snapshot` event, then every later event once, in `seq` order; the SSE `id` is "
     "the seq. Resume with the `Last-Event-ID` header (or `?since=<seq>`): the events after it "
     "are replayed from the log instead of the snapshot. The response ends after a terminal "
-    "event.",
+    "event. A browser's `EventSource` cannot send headers: with API keys, pass `?token=` from "
+    "`POST /api/stream-tokens` instead.",
     response_class=StreamingResponse,
     responses=ok(_STREAM_EXAMPLE, "The event stream.", "text/event-stream")
     | error_responses(
@@ -51,16 +52,14 @@ async def order_events(request: Request, order_id: OrderIdPath) -> StreamingResp
     oid = parse_order_id(order_id)
     since = parse_since(request.headers.get("last-event-id") or request.query_params.get("since"))
     # Checked before the response starts, so these are plain HTTP errors, not a broken stream.
-    order = await engine.orders.get(oid)
-    if order is None:
-        raise ApiError(404, "ORDER_NOT_FOUND", f"no order with id {oid}")
+    order = await visible_order(request, oid)
     if since is not None and since > order.seq:
         raise ApiError(
             400, "INVALID_SINCE", f"since={since} is ahead of the order's seq {order.seq}"
         )
     frames: asyncio.Queue[dict[str, JSON] | None] = asyncio.Queue()
     subscription = engine.bus.subscribe(oid)  # before the stream reads the order
-    stream = OrderStream(frames.put, engine, oid)
+    stream = OrderStream(frames.put, engine, oid, principal_of(request))
 
     async def pump() -> None:
         try:

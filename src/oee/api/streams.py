@@ -20,8 +20,15 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from oee.api.cursor import Cursor
-from oee.api.deps import accept_from_allowed_origin, engine_of, parse_order_id
+from oee.api.deps import (
+    accept_from_allowed_origin,
+    engine_of,
+    order_not_found,
+    parse_order_id,
+    principal_of,
+)
 from oee.api.errors import ApiError, unavailable_dependency
+from oee.api.keys import Principal
 from oee.api.views import order_view
 from oee.bootstrap import Engine
 from oee.domain.events import JSON, OrderEvent
@@ -70,10 +77,11 @@ class OrderStream:
     """One client's view of one order: the snapshot or replay, then its events by `Cursor`.
 
     Transport-free: the WebSocket and the Server-Sent Events endpoints each pass their `send`.
+    `viewer` is the caller: another API key's order is "not found" to it.
     """
 
-    def __init__(self, send: Send, engine: Engine, order_id: str) -> None:
-        self.send, self.engine, self.order_id = send, engine, order_id
+    def __init__(self, send: Send, engine: Engine, order_id: str, viewer: Principal) -> None:
+        self.send, self.engine, self.order_id, self.viewer = send, engine, order_id, viewer
 
         async def send_event(event: OrderEvent) -> None:
             await send(event.to_wire())
@@ -92,8 +100,8 @@ class OrderStream:
     async def start(self, since: int | None) -> None:
         """Send the snapshot (or the replay after `since`); close if the order is finished."""
         order = await self.engine.orders.get(self.order_id)
-        if order is None:
-            raise ApiError(404, "ORDER_NOT_FOUND", f"no order with id {self.order_id}")
+        if order is None or not self.viewer.sees(order.owner):
+            raise order_not_found(self.order_id)
         if since is None:
             frame = {
                 "type": "snapshot",
@@ -184,7 +192,7 @@ async def _stream(ws: WebSocket, engine: Engine, order_id: str) -> None:
 async def _serve(ws: WebSocket, engine: Engine, order_id: str, since: int | None) -> int | None:
     """Run the stream until it ends or the client leaves; the close code, or None if gone."""
     subscription = engine.bus.subscribe(order_id)  # before reading the order: nothing slips by
-    stream = OrderStream(_sender(ws), engine, order_id)
+    stream = OrderStream(_sender(ws), engine, order_id, principal_of(ws))
 
     async def pump() -> int:
         await stream.start(since)

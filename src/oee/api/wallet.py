@@ -1,7 +1,8 @@
 """`GET /api/wallet`: the engine wallet's address and its balances, read from the chain now.
 
-Every worker signs with the one wallet (`OEE_WALLET_PATH`), and the API loads the same file for
-its public key, so this is the wallet that pays for every swap. The balances come from the
+Every worker signs with the one wallet (`OEE_WALLET_PATH`) and publishes its address beside it;
+the API reads only that address, never the keypair, so this is the wallet that pays for every
+swap and an API process holds no secret key. The balances come from the
 engine's own chain client (`Engine.chain`): `getBalance` and `getTokenAccountsByOwner`. Amounts
 are exact decimal strings, never floats: a float cannot hold 18 digits of lamports.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from oee.adapters.chain.transactions import read_keypair
+from oee.adapters.chain.wallet_address import address_path, read_address
 from oee.api.deps import engine_of
 from oee.api.errors import ApiError
 from oee.api.examples import error_responses, ok
@@ -128,14 +129,15 @@ def _unavailable(why: str) -> ApiError:
 
 
 def _public_key(path: Path) -> str:
-    """The wallet's address, read from the file the workers sign with (the secret is dropped)."""
+    """The wallet's address, as the workers published it beside the keypair file `path`."""
     try:
-        return str(read_keypair(path).pubkey())
+        return read_address(path)
     except FileNotFoundError:
         raise ApiError(
             503,
             "SERVICE_UNAVAILABLE",
-            f"no wallet at {path} yet: a worker creates it on first start (OEE_WALLET_PATH)",
+            f"no wallet address at {address_path(path)} yet: a worker publishes it when it "
+            "starts (OEE_WALLET_PATH)",
             headers={"Retry-After": "1"},
         ) from None
     except ValueError as error:

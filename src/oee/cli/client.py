@@ -18,7 +18,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus, InvalidURI
 
 URL_ENV = "OEE_URL"
+KEY_ENV = "OEE_API_KEY"
 DEFAULT_URL = "http://localhost:3000"
+# What a refused key means for someone at a terminal, beside the engine's own message.
+_KEY_HINTS = {
+    401: f"pass --api-key or set {KEY_ENV}",
+    403: "this needs an admin key",
+}
 
 
 class CliError(Exception):
@@ -51,35 +57,52 @@ def check_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def _server_error(response: httpx.Response) -> CliError:
+def _server_error(status: int, body: bytes, reason: str) -> CliError:
     try:
-        body = response.json()
-        code, message = str(body["code"]), str(body["message"])
+        answer = json.loads(body)
+        code, message = str(answer["code"]), str(answer["message"])
     except (ValueError, KeyError, TypeError):  # not the engine's error shape (a proxy, say)
-        code, message = (
-            f"HTTP_{response.status_code}",
-            response.text[:200] or response.reason_phrase,
-        )
-    return CliError(code, f"{message} (HTTP {response.status_code})")
+        code, message = f"HTTP_{status}", body.decode(errors="replace")[:200] or reason
+    hint = f"; {_KEY_HINTS[status]}" if status in _KEY_HINTS else ""
+    return CliError(code, f"{message} (HTTP {status}){hint}")
+
+
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    """The header that carries `api_key` (none without a key: an open engine needs none).
+
+    Raises:
+        CliError: `BAD_API_KEY` for a key that cannot be sent in a header.
+    """
+    if not api_key:
+        return {}
+    if not all("!" <= c <= "~" for c in api_key):
+        raise CliError("BAD_API_KEY", "an API key is printable ASCII without spaces")
+    return {"Authorization": f"Bearer {api_key}"}
 
 
 class EngineClient:
     """The engine's HTTP API and WebSocket streams, from a base URL. Use with `async with`."""
 
-    def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, base_url: str, *, timeout_s: float = 10.0, api_key: str | None = None
+    ) -> None:
         """Prepare a client; nothing connects before the first call.
 
         Args:
             base_url: The engine's base URL, e.g. http://localhost:3000.
             timeout_s: Longest wait for one HTTP answer or WebSocket handshake.
+            api_key: Sent as `Authorization: Bearer` on every call and stream, when given.
 
         Raises:
             CliError: `BAD_URL` for a URL that is not http(s).
         """
         self.base_url = check_base_url(base_url)
         self.timeout_s = timeout_s
+        self.headers = auth_headers(api_key)
         # trust_env=False: no proxy from the environment between the CLI and its engine.
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s, trust_env=False)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout_s, trust_env=False, headers=self.headers
+        )
 
     async def __aenter__(self) -> EngineClient:
         return self
@@ -98,7 +121,7 @@ class EngineClient:
         except httpx.HTTPError as error:
             raise CliError("HTTP_ERROR", f"{type(error).__name__}: {error}") from None
         if not response.is_success:
-            raise _server_error(response)
+            raise _server_error(response.status_code, response.content, response.reason_phrase)
         try:
             return response.json()
         except ValueError:
@@ -150,11 +173,17 @@ class EngineClient:
         scheme, rest = self.base_url.split("://", 1)
         url = f"{'wss' if scheme == 'https' else 'ws'}://{rest}{path}"
         try:
-            ws = await connect(url, proxy=None, open_timeout=self.timeout_s, max_size=None)
+            ws = await connect(
+                url,
+                proxy=None,
+                open_timeout=self.timeout_s,
+                max_size=None,
+                additional_headers=self.headers,
+            )
         except InvalidStatus as error:
-            status = error.response.status_code
-            message = f"the engine refused the WebSocket {path} with HTTP {status}"
-            raise CliError(f"HTTP_{status}", message) from None
+            refused = error.response
+            reason = f"the engine refused the WebSocket {path}"
+            raise _server_error(refused.status_code, bytes(refused.body or b""), reason) from None
         except InvalidURI:
             raise CliError("BAD_URL", f"{url} is not a WebSocket URL") from None
         except TimeoutError:

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from oee.cli.client import DEFAULT_URL, URL_ENV, CliError, EngineClient
+from oee.cli.client import DEFAULT_URL, KEY_ENV, URL_ENV, CliError, EngineClient
 from oee.cli.state import OrderState
 
 
@@ -38,6 +38,15 @@ ACTIVE_ROWS = 50  # `orders --active` shows this many; the title says how many t
 UrlOpt = Annotated[
     str,
     typer.Option("--url", envvar=URL_ENV, help="Base URL of the running engine."),
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar=KEY_ENV,
+        help="API key for an engine that needs one (sent as Authorization: Bearer).",
+        show_default=False,
+    ),
 ]
 
 
@@ -77,15 +86,23 @@ def submit(
         float, typer.Option("--timeout", min=1, help="With --watch: longest wait, in seconds.")
     ] = 120.0,
     url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = None,
 ) -> None:
     """Submit a market swap order and print its id (with --watch, follow it to the end)."""
-    run_client(_submit(url, token_in, token_out, amount, slippage_bps, watch, timeout))
+    run_client(_submit(url, api_key, token_in, token_out, amount, slippage_bps, watch, timeout))
 
 
 async def _submit(
-    url: str, token_in: str, token_out: str, amount: str, slippage: int, watch: bool, wait_s: float
+    url: str,
+    api_key: str | None,
+    token_in: str,
+    token_out: str,
+    amount: str,
+    slippage: int,
+    watch: bool,
+    wait_s: float,
 ) -> int:
-    async with EngineClient(url) as client:
+    async with EngineClient(url, api_key=api_key) as client:
         order_id = (await client.submit(token_in, token_out, amount, slippage))["orderId"]
         out.print(order_id, soft_wrap=True)
         if not watch:
@@ -107,18 +124,19 @@ def orders(
         ),
     ] = None,
     url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = None,
 ) -> None:
     """List orders as a table: id, status, pair, amount, venue, price, age."""
     if active and recent is not None:
         err.print("[red]error:[/] USAGE: use --active or --recent N, not both", soft_wrap=True)
         raise typer.Exit(2)
-    run_client(_orders(url, active, recent or 20))
+    run_client(_orders(url, api_key, active, recent or 20))
 
 
-async def _orders(url: str, active: bool, recent: int) -> int:
+async def _orders(url: str, api_key: str | None, active: bool, recent: int) -> int:
     from oee.cli.views import orders_table
 
-    async with EngineClient(url) as client:
+    async with EngineClient(url, api_key=api_key) as client:
         if active:
             answer = await client.active()
             ids, count = answer["orderIds"][:ACTIVE_ROWS], answer["activeCount"]
@@ -136,15 +154,15 @@ async def _orders(url: str, active: bool, recent: int) -> int:
     return 0
 
 
-def wallet(url: UrlOpt = DEFAULT_URL) -> None:
+def wallet(url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = None) -> None:
     """Show the engine wallet (the one every worker signs with) and its balances on chain."""
-    run_client(_wallet(url))
+    run_client(_wallet(url, api_key))
 
 
-async def _wallet(url: str) -> int:
+async def _wallet(url: str, api_key: str | None) -> int:
     from oee.cli.views import wallet_table
 
-    async with EngineClient(url) as client:
+    async with EngineClient(url, api_key=api_key) as client:
         answer = await client.wallet()
     out.print(wallet_table(answer))
     return 0
@@ -163,6 +181,7 @@ def watch(
         ),
     ] = None,
     url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = None,
 ) -> None:
     """Show every order flowing through the engine live, with active count and throughput.
 
@@ -170,13 +189,15 @@ def watch(
     that finished in the last 10 s. Ctrl-C or SIGTERM stops it (exit 0).
     When the output is not a terminal, the final table is printed once.
     """
-    run_client(_watch(url, recent, rows, duration))
+    run_client(_watch(url, api_key, recent, rows, duration))
 
 
-async def _watch(url: str, recent: int, rows: int, duration: float | None) -> int:
+async def _watch(
+    url: str, api_key: str | None, recent: int, rows: int, duration: float | None
+) -> int:
     from oee.cli.live import watch_board
 
-    async with EngineClient(url) as client:
+    async with EngineClient(url, api_key=api_key) as client:
         await watch_board(client, out, err, recent=recent, rows=rows, duration_s=duration)
     return 0
 
@@ -184,6 +205,7 @@ async def _watch(url: str, recent: int, rows: int, duration: float | None) -> in
 def loadtest(
     count: Annotated[int, typer.Argument(min=1, max=1_000_000, help="Orders to submit.")] = 100,
     url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Orders in flight at once.")] = 50,
     token_in: Annotated[str, typer.Option(help="Token sold.")] = "SOL",
     token_out: Annotated[str, typer.Option(help="Token bought.")] = "USDC",
@@ -208,8 +230,10 @@ def loadtest(
     from oee.loadtest import render_report, run_loadtest
 
     async def main() -> Any:
-        async with EngineClient(url) as client:
-            await client.health()  # an engine that is not running is one line, not a report
+        async with EngineClient(url, api_key=api_key) as client:
+            # An engine that is not running, or a refused key, is one line, not a report.
+            await client.health()
+            await client.active()
         return await run_loadtest(
             url,
             count,
@@ -220,6 +244,7 @@ def loadtest(
             slippage_bps=slippage_bps,
             timeout_s=timeout,
             progress=progress,
+            api_key=api_key,
         )
 
     try:

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from oee.api.keys import KeyRing
     from oee.bootstrap import Role
     from oee.settings import Settings
 
@@ -24,7 +25,11 @@ err = Console(stderr=True)
 # Help texts say "(env: ...)": square brackets would be taken for rich markup and vanish.
 HostOpt = Annotated[
     str | None,
-    typer.Option("--host", help="Interface to listen on (env: OEE_HOST; default 0.0.0.0)."),
+    typer.Option(
+        "--host",
+        help="Interface to listen on (env: OEE_HOST; default 127.0.0.1). Another interface "
+        "needs API keys (OEE_API_KEYS) or OEE_ALLOW_OPEN=true.",
+    ),
 ]
 PortOpt = Annotated[
     int | None,
@@ -78,7 +83,33 @@ def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
         raise typer.Exit(1) from None
 
 
-async def _serve(settings: Settings, role: Role) -> None:
+def _access(settings: Settings) -> KeyRing:
+    """The API keys, checked before anything starts: bad key settings, or an open engine on a
+    public interface, stop the command with one clear line; open mode says so once."""
+    from oee.api.keys import OPEN_MODE_WARNING, KeyConfigError, exposure_problem, load_keyring
+
+    try:
+        keyring = load_keyring(settings)
+    except KeyConfigError as error:
+        err.print(f"[red]error:[/] invalid API keys: {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    problem = exposure_problem(settings, keyring)
+    if problem is not None:
+        err.print(f"[red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+    if not keyring.enabled:
+        where = (
+            f"listening on {settings.host} only"
+            if not settings.allow_open
+            else (f"serving {settings.host} open (OEE_ALLOW_OPEN)")
+        )
+        err.print(
+            f"[yellow]warning:[/] {OPEN_MODE_WARNING}; {where}", highlight=False, soft_wrap=True
+        )
+    return keyring
+
+
+async def _serve(settings: Settings, role: Role, keyring: KeyRing) -> None:
     import uvicorn
 
     from oee.api.app import create_app
@@ -86,7 +117,7 @@ async def _serve(settings: Settings, role: Role) -> None:
     from oee.bootstrap import build_engine
 
     engine = await build_engine(settings, role)
-    config = server_config(create_app(engine), host=settings.host, port=settings.port)
+    config = server_config(create_app(engine, keyring), host=settings.host, port=settings.port)
     mode = "production (PostgreSQL + Redis)" if settings.production else "embedded"
     err.print(
         f"[bold green]oee[/] {role} on http://{settings.host}:{settings.port} — {mode}; "
@@ -120,10 +151,12 @@ def serve(host: HostOpt = None, port: PortOpt = None) -> None:
 
     With no DATABASE_URL/REDIS_URL it is the embedded default: SQLite in
     OEE_DATA_DIR (.oee), in-process queue, bus and simulator. With both set
-    it runs on PostgreSQL and Redis. Other settings: OEE_* (see the README).
+    it runs on PostgreSQL and Redis. Without API keys (OEE_API_KEYS) it runs
+    open, on 127.0.0.1 only. Other settings: OEE_* (see the README).
     """
     settings = _settings(host=host, port=port)
-    _run(lambda: _serve(settings, "serve"))
+    keyring = _access(settings)
+    _run(lambda: _serve(settings, "serve", keyring))
 
 
 def api(host: HostOpt = None, port: PortOpt = None) -> None:
@@ -133,7 +166,8 @@ def api(host: HostOpt = None, port: PortOpt = None) -> None:
     """
     settings = _settings(host=host, port=port)
     _require_servers(settings, "api")
-    _run(lambda: _serve(settings, "api"))
+    keyring = _access(settings)
+    _run(lambda: _serve(settings, "api", keyring))
 
 
 def worker(
@@ -162,7 +196,10 @@ async def _work(settings: Settings) -> None:
     if settings.worker.metrics_port is not None:
         from oee.metrics import start_metrics_server
 
-        start_metrics_server(settings.worker.metrics_port, engine.metrics, queue=engine.queue)
+        # On OEE_HOST like the API (loopback unless told): the port has no keys of its own.
+        start_metrics_server(
+            settings.worker.metrics_port, engine.metrics, addr=settings.host, queue=engine.queue
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 

@@ -258,6 +258,21 @@ ORDERS: tuple[Call, ...] = (
         media="text/event-stream",
     ),
     Call(
+        name="Get a stream token",
+        method="POST",
+        path="/api/stream-tokens",
+        status=200,
+        description="A token valid for a minute that opens a stream as your key: "
+        "`{{wsBaseUrl}}/ws/orders?token=<token>` (browsers cannot send headers on a "
+        "WebSocket; other clients send the key itself). An engine without keys answers a token "
+        "too, which its streams ignore.",
+        has=("token", "expiresAt"),
+        example={
+            "token": "ZGVzawoxNzY0MDYwMDYwCmYxZDRhOWMyYjdlMDM4NmQ.3q2-7wEjRWeJq83vASNFZ4mrze8BI0Vn",
+            "expiresAt": "2026-11-25T09:01:00Z",
+        },
+    ),
+    Call(
         name="Active orders",
         method="GET",
         path="/api/orders/active",
@@ -612,13 +627,16 @@ with the best net output, and streams every step of its life over WebSocket. Exe
 simulated today.
 
 **Use.** Set the collection variables `baseUrl` (default `http://localhost:3000`) and
-`wsBaseUrl` (default `ws://localhost:3000`), then run the collection: *Execute a market order*
+`wsBaseUrl` (default `ws://localhost:3000`), and `apiKey` when the engine runs with API keys
+(every request sends it as `Authorization: Bearer`; admin-only requests, the simulator's and
+`/metrics`, need an admin key), then run the collection: *Execute a market order*
 saves `orderId` for the requests after it. Every request's tests check the documented status
 and body. Start an engine with `scripts/oee serve`; the full API is at `{{{{baseUrl}}}}/docs`.
 
 **WebSocket streams (not requests of this collection).** Postman's collection format v2.1 cannot
 hold WebSocket requests (postmanlabs/postman-app-support#11252). Open them by hand
-(*New* > *WebSocket*) after running *Execute a market order*:
+(*New* > *WebSocket*) after running *Execute a market order*, with the header
+`Authorization: Bearer {{{{apiKey}}}}` when the engine has keys:
 
 `{ORDER_STREAM_URL}` streams one order:
 
@@ -784,8 +802,16 @@ def build_collection() -> dict[str, Any]:
             {"name": name, "description": about, "item": [_item(call) for call in calls]}
             for name, about, calls in FOLDERS
         ],
+        # Every request inherits it; an engine without keys ignores the header.
+        "auth": {
+            "type": "bearer",
+            "bearer": [{"key": "token", "value": "{{apiKey}}", "type": "string"}],
+        },
         "variable": [
             _variable("baseUrl", "http://localhost:3000", "Where the engine's HTTP API answers."),
+            _variable(
+                "apiKey", "", "An API key of the engine (OEE_API_KEYS); empty for an open one."
+            ),
             _variable(
                 "wsBaseUrl",
                 "ws://localhost:3000",

@@ -15,6 +15,9 @@ class OrderEvent:
 
     `type` is the status the order moved to (`routing`, `confirmed`, ...) or an informational
     type; `details` holds the type's own fields in their wire (camelCase, JSON-native) form.
+    `owner` names the API key that placed the order (None: placed in open mode). It travels
+    with the event on the bus, so a stream can drop other keys' events before sending them,
+    but is no part of the event itself: not on the wire, not in the log, not compared.
     """
 
     order_id: str
@@ -23,6 +26,7 @@ class OrderEvent:
     at: datetime
     attempt: int
     details: dict[str, JSON] = field(default_factory=dict)
+    owner: str | None = field(default=None, compare=False)
 
     def to_wire(self) -> dict[str, JSON]:
         """The event as clients receive it over WebSocket and from the event log."""

@@ -74,11 +74,15 @@ class SubmitOrder:
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyKey:
-    """A client's key for one submit: the same key and request return the same order."""
+    """A client's key for one submit: the same key and request return the same order.
+
+    Keys are per owner (API key name; None in open mode): two clients never collide.
+    """
 
     key: str
     fingerprint: str
     expires_at: datetime
+    owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +130,14 @@ class Order:
     error: str | None = None
     reason: str | None = None
     attempts: list[dict[str, JSON]] = field(default_factory=list)
+    # The name of the API key that placed it; None when placed while the engine ran open.
+    owner: str | None = None
 
     @classmethod
-    def accept(cls, cmd: SubmitOrder, order_id: str, at: datetime) -> tuple[Order, OrderEvent]:
-        """Create a pending order (seq 1) from a validated command."""
+    def accept(
+        cls, cmd: SubmitOrder, order_id: str, at: datetime, owner: str | None = None
+    ) -> tuple[Order, OrderEvent]:
+        """Create a pending order (seq 1) from a validated command, owned by `owner`."""
         order = cls(
             id=order_id,
             type=cmd.type,
@@ -142,6 +150,7 @@ class Order:
             attempt=1,
             created_at=at,
             updated_at=at,
+            owner=owner,
         )
         event = order._event(
             at,
@@ -291,4 +300,5 @@ class Order:
             at=at,
             attempt=self.attempt,
             details=details,
+            owner=self.owner,
         )

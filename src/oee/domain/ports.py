@@ -25,8 +25,8 @@ class OrderStore(Protocol):
     ) -> str:
         """Insert a new order and its first event in one transaction; returns the order's id.
 
-        With `idempotency`, the key is claimed in the same transaction. If an unexpired claim
-        exists, nothing is written and the id of the order that holds it is returned, or
+        With `idempotency`, the key is claimed in the same transaction (keys are per owner).
+        If an unexpired claim exists, nothing is written and the id of the order that holds it is returned, or
         `IdempotencyConflict` is raised when that order was asked with another fingerprint.
         """
 
@@ -43,11 +43,14 @@ class OrderStore(Protocol):
     async def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]:
         """The order's events with `seq > after_seq`, in seq order."""
 
-    async def active(self, limit: int) -> tuple[int, list[str]]:
-        """How many orders are not terminal, and the ids of up to `limit` of them (oldest first)."""
+    async def active(self, limit: int, owner: str | None = None) -> tuple[int, list[str]]:
+        """How many orders are not terminal, and the ids of up to `limit` of them (oldest first).
 
-    async def recent(self, limit: int) -> list[Order]:
-        """The most recently created orders, newest first."""
+        With `owner`, only the orders that API key placed; without, every order.
+        """
+
+    async def recent(self, limit: int, owner: str | None = None) -> list[Order]:
+        """The most recently created orders, newest first (only `owner`'s when given)."""
 
     async def unfinished(self, updated_before: datetime, limit: int) -> list[str]:
         """Ids of non-terminal orders last changed before `updated_before` (for recovery)."""

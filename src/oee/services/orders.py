@@ -41,7 +41,9 @@ class OrderService:
         self.clock = clock
         self.idempotency_window = timedelta(seconds=idempotency_window_s)
 
-    async def submit(self, cmd: SubmitOrder, idempotency_key: str | None = None) -> Accepted:
+    async def submit(
+        self, cmd: SubmitOrder, idempotency_key: str | None = None, owner: str | None = None
+    ) -> Accepted:
         """Persist a new pending order, publish its first event and queue it.
 
         The order is durable once `store.create` returns. If enqueueing fails after that, the
@@ -51,16 +53,18 @@ class OrderService:
             cmd: The validated order.
             idempotency_key: The client's key: within the window, the same key and request
                 return the first order instead of creating another.
+            owner: The name of the API key placing it (None in open mode); idempotency keys
+                are per owner.
 
         Raises:
             IdempotencyConflict: The key was used for a different request.
         """
         now = self.clock.now()
-        order, event = Order.accept(cmd, str(uuid.uuid4()), now)
+        order, event = Order.accept(cmd, str(uuid.uuid4()), now, owner)
         claim = None
         if idempotency_key is not None:
             claim = IdempotencyKey(
-                idempotency_key, cmd.fingerprint(), now + self.idempotency_window
+                idempotency_key, cmd.fingerprint(), now + self.idempotency_window, owner
             )
         order_id = await self.store.create(order, event, claim)
         if order_id != order.id:
@@ -80,10 +84,10 @@ class OrderService:
         """The order's events after `after_seq`, in seq order."""
         return await self.store.events(order_id, after_seq)
 
-    async def active(self, limit: int = 1000) -> tuple[int, list[str]]:
-        """Count and ids of orders being worked now."""
-        return await self.store.active(limit)
+    async def active(self, limit: int = 1000, owner: str | None = None) -> tuple[int, list[str]]:
+        """Count and ids of orders being worked now (only `owner`'s when given)."""
+        return await self.store.active(limit, owner)
 
-    async def recent(self, limit: int) -> list[Order]:
-        """The most recently created orders, newest first."""
-        return await self.store.recent(limit)
+    async def recent(self, limit: int, owner: str | None = None) -> list[Order]:
+        """The most recently created orders, newest first (only `owner`'s when given)."""
+        return await self.store.recent(limit, owner)

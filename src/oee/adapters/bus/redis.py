@@ -1,6 +1,7 @@
 """The event bus over Redis pub/sub: every API process sees every order's events.
 
-One channel, `<prefix>:events`, carries every event as the JSON of `OrderEvent.to_wire()`.
+One channel, `<prefix>:events`, carries every event as the JSON of `OrderEvent.to_wire()`, plus
+the order's owner under `_owner` (streams drop other API keys' events by it).
 Each process holds one publisher client and one subscriber connection, and hands what it
 receives to its `LocalFanout`; a process also receives its own publishes that way, so there
 is exactly one path into the fan-out. Pub/sub is fire-and-forget: an event published while a
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 
 import structlog
@@ -25,6 +27,19 @@ from oee.adapters.bus._fanout import DEFAULT_BUFFER, Feed, LocalFanout
 from oee.domain.events import OrderEvent
 
 log = structlog.get_logger(__name__)
+
+_OWNER = "_owner"  # beside the wire fields: no event detail is named with an underscore
+
+
+def _encode(event: OrderEvent) -> str:
+    return json.dumps({**event.to_wire(), _OWNER: event.owner}, separators=(",", ":"))
+
+
+def _decode(data: str | bytes) -> OrderEvent:
+    body = json.loads(data)
+    owner = body.pop(_OWNER, None)
+    return dataclasses.replace(OrderEvent.from_wire(body), owner=owner)
+
 
 _CONNECT_TIMEOUT_S = 2.0
 _SUBSCRIBE_TIMEOUT_S = 5.0
@@ -109,7 +124,7 @@ class RedisBus:
             self._writer = asyncio.create_task(self._write(), name="redis-bus-writer")
         sent = asyncio.get_running_loop().create_future()
         try:
-            self._outbox.put_nowait((json.dumps(event.to_wire(), separators=(",", ":")), sent))
+            self._outbox.put_nowait((_encode(event), sent))
         except asyncio.QueueFull:  # Redis has been slow or down for a while
             if not self._overflowing:  # once per episode, not once per event
                 log.warning("bus_outbox_full", order_id=event.order_id, seq=event.seq)
@@ -217,8 +232,8 @@ class RedisBus:
                 # Buffered messages are read without suspending; let the readers run too.
                 await asyncio.sleep(0)
             try:
-                event = OrderEvent.from_wire(json.loads(message["data"]))
-            except (ValueError, KeyError, TypeError):
+                event = _decode(message["data"])
+            except (ValueError, KeyError, TypeError, AttributeError):
                 log.warning("bus_bad_message", data=message["data"][:200])
                 continue
             self._fanout.dispatch(event)

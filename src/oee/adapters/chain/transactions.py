@@ -22,6 +22,7 @@ from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.transaction import Transaction
 
+from oee.adapters.chain.wallet_address import publish_address
 from oee.domain.orders import SignedSwap
 from oee.domain.ports import (
     Blockhash,
@@ -126,7 +127,8 @@ def load_or_create_keypair(path: Path) -> Keypair:
 
     The file is a JSON array of the 64 secret-key bytes, like the Solana CLI's `id.json`, and
     readable by its owner only (0600). Creation is atomic (write a private temporary file,
-    then hard-link it into place) so concurrent first starts agree on one wallet.
+    then hard-link it into place) so concurrent first starts agree on one wallet. The address
+    is published beside it (`oee.adapters.chain.wallet_address`) for the API to read.
 
     Raises:
         ValueError: The file exists but is not a 64-byte keypair.
@@ -144,7 +146,9 @@ def load_or_create_keypair(path: Path) -> Keypair:
                 os.link(tmp, path)
         finally:
             os.unlink(tmp)
-    return read_keypair(path)
+    keypair = read_keypair(path)
+    publish_address(path, keypair.pubkey())  # for processes that must not read the secret
+    return keypair
 
 
 def read_keypair(path: Path) -> Keypair:

@@ -16,7 +16,7 @@ from oee.domain.routing import RoutingDecision
 from oee.domain.status import OrderStatus
 from oee.domain.tokens import MAINNET_TOKENS, Registry
 
-# What `save` rewrites; id, type, tokens, amount, slippage and created_at never change.
+# What `save` rewrites; id, type, tokens, amount, slippage, created_at and owner never change.
 MUTABLE_COLUMNS = (
     "status",
     "seq",
@@ -42,6 +42,7 @@ def order_to_row(order: Order) -> dict[str, Any]:
         "amount_in": str(order.amount_in),
         "slippage_bps": order.slippage_bps,
         "created_at": order.created_at,
+        "owner": order.owner,
         **order_changes(order),
     }
 
@@ -85,6 +86,7 @@ def order_from_row(row: Mapping[Any, Any], registry: Registry = MAINNET_TOKENS) 
         error=row["error"],
         reason=row["reason"],
         attempts=list(row["attempts"]),
+        owner=row["owner"],
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -88,6 +89,10 @@ orders = Table(
     Column("reason", Text),
     # The signature while submitted, the fill's hash once confirmed: look-ups by hash.
     Column("tx_hash", String(128), index=True),
+    # The API key (by name) that placed it; NULL for orders placed while the engine ran open.
+    Column("owner", String(64)),
+    # One key's listings (`recent`, `active`) read its own orders, newest first, by index.
+    Index("ix_orders_owner", "owner", "created_at"),
 )
 
 order_events = Table(
@@ -105,6 +110,9 @@ order_events = Table(
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
+    # Keys are per API key name ('' in open mode: a primary key column cannot be NULL), so two
+    # clients may use the same Idempotency-Key without colliding.
+    Column("owner", String(64), primary_key=True, server_default=""),
     # A client key: the same key with the same request returns the same order.
     Column("key", String(255), primary_key=True),
     Column("fingerprint", String(64), nullable=False),

@@ -64,6 +64,13 @@ _RECENT = (
     .order_by(orders.c.created_at.desc(), orders.c.id.desc())
     .limit(bindparam("limit"))
 )
+# The same three for one API key's orders (`owner` given).
+_owned = orders.c.owner == bindparam("owner")
+_ACTIVE_QUERIES = {
+    False: (_ACTIVE_COUNT, _ACTIVE_IDS),
+    True: (_ACTIVE_COUNT.where(_owned), _ACTIVE_IDS.where(_owned)),
+}
+_RECENT_QUERIES = {False: _RECENT, True: _RECENT.where(_owned)}
 _UNFINISHED = (
     select(orders.c.id)
     .where(_working)
@@ -73,8 +80,11 @@ _UNFINISHED = (
 )
 _PING = text("SELECT 1")
 _INSERT_KEY = insert(idempotency_keys)
-_GET_KEY = select(idempotency_keys).where(idempotency_keys.c.key == bindparam("key"))
-_DELETE_KEY = delete(idempotency_keys).where(idempotency_keys.c.key == bindparam("key"))
+_THE_KEY = (idempotency_keys.c.owner == bindparam("owner")) & (
+    idempotency_keys.c.key == bindparam("key")
+)
+_GET_KEY = select(idempotency_keys).where(_THE_KEY)
+_DELETE_KEY = delete(idempotency_keys).where(_THE_KEY)
 _PURGE_KEYS = delete(idempotency_keys).where(idempotency_keys.c.expires_at < bindparam("before"))
 
 
@@ -142,7 +152,7 @@ def _insert_claiming(
             return str(order_row["id"])
         except IntegrityError:
             with conn.begin():
-                held = conn.execute(_GET_KEY, {"key": key.key}).mappings().first()
+                held = conn.execute(_GET_KEY, _key_id(key)).mappings().first()
                 if held is None:
                     continue  # purged in between: claim it again
                 if held["expires_at"] > order_row["created_at"]:  # still in its window
@@ -151,13 +161,17 @@ def _insert_claiming(
                             "this Idempotency-Key was already used for a different order request"
                         ) from None
                     return str(held["order_id"])
-                conn.execute(delete(idempotency_keys).where(idempotency_keys.c.key == key.key))
+                conn.execute(_DELETE_KEY, _key_id(key))
     raise IdempotencyConflict("this Idempotency-Key is being claimed concurrently; retry")
+
+
+def _key_id(key: IdempotencyKey) -> dict[str, Any]:
+    return {"owner": key.owner or "", "key": key.key}  # '': open mode (see _schema)
 
 
 def _key_row(key: IdempotencyKey, order_id: str) -> dict[str, Any]:
     return {
-        "key": key.key,
+        **_key_id(key),
         "fingerprint": key.fingerprint,
         "order_id": order_id,
         "expires_at": key.expires_at,
@@ -186,14 +200,15 @@ def _events(conn: Connection, order_id: str, after_seq: int) -> list[OrderEvent]
     return [event_from_row(row) for row in rows]
 
 
-def _active(conn: Connection, limit: int) -> tuple[int, list[str]]:
-    count: int = conn.execute(_ACTIVE_COUNT).scalar_one()
-    return count, list(conn.execute(_ACTIVE_IDS, {"limit": limit}).scalars())
+def _active(conn: Connection, limit: int, owner: str | None) -> tuple[int, list[str]]:
+    count_query, ids_query = _ACTIVE_QUERIES[owner is not None]
+    count: int = conn.execute(count_query, {"owner": owner}).scalar_one()
+    return count, list(conn.execute(ids_query, {"limit": limit, "owner": owner}).scalars())
 
 
-def _recent(conn: Connection, limit: int, registry: Registry) -> list[Order]:
-    rows = conn.execute(_RECENT, {"limit": limit}).mappings()
-    return [order_from_row(row, registry) for row in rows]
+def _recent(conn: Connection, limit: int, owner: str | None, registry: Registry) -> list[Order]:
+    rows = conn.execute(_RECENT_QUERIES[owner is not None], {"limit": limit, "owner": owner})
+    return [order_from_row(row, registry) for row in rows.mappings()]
 
 
 def _unfinished(conn: Connection, updated_before: datetime, limit: int) -> list[str]:
@@ -269,13 +284,14 @@ class SqlAlchemyStore:
         """The order's events with `seq > after_seq`, in seq order."""
         return await self._read(_events, order_id, after_seq)
 
-    async def active(self, limit: int) -> tuple[int, list[str]]:
-        """How many orders are not terminal, and the ids of up to `limit` of them (oldest first)."""
-        return await self._read(_active, limit)
+    async def active(self, limit: int, owner: str | None = None) -> tuple[int, list[str]]:
+        """How many orders are not terminal, and the ids of up to `limit` of them (oldest first);
+        only `owner`'s when given."""
+        return await self._read(_active, limit, owner)
 
-    async def recent(self, limit: int) -> list[Order]:
-        """The most recently created orders, newest first."""
-        return await self._read(_recent, limit, self._registry)
+    async def recent(self, limit: int, owner: str | None = None) -> list[Order]:
+        """The most recently created orders, newest first; only `owner`'s when given."""
+        return await self._read(_recent, limit, owner, self._registry)
 
     async def unfinished(self, updated_before: datetime, limit: int) -> list[str]:
         """Ids of non-terminal orders last changed before `updated_before`, oldest first."""

@@ -1,6 +1,7 @@
 // The live dashboard: every order over the WS /ws/orders firehose, a submit form, demo buttons,
 // the engine wallet's balances and the simulator's pool launches.
 // Plain JavaScript on the public API only; no framework, no build step, nothing from the internet.
+// With API keys it asks for one on the first 401 and keeps it for the tab (sessionStorage).
 "use strict";
 
 const TOKENS = ["SOL", "USDC", "USDT", "BONK", "JUP", "WIF", "RAY"];
@@ -28,6 +29,8 @@ const BURST = [
   ["JUP", "USDC", "30"], ["SOL", "WIF", "0.3"], ["RAY", "USDC", "8"], ["USDT", "SOL", "35"],
   ["SOL", "USDT", "0.4"], ["WIF", "SOL", "12"],
 ];
+
+const KEY_STORAGE = "oee.apiKey"; // this tab only (sessionStorage), until "Forget key"
 
 const $ = (id) => document.getElementById(id);
 const orders = new Map(); // orderId -> state (see blank())
@@ -146,7 +149,7 @@ function applyEvent(ev) {
 
 async function refresh(id) {
   try {
-    const reply = await fetch(`/api/orders/${encodeURIComponent(id)}`, { cache: "no-store" });
+    const reply = await api(`/api/orders/${encodeURIComponent(id)}`, { cache: "no-store" });
     if (!reply.ok) return;
     const state = fromView(await reply.json());
     if (!state.row) add(state, true);
@@ -280,7 +283,7 @@ function updateThroughput() {
 async function resyncActive() {
   // Orders beyond our rows (or missed while reconnecting) still count: ask the server.
   try {
-    const reply = await fetch("/api/orders/active", { cache: "no-store" });
+    const reply = await api("/api/orders/active", { cache: "no-store" });
     if (!reply.ok) return;
     const body = await reply.json();
     const ids = new Set(body.orderIds);
@@ -298,6 +301,53 @@ async function resyncActive() {
   }
 }
 
+// ---------------------------------------------------------------------------------- API keys
+
+// An engine with API keys answers 401 until the page sends one: then the key panel asks for it.
+// The key goes out as `Authorization: Bearer` on every fetch; a WebSocket cannot carry headers,
+// so the firehose opens with a short-lived token from POST /api/stream-tokens instead.
+const apiKey = () => sessionStorage.getItem(KEY_STORAGE) || "";
+
+function api(url, init = {}) {
+  const headers = { ...(init.headers || {}) };
+  const key = apiKey();
+  if (key) headers.authorization = `Bearer ${key}`;
+  return fetch(url, { ...init, headers }).then((reply) => {
+    if (reply.status === 401) askForKey(reply);
+    return reply;
+  });
+}
+
+async function askForKey(reply) {
+  const panel = $("key-panel");
+  if (!panel.hidden) return;
+  let message = "Enter one of the engine's API keys (OEE_API_KEYS).";
+  if (apiKey()) {
+    try {
+      message = (await reply.clone().json()).message;
+    } catch (_) {
+      message = "The key was refused.";
+    }
+  }
+  $("key-message").textContent = message;
+  panel.hidden = false;
+  setConn("down", "needs an API key");
+  $("key-input").focus();
+}
+
+function onKey(event) {
+  event.preventDefault();
+  const key = $("key-input").value.trim();
+  if (!key) return;
+  sessionStorage.setItem(KEY_STORAGE, key);
+  location.reload(); // every panel and the firehose start again with the key
+}
+
+function forgetKey() {
+  sessionStorage.removeItem(KEY_STORAGE);
+  location.reload();
+}
+
 // ---------------------------------------------------------------------------------- firehose
 
 let backoff = BACKOFF_MIN_MS;
@@ -308,10 +358,29 @@ function setConn(kind, text) {
   el.textContent = text;
 }
 
-function connect() {
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(`${scheme}//${location.host}/ws/orders?recent=50`);
+function reconnect() {
+  const wait = backoff;
+  backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+  setConn("down", `disconnected — retrying in ${(wait / 1000).toFixed(1)} s`);
+  setTimeout(connect, wait);
+}
+
+async function connect() {
   setConn("connecting", "connecting…");
+  // A token for this connection (valid a minute; an engine without keys ignores it).
+  let token;
+  try {
+    const reply = await api("/api/stream-tokens", { method: "POST" });
+    if (reply.status === 401) return; // the key panel is up; a new key reloads the page
+    if (!reply.ok) throw new Error(`HTTP ${reply.status}`);
+    token = (await reply.json()).token;
+  } catch (_) {
+    reconnect();
+    return;
+  }
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const query = `recent=50&token=${encodeURIComponent(token)}`;
+  const ws = new WebSocket(`${scheme}//${location.host}/ws/orders?${query}`);
   ws.onmessage = (message) => {
     let frame;
     try {
@@ -329,12 +398,7 @@ function connect() {
       applyEvent(frame);
     }
   };
-  ws.onclose = () => {
-    const wait = backoff;
-    backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
-    setConn("down", `disconnected — retrying in ${(wait / 1000).toFixed(1)} s`);
-    setTimeout(connect, wait);
-  };
+  ws.onclose = reconnect;
 }
 
 function onSnapshot(frame) {
@@ -376,7 +440,7 @@ function say(el, kind, parts) {
 async function postJson(url, body) {
   // {ok, status, body}; a network failure becomes a NETWORK_ERROR in the server's error shape.
   try {
-    const reply = await fetch(url, {
+    const reply = await api(url, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
@@ -456,7 +520,7 @@ function faultsUnavailable(body) {
 
 async function loadFaultRate() {
   try {
-    const reply = await fetch("/api/sim/faults", { cache: "no-store" });
+    const reply = await api("/api/sim/faults", { cache: "no-store" });
     const body = await reply.json();
     if (reply.ok) showFaultRate(body.rate);
     else faultsUnavailable(body);
@@ -499,7 +563,7 @@ async function loadWallet() {
   }
   walletLoading = true;
   try {
-    const reply = await fetch("/api/wallet", { cache: "no-store" });
+    const reply = await api("/api/wallet", { cache: "no-store" });
     const body = await reply.json();
     if (reply.ok) showWallet(body);
     else walletUnavailable(body);
@@ -654,7 +718,7 @@ function renderLaunches() {
 
 async function loadLaunches() {
   try {
-    const reply = await fetch("/api/sim/pools", { cache: "no-store" });
+    const reply = await api("/api/sim/pools", { cache: "no-store" });
     const body = await reply.json();
     if (!reply.ok) {
       launchesUnavailable(body);
@@ -727,6 +791,9 @@ function start() {
   $("wallet-address").addEventListener("click", onCopyAddress);
   $("launch-form").addEventListener("submit", onLaunch);
   $("launch-suggest").addEventListener("click", suggestSymbol);
+  $("key-form").addEventListener("submit", onKey);
+  $("forget-key").addEventListener("click", forgetKey);
+  $("forget-key").hidden = !apiKey();
   suggestSymbol();
   loadFaultRate();
   loadLaunches().then(loadWallet); // launched symbols name the wallet's new tokens
