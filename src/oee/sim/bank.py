@@ -111,6 +111,8 @@ class Bank:
         self._mints: set[Pubkey] = set()
         self._token_rent = self._svm.minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_SIZE)
         self._holdings: dict[Pubkey, set[Pubkey]] = {}  # owner -> mints of accounts it may hold
+        # Real programs loaded into litesvm (`oee.sim.programs`): their instructions run as is.
+        self.programs: frozenset[Pubkey] = frozenset()
 
     def lamports(self, owner: str) -> int:
         """The lamports at an address (0 for an account that does not exist)."""
@@ -158,6 +160,14 @@ class Bank:
         self.store.put(address, TOKEN_PROGRAM_ID, bytes(state), _u64(lamports))
         return balance
 
+    def note_holdings(self, addresses: list[Pubkey]) -> None:
+        """Remember the owners and mints of whichever of `addresses` are token accounts, for
+        accounts written outside this bank's own methods (a real program, a restore)."""
+        for address in addresses:
+            state = self._token_account(address)
+            if state is not None:
+                self._holdings.setdefault(state.owner, set()).add(state.mint)
+
     def decimals(self, mint: str) -> int | None:
         """A mint's decimals as its account on chain says, or None when there is no such mint."""
         account = self._svm.get_account(Pubkey.from_string(mint))
@@ -192,7 +202,7 @@ class Bank:
         post = self.balances_of(keys)
         if isinstance(result, FailedTransactionMetadata):
             meta = result.meta()
-            err = _error_json(result.err(), legs.index)
+            err = error_json(result.err(), legs.index)
         else:
             meta, err = result, None
         logs, units = tuple(meta.logs()), meta.compute_units_consumed()
@@ -206,7 +216,7 @@ class Bank:
             result = self._svm.simulate_transaction(rewritten)
         if isinstance(result, FailedTransactionMetadata):
             meta = result.meta()
-            err = _error_json(result.err(), legs.index)
+            err = error_json(result.err(), legs.index)
         else:
             meta, err = result.meta(), None
         logs, units = tuple(meta.logs()), meta.compute_units_consumed()
@@ -360,14 +370,15 @@ def _instruction(tx: Transaction, index: int) -> Instruction:
     return Instruction(keys[compiled.program_id_index], bytes(compiled.data), metas)
 
 
-def _error_json(error: Any, swap_index: int) -> Json:
+def error_json(error: Any, swap_index: int | None = None) -> Json:
     """A litesvm `TransactionError` as RPC JSON, with indices of the transaction as signed.
 
-    The swap instruction ran as two transfers, so indices after it shift back by one.
+    The swap instruction at `swap_index` (None: none was rewritten) ran as two transfers, so
+    indices after it shift back by one.
     """
     if isinstance(error, TransactionErrorInstructionError):
         index = error.index
-        if index > swap_index:
+        if swap_index is not None and index > swap_index:
             index -= 1
         detail = error.err
         if isinstance(detail, InstructionErrorCustom):
