@@ -86,6 +86,7 @@ class EngineProcess:
         self._database: str | None = None
         self._prefix: str | None = None
         self._proc: asyncio.subprocess.Process | None = None
+        self._launched_env: dict[str, str] | None = None
 
     @property
     def log_path(self) -> Path:
@@ -138,7 +139,16 @@ class EngineProcess:
             }
         return env | self._env
 
+    async def restart(self) -> None:
+        """Stop the engine (SIGTERM) and start it again on the same data, as an operator's
+        restart does; it answers `/health` again before this returns."""
+        if self._launched_env is None:
+            raise RuntimeError("the engine has not been started")
+        await self.stop()
+        await self._launch(self._launched_env)
+
     async def _launch(self, env: dict[str, str]) -> None:
+        self._launched_env = env
         for attempt in range(1, _BIND_ATTEMPTS + 1):
             await self._start(env)
             try:
