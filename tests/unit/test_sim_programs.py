@@ -60,7 +60,9 @@ def test_a_loaded_program_runs_for_real(tmp_path: Path) -> None:
     program = Pubkey.new_unique()
     (tmp_path / f"{program}.so").write_bytes(memo_elf())
     _, ledger, payer = simulator(tmp_path)
-    memo = Instruction(program, b"hello from the binary", [AccountMeta(payer.pubkey(), True, False)])
+    memo = Instruction(
+        program, b"hello from the binary", [AccountMeta(payer.pubkey(), True, False)]
+    )
     signature = ledger.send(signed(payer, ledger, memo))
 
     processed = ledger.processed(signature)
@@ -70,7 +72,8 @@ def test_a_loaded_program_runs_for_real(tmp_path: Path) -> None:
     memo_lines = ["Program log: Memo (len 21)", "Program log: hello from the binary"]
     assert processed.logs[3:5] == (*memo_lines,)  # after "Signed by:" and the payer
     consumed = [line for line in processed.logs if line.startswith(f"Program {program} consumed")]
-    assert consumed and processed.units > 0  # the SBF VM metered it
+    assert consumed  # the SBF VM metered it
+    assert processed.units > 0
     assert processed.status.fee_lamports == 5_000
 
 
@@ -118,7 +121,8 @@ def test_a_binary_under_a_venue_id_takes_its_swaps_from_the_model(tmp_path: Path
     )  # fmt: skip
     ledger.send(ok.raw_tx)
     status = ledger.signature_status(ok.signature)
-    assert status is not None and status.state is TxState.LANDED
+    assert status is not None
+    assert status.state is TxState.LANDED
     assert index >= 0
 
 

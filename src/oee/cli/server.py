@@ -51,6 +51,11 @@ def _settings(**overrides: Any) -> Settings:
     return settings
 
 
+def _fail(error: Exception) -> None:
+    """One error line, never wrapped (paths and commands in it stay copyable)."""
+    err.print(f"[red]error:[/] {error}", soft_wrap=True, highlight=False)
+
+
 def _require_servers(settings: Settings, command: str) -> None:
     missing = [
         name
@@ -94,7 +99,7 @@ async def _serve(settings: Settings, role: Role) -> None:
     try:
         engine = await build_engine(settings, role)
     except (SnapshotError, ProgramLoadError) as error:
-        err.print(f"[red]error:[/] {error}")
+        _fail(error)
         raise typer.Exit(2) from None
     config = server_config(create_app(engine), host=settings.host, port=settings.port)
     mode = "production (PostgreSQL + Redis)" if settings.production else "embedded"
@@ -233,17 +238,14 @@ def sim(
         from oee.sim.app import create_sim_app, server_config
 
         world, ledger, snapshots = open_sim(settings.sim, directory)
-        app = create_sim_app(world, ledger, settings.sim)
+        # The app's lifespan snapshots the chain while it runs and once more on SIGTERM.
+        app = create_sim_app(world, ledger, settings.sim, snapshots=snapshots)
         config = server_config(app, host=settings.host, port=port)
         err.print(
             f"[bold green]oee sim[/] on http://{settings.host}:{port} (OEE_RPC_URL); "
             f"chain in {directory}"
         )
-        snapshots.start()
-        try:
-            await uvicorn.Server(config).serve()
-        finally:
-            await snapshots.close()  # the last snapshot: a clean stop loses nothing
+        await uvicorn.Server(config).serve()
 
     _run(main)
 
@@ -264,7 +266,7 @@ def sim_reset(
     directory = data_dir or settings.sim_data_dir
     path = snapshot_path(directory)
     if not path.exists():
-        err.print(f"no snapshot at {path}: nothing to reset")
+        err.print(f"no snapshot at {path}: nothing to reset", soft_wrap=True)
         return
     if not yes and not typer.confirm(f"Delete the simulated chain in {path}?", default=False):
         err.print("[yellow]kept[/] the chain")
@@ -272,9 +274,9 @@ def sim_reset(
     try:
         delete(directory)
     except SnapshotError as error:
-        err.print(f"[red]error:[/] {error}")
+        _fail(error)
         raise typer.Exit(1) from None
-    err.print(f"[green]reset:[/] deleted {path}; the next start is a new chain")
+    err.print(f"[green]reset:[/] deleted {path}; the next start is a new chain", soft_wrap=True)
 
 
 def open_sim(settings: SimSettings, directory: Path) -> tuple[SimWorld, SimLedger, Snapshots]:
@@ -290,7 +292,7 @@ def open_sim(settings: SimSettings, directory: Path) -> tuple[SimWorld, SimLedge
             world, ledger, directory, interval_s=settings.snapshot_interval_s
         )
     except (SnapshotError, ProgramLoadError) as error:
-        err.print(f"[red]error:[/] {error}")
+        _fail(error)
         raise typer.Exit(2) from None
     return world, ledger, snapshots
 

@@ -96,6 +96,13 @@ class EngineProcess:
         return self._tmp / "engine.log"
 
     @property
+    def data_dir(self) -> Path:
+        """The engine's `OEE_DATA_DIR` (its SQLite file, wallet and simulated chain)."""
+        if self._tmp is None:
+            raise RuntimeError("the engine has not been started")
+        return self._tmp / "data"
+
+    @property
     def wallet_path(self) -> Path:
         """The keypair file the engine signs with; give it to other processes to share it."""
         if self._tmp is None:
@@ -123,7 +130,7 @@ class EngineProcess:
             k: v for k, v in os.environ.items() if not k.startswith("OEE_") and k not in _SCRUBBED
         }
         env |= {
-            "OEE_DATA_DIR": str(self._tmp / "data"),
+            "OEE_DATA_DIR": str(self.data_dir),
             "OEE_WALLET_PATH": str(self.wallet_path),
             "OEE_LOG_LEVEL": "WARNING",
         }
