@@ -76,7 +76,7 @@ def test_a_restored_chain_is_the_saved_one(tmp_path: Path) -> None:
     assert [s.state for s in statuses if s is not None] == [TxState.LANDED, TxState.FAILED]
     records = [ledger.processed(s) for s in signatures]
     launch_sig = world.launched()[0].pools[0].signature
-    snapshots._lock.close()  # as a stopped process would
+    snapshots.release()  # as a stopped process would
 
     _, world2, ledger2 = fresh()
     restored = Snapshots.open(world2, ledger2, tmp_path)
@@ -100,14 +100,14 @@ def test_a_restored_chain_is_the_saved_one(tmp_path: Path) -> None:
     assert world2.reference_price("SOL") == pytest.approx(
         world.reference_price("SOL"), rel=Decimal("0.05")
     )
-    restored._lock.close()
+    restored.release()
 
 
 def test_the_wallet_keeps_its_token_accounts(tmp_path: Path) -> None:
     _, _, ledger, snapshots, _ = busy_chain(tmp_path)
     [wallet] = {swap.wallet for swap in ledger.landed_swaps()}
     snapshots.save()
-    snapshots._lock.close()
+    snapshots.release()
     _, world2, ledger2 = fresh()
     Snapshots.open(world2, ledger2, tmp_path)
     assert ledger2.balances(wallet) == ledger.balances(wallet)

@@ -5,9 +5,11 @@ rent, token accounts, wSOL wrapping and fees behave as on Solana. The venues' pr
 BPF programs here: the ledger runs a swap with the venue's own math against the pool's
 accounts, and the bank executes the transaction with the swap instruction replaced by the two
 token transfers it amounts to — the wallet's input to the pool's vault, the pool's vault to
-the wallet's output account. The vaults are the pool's real token accounts (owned by the pool's
-authority); for the one transaction the wallet is the output vault's delegate for exactly the
-output, so one atomic transaction succeeds or fails as a whole, and the wallet signs alone.
+the wallet's output account (a venue whose real binary is loaded is not modelled:
+`oee.sim.native` runs its transactions as signed). The vaults are the pool's real token
+accounts (owned by the pool's authority); for the one transaction the wallet is the output
+vault's delegate for exactly the output, so one atomic transaction succeeds or fails as a
+whole, and the wallet signs alone.
 """
 
 from __future__ import annotations
@@ -26,16 +28,9 @@ from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.token.state import Mint, TokenAccount, TokenAccountState
 from solders.transaction import Transaction
 from solders.transaction_metadata import FailedTransactionMetadata
-from solders.transaction_status import (
-    InstructionErrorBorshIO,
-    InstructionErrorCustom,
-    TransactionErrorDuplicateInstruction,
-    TransactionErrorInstructionError,
-    TransactionErrorInsufficientFundsForRent,
-    TransactionErrorProgramExecutionTemporarilyRestricted,
-)
 
 from oee.sim.accounts import AccountStore
+from oee.sim.tx_errors import error_json
 from oee.solana.spl import (
     TOKEN_PROGRAM_ID,
     WSOL_MINT,
@@ -368,39 +363,6 @@ def _instruction(tx: Transaction, index: int) -> Instruction:
 
     metas = [AccountMeta(keys[i], message.is_signer(i), writable(i)) for i in compiled.accounts]
     return Instruction(keys[compiled.program_id_index], bytes(compiled.data), metas)
-
-
-def error_json(error: Any, swap_index: int | None = None) -> Json:
-    """A litesvm `TransactionError` as RPC JSON, with indices of the transaction as signed.
-
-    The swap instruction at `swap_index` (None: none was rewritten) ran as two transfers, so
-    indices after it shift back by one.
-    """
-    if isinstance(error, TransactionErrorInstructionError):
-        index = error.index
-        if swap_index is not None and index > swap_index:
-            index -= 1
-        detail = error.err
-        if isinstance(detail, InstructionErrorCustom):
-            return {"InstructionError": [index, {"Custom": detail.code}]}
-        if isinstance(detail, InstructionErrorBorshIO):
-            return {"InstructionError": [index, {"BorshIoError": detail.value}]}
-        return {"InstructionError": [index, _variant(detail)]}
-    if isinstance(error, TransactionErrorDuplicateInstruction):
-        return {"DuplicateInstruction": error.index}
-    if isinstance(
-        error,
-        TransactionErrorInsufficientFundsForRent
-        | TransactionErrorProgramExecutionTemporarilyRestricted,
-    ):
-        name = type(error).__name__.removeprefix("TransactionError")
-        return {name: {"account_index": error.account_index}}
-    return _variant(error)
-
-
-def _variant(value: Any) -> Json:
-    """`Foo.Bar` → "Bar": a fieldless enum variant as serde writes it."""
-    return str(value).rsplit(".", 1)[-1]
 
 
 def _u64(value: int) -> int:

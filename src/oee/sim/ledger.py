@@ -9,7 +9,10 @@ included, in their venues' real layouts; a swap instruction (the venue's real on
 engine's legacy layout during its switch, `oee.sim.swap_calls`) is checked and priced by the
 pool's venue model against those accounts, its transfers run in litesvm, and its new state is
 written back. So a swap moves real balances by exactly its amounts plus fees, and a wallet
-cannot spend what it does not hold.
+cannot spend what it does not hold. A venue whose real program binary is loaded
+(`oee.sim.programs`) is not modelled: litesvm runs its transactions as signed (`oee.sim.native`).
+The chain's history (`oee.sim.history`), blockhashes and airdrops are kept in their own objects
+so a snapshot (`oee.sim.snapshot`) can save and restore them.
 """
 
 from __future__ import annotations
@@ -135,7 +138,7 @@ class SimLedger:
         Raises:
             LedgerError: INVALID_TRANSACTION (not a transaction), INVALID_SIGNATURE,
                 BLOCKHASH_EXPIRED (unknown or too old; retryable with a new blockhash) or
-                UNSUPPORTED_TRANSACTION (no swap instruction).
+                UNSUPPORTED_TRANSACTION (no swap instruction, and no loaded program called).
         """
         self._settle()
         try:
@@ -359,10 +362,9 @@ class SimLedger:
                 pending.raw_tx, status, charged.pre, charged.post, err, tuple(logs), units
             )
             return failed, None
-        ran = self._run(pending, lambda: self._bank.execute(tx, _legs(call, plan)))
-        if ran is None:
+        execution = self._run(pending, lambda: self._bank.execute(tx, _legs(call, plan)))
+        if execution is None:
             return None
-        execution = ran
         if execution.err is not None:
             return native.record(pending.raw_tx, height, execution), None
         plan.commit()

@@ -18,10 +18,11 @@ from solders.transaction import Transaction
 from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
 
 from oee.domain.ports import TxState, TxStatus
-from oee.sim.bank import Balances, Bank, Execution, error_json
+from oee.sim.bank import Balances, Bank, Execution
 from oee.sim.processed import ProcessedTx
 from oee.sim.refusals import bank_failure
 from oee.sim.swap_calls import MODELLED_PROGRAMS
+from oee.sim.tx_errors import error_json
 
 
 def modelled(loaded: Collection[Pubkey]) -> frozenset[Pubkey]:

@@ -133,7 +133,11 @@ class Snapshots:
                 stats = await self.save_async()
                 log.info("sim_snapshot_final", bytes=stats.size, accounts=stats.accounts)
         finally:
-            self._lock.close()
+            self.release()
+
+    def release(self) -> None:
+        """Release the directory now, without a last snapshot (for callers that saved)."""
+        self._lock.close()
 
     async def _run(self) -> None:
         while True:
