@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from oee.adapters.chain.rpc import RpcChain
     from oee.adapters.venues.onchain.venue import OnchainVenue
+    from oee.sim.persistence import Snapshots
 
 log = structlog.get_logger(__name__)
 
@@ -60,17 +61,24 @@ class Engine:
     metrics: Metrics = field(default_factory=Metrics)
     # The tokens orders may name on this engine's cluster.
     registry: Registry = MAINNET_TOKENS
+    # The in-process simulator's snapshots (embedded `serve`): its chain survives a restart.
+    sim_snapshots: Snapshots | None = None
 
     async def start(self) -> None:
         """Connect the bus, then start consuming jobs (if this process is a worker)."""
+        if self.sim_snapshots is not None:
+            self.sim_snapshots.start()
         await self.bus.start()
         if self.worker is not None:
             await self.worker.start()
 
     async def stop(self) -> None:
-        """Drain the worker, then close its HTTP client, queue, bus and store."""
+        """Drain the worker, then save the simulator's chain and close the HTTP client,
+        queue, bus and store."""
         if self.worker is not None:
             await self.worker.stop()
+        if self.sim_snapshots is not None:
+            await self.sim_snapshots.close()
         if self.http is not None:
             await self.http.aclose()
         await self.queue.close()
@@ -101,7 +109,7 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
     bus = _build_bus(settings)
     clock = SystemClock()
     metrics = Metrics()
-    http, chain, venues = _chain_and_venues(settings)
+    http, chain, venues, snapshots = _chain_and_venues(settings, role)
     if role != "serve" and settings.rpc_url is None and settings.cluster == "sim":
         # Each such process gets a simulated chain of its own: a job another worker takes over
         # would look for its transaction on a different chain. Fine for a demo, never for a
@@ -137,6 +145,7 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
         # The API only reads the public key, when it needs it (`oee.api.wallet`): a worker may
         # create the wallet after the API has started.
         wallet=wallet,
+        sim_snapshots=snapshots,
     )
 
 
@@ -241,24 +250,43 @@ def _build_worker(
     return worker
 
 
-def _chain_and_venues(settings: Settings) -> tuple[httpx.AsyncClient, Chain, list[Venue]]:
+def _chain_and_venues(
+    settings: Settings, role: Role
+) -> tuple[httpx.AsyncClient, Chain, list[Venue], Snapshots | None]:
     """The chain and venue clients over HTTP: Solana JSON-RPC, and quotes from the chain's pool
     accounts (or, on the simulator, optionally its quote services; the swap is built from the
     chain's accounts either way).
 
     With no OEE_RPC_URL on the `sim` cluster the simulator runs in this process and is reached
     through an in-process ASGI transport: the same requests and parsing as over a socket, minus
-    the socket. Other clusters default to their profile's public endpoint.
+    the socket. Other clusters default to their profile's public endpoint. The embedded
+    `serve` keeps that simulator's chain in `OEE_SIM_DATA_DIR` (default `OEE_DATA_DIR/sim`);
+    an `api` or `worker` process without OEE_RPC_URL has a private one, in memory only.
+
+    Raises:
+        SnapshotError: The simulator's snapshot cannot be used (the message says why and how
+            to reset), or another process holds its directory.
+        ProgramLoadError: A program binary in `OEE_SIM_PROGRAMS_DIR` cannot be loaded.
     """
     from oee.adapters.chain.rpc import RpcChain
 
     profile = PROFILES[settings.cluster]
     rpc_url = settings.rpc_url or profile.rpc_url
+    snapshots = None
     if rpc_url is None:
         from oee.sim import build_sim
         from oee.sim.app import create_sim_app
 
         world, ledger = build_sim(settings.sim)
+        if role == "serve":
+            from oee.sim.persistence import Snapshots
+
+            snapshots = Snapshots.open(
+                world,
+                ledger,
+                settings.sim_data_dir,
+                interval_s=settings.sim.snapshot_interval_s,
+            )
         sim_app = create_sim_app(world, ledger, settings.sim)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim_app))
         rpc_url = "http://sim/"
@@ -268,7 +296,7 @@ def _chain_and_venues(settings: Settings) -> tuple[httpx.AsyncClient, Chain, lis
         client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(10.0, connect=3.0))
     chain = RpcChain(client, rpc_url, fee_ttl_s=settings.fee_ttl_s)
     if settings.chain_quotes:
-        return client, chain, list(chain_venues(settings, chain))
+        return client, chain, list(chain_venues(settings, chain)), snapshots
     from oee.adapters.venues.meteora import MeteoraVenue
     from oee.adapters.venues.raydium import RaydiumVenue
 
@@ -285,7 +313,7 @@ def _chain_and_venues(settings: Settings) -> tuple[httpx.AsyncClient, Chain, lis
             builder=meteora, timeout_s=timeout,
         ),
     ]  # fmt: skip
-    return client, chain, venues
+    return client, chain, venues, snapshots
 
 
 def chain_venues(settings: Settings, chain: RpcChain) -> list[OnchainVenue[Any]]:

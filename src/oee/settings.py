@@ -82,6 +82,21 @@ class SimSettings(BaseSettings):
         description="Mean seconds between random pool launches (not scaled: a launch rate is "
         "not a latency); 0 = none.",
     )
+    data_dir: Path | None = Field(
+        None,
+        description="Where `oee sim` keeps the chain's snapshot (default: OEE_DATA_DIR/sim).",
+    )
+    snapshot_interval_s: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds between snapshots of the chain while it changes (a crash loses "
+        "at most this much).",
+    )
+    programs_dir: Path | None = Field(
+        None,
+        description="A directory of `<program id>.so` files that litesvm runs instead of the "
+        "simulator's model of that program.",
+    )
 
 
 class RecoverySettings(BaseSettings):
@@ -334,6 +349,11 @@ class Settings(BaseSettings):
     def wallet_file(self) -> Path:
         """The wallet's keypair file: `wallet_path`, or `wallet.json` in the data directory."""
         return self.wallet_path if self.wallet_path is not None else self.data_dir / "wallet.json"
+
+    @property
+    def sim_data_dir(self) -> Path:
+        """Where the simulator keeps its chain: OEE_SIM_DATA_DIR, or `sim` in the data dir."""
+        return self.sim.data_dir if self.sim.data_dir is not None else self.data_dir / "sim"
 
     @property
     def production(self) -> bool:

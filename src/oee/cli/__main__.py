@@ -26,7 +26,6 @@ PANELS: dict[str, tuple[Callable[..., None], ...]] = {
         server.serve,
         server.api,
         server.worker,
-        server.sim,
         server.migrate,
         check.check,
     ),
@@ -63,6 +62,8 @@ def _root(
 for panel, commands in PANELS.items():
     for command in commands:
         app.command(rich_help_panel=panel)(command)
+# `oee sim` runs the simulator; `oee sim reset` deletes its chain.
+app.add_typer(server.sim_app, rich_help_panel="Run the engine")
 
 
 def main() -> None:

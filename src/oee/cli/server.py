@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -18,7 +19,10 @@ from rich.console import Console
 if TYPE_CHECKING:
     from oee.api.keys import KeyRing
     from oee.bootstrap import Role
-    from oee.settings import Settings
+    from oee.settings import Settings, SimSettings
+    from oee.sim.ledger import SimLedger
+    from oee.sim.persistence import Snapshots
+    from oee.sim.world import SimWorld
 
 err = Console(stderr=True)
 
@@ -50,6 +54,11 @@ def _settings(**overrides: Any) -> Settings:
     settings = settings.model_copy(update=changes) if changes else settings
     configure_logging(settings.log_level, settings.log_format)
     return settings
+
+
+def _fail(error: Exception) -> None:
+    """One error line, never wrapped (paths and commands in it stay copyable)."""
+    err.print(f"[red]error:[/] {error}", soft_wrap=True, highlight=False)
 
 
 def _require_servers(settings: Settings, command: str) -> None:
@@ -115,8 +124,14 @@ async def _serve(settings: Settings, role: Role, keyring: KeyRing) -> None:
     from oee.api.app import create_app
     from oee.api.server import server_config
     from oee.bootstrap import build_engine
+    from oee.sim.persistence import SnapshotError
+    from oee.sim.programs import ProgramLoadError
 
-    engine = await build_engine(settings, role)
+    try:
+        engine = await build_engine(settings, role)
+    except (SnapshotError, ProgramLoadError) as error:
+        _fail(error)
+        raise typer.Exit(2) from None
     config = server_config(create_app(engine, keyring), host=settings.host, port=settings.port)
     mode = "production (PostgreSQL + Redis)" if settings.production else "embedded"
     err.print(
@@ -217,33 +232,106 @@ async def _work(settings: Settings) -> None:
     await engine.stop()
 
 
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Where the chain is kept (env: OEE_SIM_DATA_DIR; default OEE_DATA_DIR/sim).",
+    ),
+]
+
+sim_app = typer.Typer(
+    name="sim",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+@sim_app.callback()
 def sim(
+    ctx: typer.Context,
     host: HostOpt = None,
     port: Annotated[
         int, typer.Option("--port", help="Port for JSON-RPC and the quote APIs (default 8899).")
     ] = 8899,
+    data_dir: DataDirOpt = None,
 ) -> None:
     """Run the simulated chain and venues as their own process, shared by every worker.
 
     Serves Solana JSON-RPC on /, the Raydium and Meteora quote APIs on /raydium and /meteora,
     and the audit of landed swaps on /admin/swaps. Point workers at it with
-    OEE_RPC_URL=http://HOST:PORT/. Simulator settings: OEE_SIM_* (latency scale, seed, faults).
+    OEE_RPC_URL=http://HOST:PORT/. The chain persists in --data-dir across restarts
+    (snapshots every OEE_SIM_SNAPSHOT_INTERVAL_S and on shutdown); `oee sim reset` starts a
+    new one. Simulator settings: OEE_SIM_* (latency scale, seed, faults, programs dir).
     """
+    if ctx.invoked_subcommand is not None:
+        return
     settings = _settings(host=host)
+    directory = data_dir or settings.sim_data_dir
 
     async def main() -> None:
         import uvicorn
 
-        from oee.sim import build_sim
         from oee.sim.app import create_sim_app, server_config
 
-        world, ledger = build_sim(settings.sim)
-        app = create_sim_app(world, ledger, settings.sim)
+        world, ledger, snapshots = open_sim(settings.sim, directory)
+        # The app's lifespan snapshots the chain while it runs and once more on SIGTERM.
+        app = create_sim_app(world, ledger, settings.sim, snapshots=snapshots)
         config = server_config(app, host=settings.host, port=port)
-        err.print(f"[bold green]oee sim[/] on http://{settings.host}:{port} (OEE_RPC_URL)")
+        err.print(
+            f"[bold green]oee sim[/] on http://{settings.host}:{port} (OEE_RPC_URL); "
+            f"chain in {directory}"
+        )
         await uvicorn.Server(config).serve()
 
     _run(main)
+
+
+@sim_app.command("reset")
+def sim_reset(
+    data_dir: DataDirOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete the simulated chain's snapshot, so the next start is a new chain.
+
+    Wallets, launches and the chain's history go; the engine's order history then names
+    transactions the new chain never saw. Refused while a simulator runs on the directory.
+    """
+    from oee.sim.snapshot_file import SnapshotError, delete, snapshot_path
+
+    settings = _settings()
+    directory = data_dir or settings.sim_data_dir
+    path = snapshot_path(directory)
+    if not path.exists():
+        err.print(f"no snapshot at {path}: nothing to reset", soft_wrap=True)
+        return
+    if not yes and not typer.confirm(f"Delete the simulated chain in {path}?", default=False):
+        err.print("[yellow]kept[/] the chain")
+        raise typer.Exit(1)
+    try:
+        delete(directory)
+    except SnapshotError as error:
+        _fail(error)
+        raise typer.Exit(1) from None
+    err.print(f"[green]reset:[/] deleted {path}; the next start is a new chain", soft_wrap=True)
+
+
+def open_sim(settings: SimSettings, directory: Path) -> tuple[SimWorld, SimLedger, Snapshots]:
+    """The simulator restored from `directory` (or new), with its snapshots; a snapshot or a
+    program binary that cannot be used stops the command with the error (exit 2)."""
+    from oee.sim import build_sim
+    from oee.sim.persistence import SnapshotError, Snapshots
+    from oee.sim.programs import ProgramLoadError
+
+    try:
+        world, ledger = build_sim(settings)
+        snapshots = Snapshots.open(
+            world, ledger, directory, interval_s=settings.snapshot_interval_s
+        )
+    except (SnapshotError, ProgramLoadError) as error:
+        _fail(error)
+        raise typer.Exit(2) from None
+    return world, ledger, snapshots
 
 
 def migrate() -> None:

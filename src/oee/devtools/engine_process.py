@@ -86,6 +86,7 @@ class EngineProcess:
         self._database: str | None = None
         self._prefix: str | None = None
         self._proc: asyncio.subprocess.Process | None = None
+        self._launched_env: dict[str, str] | None = None
 
     @property
     def log_path(self) -> Path:
@@ -93,6 +94,13 @@ class EngineProcess:
         if self._tmp is None:
             raise RuntimeError("the engine has not been started")
         return self._tmp / "engine.log"
+
+    @property
+    def data_dir(self) -> Path:
+        """The engine's `OEE_DATA_DIR` (its SQLite file, wallet and simulated chain)."""
+        if self._tmp is None:
+            raise RuntimeError("the engine has not been started")
+        return self._tmp / "data"
 
     @property
     def wallet_path(self) -> Path:
@@ -122,7 +130,7 @@ class EngineProcess:
             k: v for k, v in os.environ.items() if not k.startswith("OEE_") and k not in _SCRUBBED
         }
         env |= {
-            "OEE_DATA_DIR": str(self._tmp / "data"),
+            "OEE_DATA_DIR": str(self.data_dir),
             "OEE_WALLET_PATH": str(self.wallet_path),
             "OEE_LOG_LEVEL": "WARNING",
         }
@@ -138,7 +146,16 @@ class EngineProcess:
             }
         return env | self._env
 
+    async def restart(self) -> None:
+        """Stop the engine (SIGTERM) and start it again on the same data, as an operator's
+        restart does; it answers `/health` again before this returns."""
+        if self._launched_env is None:
+            raise RuntimeError("the engine has not been started")
+        await self.stop()
+        await self._launch(self._launched_env)
+
     async def _launch(self, env: dict[str, str]) -> None:
+        self._launched_env = env
         for attempt in range(1, _BIND_ATTEMPTS + 1):
             await self._start(env)
             try:

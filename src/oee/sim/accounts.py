@@ -29,6 +29,8 @@ class AccountStore:
         self.svm = svm.with_transaction_history(0)
         self._by_owner: dict[Pubkey, set[Pubkey]] = {}
         self._owner_of: dict[Pubkey, Pubkey] = {}
+        # Counts writes, so a snapshot can tell whether anything changed since the last one.
+        self.writes = 0
 
     def get(self, address: Pubkey) -> Account | None:
         """The account at `address`, or None (litesvm reports closed accounts as absent)."""
@@ -43,11 +45,13 @@ class AccountStore:
             lamports = self.rent(len(data))
         self.svm.set_account(address, Account(lamports, data, owner, False, RENT_EPOCH))
         self._index(address, owner)
+        self.writes += 1
 
     def set(self, address: Pubkey, account: Account) -> None:
         """Write an account as given (lamports credited to a wallet keep its data and owner)."""
         self.svm.set_account(address, account)
         self._index(address, account.owner)
+        self.writes += 1
 
     def rent(self, size: int) -> int:
         """The rent-exempt minimum balance of an account of `size` bytes."""
@@ -55,12 +59,27 @@ class AccountStore:
 
     def reindex(self, addresses: Iterable[Pubkey]) -> None:
         """Bring the owner index up to date for accounts a transaction may have changed."""
+        self.writes += 1
         for address in addresses:
             account = self.get(address)
             if account is None:
                 self._forget(address)
             else:
                 self._index(address, account.owner)
+
+    def addresses(self) -> list[Pubkey]:
+        """Every address ever written through the store (closed ones included), sorted.
+
+        Builtin programs and sysvars are litesvm's own and never written here: this is every
+        account the simulated chain itself created, which is what a snapshot must keep.
+        """
+        return sorted(self._owner_of, key=bytes)
+
+    def close(self, address: Pubkey) -> None:
+        """Remove an account (zero lamports, no data: litesvm then reports it absent)."""
+        self.svm.set_account(address, Account(0, b"", Pubkey.default()))
+        self._forget(address)
+        self.writes += 1
 
     def owned_by(self, owner: Pubkey) -> list[tuple[Pubkey, Account]]:
         """Every account `owner` owns, by address (sorted, so answers are stable)."""

@@ -25,11 +25,12 @@ taken (`DUPLICATE_SYMBOL`), a mint that already has a pool on a requested venue
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import random
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -45,6 +46,7 @@ from oee.settings import SimSettings
 from oee.sim.faults import parse_rates
 from oee.sim.launches import DEFAULT_VENUES, LAUNCH_FIELDS, Launch, LaunchError, LaunchRequest
 from oee.sim.ledger import NATIVE_MINT, SimLedger
+from oee.sim.persistence import Snapshots
 from oee.sim.quotes import QuoteService
 from oee.sim.rpc import NodeUnavailable, RateLimited, SolanaRpc
 from oee.sim.rpc_wire import slot
@@ -60,13 +62,21 @@ _CONFLICTS = frozenset(
 )  # 409, not the caller's typo
 
 
-def create_sim_app(world: SimWorld, ledger: SimLedger, settings: SimSettings) -> Starlette:
+def create_sim_app(
+    world: SimWorld,
+    ledger: SimLedger,
+    settings: SimSettings,
+    *,
+    snapshots: Snapshots | None = None,
+) -> Starlette:
     """The simulator's HTTP surface over one world and its ledger.
 
     Args:
         world: The pools and prices the quote services and swaps read.
         ledger: The chain the JSON-RPC methods read and write.
         settings: Latency scale, fault rate and seed (faults and jitter are reproducible).
+        snapshots: The chain's snapshots (`oee sim`): taken while the app is served and once
+            more when it shuts down (a server's lifespan), so a SIGTERM loses nothing.
     """
     faults = ledger.faults  # one set of rates, shared and read on every request
     rpc = SolanaRpc(world, ledger, settings, faults)
@@ -115,6 +125,7 @@ def create_sim_app(world: SimWorld, ledger: SimLedger, settings: SimSettings) ->
         return _json(faults.as_json())
 
     return Starlette(
+        lifespan=_lifespan(snapshots),
         routes=[
             # Starlette routes by scope type: HTTP POSTs and WebSockets share "/" as on a node.
             Route("/", json_rpc, methods=["POST"]),
@@ -126,8 +137,26 @@ def create_sim_app(world: SimWorld, ledger: SimLedger, settings: SimSettings) ->
             Route("/admin/swaps", swaps, methods=["GET"]),
             Route("/admin/faults", fault_rate, methods=["GET", "POST"]),
             Route("/admin/pools", _pools_endpoint(world, settings.seed), methods=["GET", "POST"]),
-        ]
+        ],
     )
+
+
+def _lifespan(
+    snapshots: Snapshots | None,
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """Snapshots taken while the app is served, and a last one as it shuts down."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if snapshots is not None:
+            snapshots.start()
+        try:
+            yield
+        finally:
+            if snapshots is not None:
+                await snapshots.close()
+
+    return lifespan
 
 
 def server_config(app: Any, *, host: str = "127.0.0.1", port: int = 8899) -> uvicorn.Config:
@@ -141,7 +170,7 @@ def server_config(app: Any, *, host: str = "127.0.0.1", port: int = 8899) -> uvi
         port=port,
         http="httptools",
         ws="websockets-sansio",
-        lifespan="off",
+        lifespan="on",  # the simulator's snapshots start and end with the server
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=1,

@@ -5,9 +5,11 @@ rent, token accounts, wSOL wrapping and fees behave as on Solana. The venues' pr
 BPF programs here: the ledger runs a swap with the venue's own math against the pool's
 accounts, and the bank executes the transaction with the swap instruction replaced by the two
 token transfers it amounts to — the wallet's input to the pool's vault, the pool's vault to
-the wallet's output account. The vaults are the pool's real token accounts (owned by the pool's
-authority); for the one transaction the wallet is the output vault's delegate for exactly the
-output, so one atomic transaction succeeds or fails as a whole, and the wallet signs alone.
+the wallet's output account (a venue whose real binary is loaded is not modelled:
+`oee.sim.native` runs its transactions as signed). The vaults are the pool's real token
+accounts (owned by the pool's authority); for the one transaction the wallet is the output
+vault's delegate for exactly the output, so one atomic transaction succeeds or fails as a
+whole, and the wallet signs alone.
 """
 
 from __future__ import annotations
@@ -26,16 +28,9 @@ from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.token.state import Mint, TokenAccount, TokenAccountState
 from solders.transaction import Transaction
 from solders.transaction_metadata import FailedTransactionMetadata
-from solders.transaction_status import (
-    InstructionErrorBorshIO,
-    InstructionErrorCustom,
-    TransactionErrorDuplicateInstruction,
-    TransactionErrorInstructionError,
-    TransactionErrorInsufficientFundsForRent,
-    TransactionErrorProgramExecutionTemporarilyRestricted,
-)
 
 from oee.sim.accounts import AccountStore
+from oee.sim.tx_errors import error_json
 from oee.solana.spl import (
     TOKEN_PROGRAM_ID,
     WSOL_MINT,
@@ -111,6 +106,8 @@ class Bank:
         self._mints: set[Pubkey] = set()
         self._token_rent = self._svm.minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_SIZE)
         self._holdings: dict[Pubkey, set[Pubkey]] = {}  # owner -> mints of accounts it may hold
+        # Real programs loaded into litesvm (`oee.sim.programs`): their instructions run as is.
+        self.programs: frozenset[Pubkey] = frozenset()
 
     def lamports(self, owner: str) -> int:
         """The lamports at an address (0 for an account that does not exist)."""
@@ -158,6 +155,14 @@ class Bank:
         self.store.put(address, TOKEN_PROGRAM_ID, bytes(state), _u64(lamports))
         return balance
 
+    def note_holdings(self, addresses: list[Pubkey]) -> None:
+        """Remember the owners and mints of whichever of `addresses` are token accounts, for
+        accounts written outside this bank's own methods (a real program, a restore)."""
+        for address in addresses:
+            state = self._token_account(address)
+            if state is not None:
+                self._holdings.setdefault(state.owner, set()).add(state.mint)
+
     def decimals(self, mint: str) -> int | None:
         """A mint's decimals as its account on chain says, or None when there is no such mint."""
         account = self._svm.get_account(Pubkey.from_string(mint))
@@ -192,7 +197,7 @@ class Bank:
         post = self.balances_of(keys)
         if isinstance(result, FailedTransactionMetadata):
             meta = result.meta()
-            err = _error_json(result.err(), legs.index)
+            err = error_json(result.err(), legs.index)
         else:
             meta, err = result, None
         logs, units = tuple(meta.logs()), meta.compute_units_consumed()
@@ -206,7 +211,7 @@ class Bank:
             result = self._svm.simulate_transaction(rewritten)
         if isinstance(result, FailedTransactionMetadata):
             meta = result.meta()
-            err = _error_json(result.err(), legs.index)
+            err = error_json(result.err(), legs.index)
         else:
             meta, err = result.meta(), None
         logs, units = tuple(meta.logs()), meta.compute_units_consumed()
@@ -358,38 +363,6 @@ def _instruction(tx: Transaction, index: int) -> Instruction:
 
     metas = [AccountMeta(keys[i], message.is_signer(i), writable(i)) for i in compiled.accounts]
     return Instruction(keys[compiled.program_id_index], bytes(compiled.data), metas)
-
-
-def _error_json(error: Any, swap_index: int) -> Json:
-    """A litesvm `TransactionError` as RPC JSON, with indices of the transaction as signed.
-
-    The swap instruction ran as two transfers, so indices after it shift back by one.
-    """
-    if isinstance(error, TransactionErrorInstructionError):
-        index = error.index
-        if index > swap_index:
-            index -= 1
-        detail = error.err
-        if isinstance(detail, InstructionErrorCustom):
-            return {"InstructionError": [index, {"Custom": detail.code}]}
-        if isinstance(detail, InstructionErrorBorshIO):
-            return {"InstructionError": [index, {"BorshIoError": detail.value}]}
-        return {"InstructionError": [index, _variant(detail)]}
-    if isinstance(error, TransactionErrorDuplicateInstruction):
-        return {"DuplicateInstruction": error.index}
-    if isinstance(
-        error,
-        TransactionErrorInsufficientFundsForRent
-        | TransactionErrorProgramExecutionTemporarilyRestricted,
-    ):
-        name = type(error).__name__.removeprefix("TransactionError")
-        return {name: {"account_index": error.account_index}}
-    return _variant(error)
-
-
-def _variant(value: Any) -> Json:
-    """`Foo.Bar` → "Bar": a fieldless enum variant as serde writes it."""
-    return str(value).rsplit(".", 1)[-1]
 
 
 def _u64(value: int) -> int:

@@ -30,10 +30,25 @@ class BlockHeights:
         """
         self._genesis, self._wall = genesis, wall
         self.block_s = block_seconds(settings)
+        self._base = FIRST_BLOCK_HEIGHT  # the height at `genesis`
+
+    def resume(self, height: int, saved_at: float) -> int:
+        """Continue a chain that was at `height` at unix time `saved_at` (a restart).
+
+        The cluster kept producing blocks while this node was down, so the height moves on by
+        the wall time that passed, and always by at least one block: a restarted chain's
+        height never repeats one it already had (a clock set back moves it on by one).
+
+        Returns:
+            The height the chain resumes at.
+        """
+        missed = int(max(0.0, self._wall - saved_at) / self.block_s)
+        self._base = height + max(1, missed)
+        return self._base
 
     def at(self, at: float) -> int:
         """The height of the block being produced at monotonic time `at`."""
-        return FIRST_BLOCK_HEIGHT + int((at - self._genesis) / self.block_s)
+        return self._base + int((at - self._genesis) / self.block_s)
 
     def unix_time(self, at: float) -> int:
         """Unix seconds at monotonic time `at` (`Clock::unix_timestamp`)."""
@@ -41,4 +56,4 @@ class BlockHeights:
 
     def block_time(self, height: int) -> int:
         """Unix seconds at which block `height` was produced (RPC `blockTime`)."""
-        return int(self._wall + (height - FIRST_BLOCK_HEIGHT) * self.block_s)
+        return int(self._wall + (height - self._base) * self.block_s)

@@ -95,6 +95,14 @@ class LaunchTransactions:
         """The record of a creation transaction, or None."""
         return self._records.get(signature)
 
+    def records(self) -> list[LaunchRecord]:
+        """Every creation transaction, in signing order (what a snapshot keeps)."""
+        return list(self._records.values())
+
+    def restore(self, records: list[LaunchRecord]) -> None:
+        """Take back a snapshot's records; the next one signs with the next blockhash."""
+        self._records = {record.signature: record for record in records}
+
 
 def raydium_logs(ix: Instruction, launched: PoolLaunch) -> list[str]:
     """`initialize2`'s frame as the program prints it, with the calls it makes to create and

@@ -156,6 +156,17 @@ class Launcher:
         """The registry or launched token of a mint, or None."""
         return self._tokens.get(mint)
 
+    def restore(self, launches: list[Launch], generation: int) -> None:
+        """Take back a snapshot's launches (their pools are the world's to reopen).
+
+        The random stream restarts from a seed derived from `generation` (how many times the
+        chain restarted): the launches it drew before are not drawn again.
+        """
+        self._launches = list(launches)
+        self._tokens.update((launch.token.mint, launch.token) for launch in launches)
+        if self._random is not None:
+            self._random.reseed(generation)
+
     def launches(self) -> list[Launch]:
         """Every launch so far, oldest first."""
         return list(self._launches)
@@ -279,6 +290,10 @@ class RandomLaunches:
 
     def __post_init__(self) -> None:
         self._rng = random.Random(f"oee-sim/launches/{self.seed}")
+
+    def reseed(self, generation: int) -> None:
+        """Restart the stream from a seed derived from the seed and `generation` (a restart)."""
+        self._rng = random.Random(f"oee-sim/launches/{self.seed}/restart/{generation}")
 
     def gap(self) -> float:
         """Seconds until the next random launch."""

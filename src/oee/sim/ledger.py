@@ -7,17 +7,19 @@ controlled clock. `oee.sim.rpc` serves it as Solana JSON-RPC. Accounts and balan
 the world's bank (`oee.sim.bank`: litesvm runs the System and SPL Token programs), pools
 included, in their venues' real layouts; a swap instruction (the venue's real one, found by
 `oee.sim.swap_calls`) is checked and priced by the pool's venue model against those accounts,
-its transfers run in litesvm, and its new state is written back. So a swap moves real balances by exactly its amounts plus fees, and a wallet
-cannot spend what it does not hold.
+its transfers run in litesvm, and its new state is written back. So a swap moves real balances
+by exactly its amounts plus fees, and a wallet cannot spend what it does not hold. A venue
+whose real program binary is loaded (`oee.sim.programs`) is not modelled: litesvm runs its
+transactions as signed (`oee.sim.native`). The chain's history (`oee.sim.history`),
+blockhashes and airdrops are kept in their own objects so a snapshot (`oee.sim.snapshot`) can
+save and restore them.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import itertools
 import random
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -28,19 +30,22 @@ from solders.transaction import Transaction
 
 from oee.domain.ports import Blockhash, TxState, TxStatus
 from oee.settings import SimSettings
+from oee.sim import native
 from oee.sim.accounts import AccountStore
-from oee.sim.bank import Json, SwapLegs
+from oee.sim.airdrops import Airdrops
+from oee.sim.bank import Execution, Json, SwapLegs
+from oee.sim.blockhashes import Blockhashes
 from oee.sim.faults import Faults
+from oee.sim.history import ChainHistory, LandedSwap
 from oee.sim.processed import ProcessedTx
 from oee.sim.refusals import bank_failure, unknown_pool
 from oee.sim.swap_calls import SwapCall, SwapFailure, SwapOutcome, SwapPlan, find_swap
 from oee.sim.tx_logs import swap_transaction_logs, swap_units
 from oee.sim.world import SimWorld
+from oee.solana.budget import compute_budget
 
 log = structlog.get_logger(__name__)
 
-# A blockhash may be used for this many blocks after the one it was issued at (as on Solana).
-BLOCKHASH_VALIDITY = 150
 LAMPORTS_PER_SIGNATURE = 5_000
 # `balances()` reports a wallet's lamports under the System program's id, like a mint.
 NATIVE_MINT = str(SYSTEM_PROGRAM_ID)
@@ -61,23 +66,6 @@ class LedgerError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class LandedSwap:
-    """A swap that executed on chain: what chaos tests count to prove at-most-once execution."""
-
-    signature: str
-    venue: str
-    pool: str
-    wallet: str
-    mint_in: str
-    mint_out: str
-    amount_in: int
-    amount_out: int
-    fee_lamports: int
-    block_height: int
-    memo: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Simulation:
     """What a transaction would do now: `code` None when it would succeed, else the ledger's
     failure code; `err`, `logs` and `units` as `simulateTransaction` reports them."""
@@ -92,7 +80,7 @@ class Simulation:
 class _Pending:
     signature: str
     tx: Transaction
-    call: SwapCall
+    call: SwapCall | None  # None: no modelled swap, litesvm runs it all (a loaded program)
     last_valid_block_height: int
     fee_lamports: int
     raw_tx: str
@@ -118,15 +106,9 @@ class SimLedger:
         self._slow_s = settings.slow_confirm_ms * scale / 1000
         self._move = Decimal(settings.slippage_move_bps) / 10_000
         self._rng = random.Random(f"oee-sim/ledger/{settings.seed}")
-        self._hash_seed = f"oee-sim/blockhash/{settings.seed}/".encode()
-        self._issued = itertools.count()
-        self._blockhashes: dict[Hash, int] = {}  # blockhash -> last valid block height
-        # Issue order is expiry order, but for the stale-hash fault's short-lived hashes: they
-        # wait behind longer-lived ones to be forgotten (lookups check the height anyway).
-        self._expiry: deque[tuple[int, Hash]] = deque()
-        self._statuses: dict[str, TxStatus | None] = {}  # None: accepted, not landed (yet)
-        self._landed: dict[str, LandedSwap] = {}
-        self._processed: dict[str, ProcessedTx] = {}
+        self.blockhashes = Blockhashes(settings.seed)
+        self.history = ChainHistory()
+        self.airdrops = Airdrops(settings.seed)
         self._bank = world.bank
 
     def block_height(self) -> int:
@@ -142,13 +124,9 @@ class SimLedger:
         """
         self._settle()
         height = self._height_at(self._now())
-        digest = hashlib.sha256(self._hash_seed + str(next(self._issued)).encode()).digest()
-        blockhash = Hash(digest)
-        last_valid = height + BLOCKHASH_VALIDITY
-        if self._fault(self.faults.expired_blockhash_rate):
-            last_valid = height + 1  # a lagging node's hash, one block from expiry
-        self._blockhashes[blockhash] = last_valid
-        self._expiry.append((last_valid, blockhash))
+        # The fault: a lagging node's hash, one block from expiry.
+        stale = self._fault(self.faults.expired_blockhash_rate)
+        blockhash, last_valid = self.blockhashes.issue(height, stale=stale)
         return Blockhash(str(blockhash), last_valid)
 
     def send(self, raw_tx: str) -> str:
@@ -160,7 +138,7 @@ class SimLedger:
         Raises:
             LedgerError: INVALID_TRANSACTION (not a transaction), INVALID_SIGNATURE,
                 BLOCKHASH_EXPIRED (unknown or too old; retryable with a new blockhash) or
-                UNSUPPORTED_TRANSACTION (no swap instruction).
+                UNSUPPORTED_TRANSACTION (no swap instruction, and no loaded program called).
         """
         self._settle()
         try:
@@ -171,44 +149,60 @@ class SimLedger:
         if not tx.signatures or not all(tx.verify_with_results()):
             raise LedgerError("INVALID_SIGNATURE", "transaction signature verification failed")
         signature = str(tx.signatures[0])
-        if signature in self._statuses:
+        if self.history.knows(signature):
             return signature
         height = self._height_at(self._now())
-        last_valid = self._blockhashes.get(tx.message.recent_blockhash)
+        last_valid = self.blockhashes.last_valid(tx.message.recent_blockhash)
         if last_valid is None or height > last_valid:
             raise LedgerError(
                 "BLOCKHASH_EXPIRED",
                 "blockhash not found: unknown or expired, sign again with a recent one",
                 retryable=True,
             )
-        try:
-            call = find_swap(tx)
-        except ValueError as error:
-            raise LedgerError("UNSUPPORTED_TRANSACTION", str(error)) from None
-        fee = LAMPORTS_PER_SIGNATURE * len(tx.signatures) + call.budget.priority_fee()
+        call = self.route(tx)
+        fee = LAMPORTS_PER_SIGNATURE * len(tx.signatures) + compute_budget(tx).priority_fee()
         pending = _Pending(signature, tx, call, last_valid, fee, raw_tx)
         land_at = self._now() + self._rng.uniform(*self._delay_s)
         if self._fault(self.faults.slow_confirm_rate):
             land_at += self._slow_s
         self._world.schedule(land_at, lambda at: self._land(pending, at))
-        self._statuses[signature] = None
+        self.history.accept(signature)
         return signature
+
+    def route(self, tx: Transaction) -> SwapCall | None:
+        """The transaction's modelled swap, or None when litesvm runs all of it as signed.
+
+        A venue whose real program is loaded (`oee.sim.programs`) is no longer modelled: its
+        instructions run in litesvm like the System and Token programs'. A transaction with no
+        modelled swap runs natively when it calls a loaded program.
+
+        Raises:
+            LedgerError: UNSUPPORTED_TRANSACTION: more than one modelled swap, or none and no
+                loaded program either (the simulator runs swaps and loaded programs only).
+        """
+        loaded = self._bank.programs
+        try:
+            return find_swap(tx, native.modelled(loaded))
+        except ValueError as error:
+            if native.calls_any(tx, loaded) and "found 0" in str(error):
+                return None
+            raise LedgerError("UNSUPPORTED_TRANSACTION", str(error)) from None
 
     def signature_status(self, signature: str) -> TxStatus | None:
         """The outcome of a landed transaction, or None (unknown, in flight or never landed)."""
         self._settle()
-        return self._statuses.get(signature)
+        return self.history.status(signature)
 
     def processed(self, signature: str) -> ProcessedTx | None:
         """The executed transaction with its outcome and balance changes, or None (not landed)."""
         self._settle()
-        found = self._processed.get(signature)
+        found = self.history.processed(signature)
         return found if found is not None else self._world.launch_txs.processed(signature)
 
     def is_blockhash_valid(self, blockhash: str) -> bool:
         """Whether a transaction signed with `blockhash` may still land."""
         self._settle()
-        last_valid = self._blockhashes.get(Hash.from_string(blockhash))
+        last_valid = self.blockhashes.last_valid(Hash.from_string(blockhash))
         return last_valid is not None and self._height_at(self._now()) <= last_valid
 
     def airdrop(self, owner: str, mint: str, amount: int) -> int:
@@ -257,18 +251,20 @@ class SimLedger:
     def landed_swaps(self) -> list[LandedSwap]:
         """Every swap that executed successfully, in landing order."""
         self._settle()
-        return list(self._landed.values())
+        return self.history.landed_swaps()
 
     def _fault(self, rate: float) -> bool:
         return rate > 0 and self._fault_rng.random() < rate
 
-    def _trade_ahead(self, call: SwapCall) -> None:
+    def _trade_ahead(self, call: SwapCall | None) -> None:
         """Someone's swap lands first, in the same direction, moving the price against this one.
 
         Selling mint_a lowers its price in mint_b, so the pool is moved to that side by
         `slippage_move_bps` (the same path arbitrage takes, so it works for both venues);
         arbitrage pulls it back over the next ticks.
         """
+        if call is None:
+            return  # no modelled pool to move
         found = self._world.pool_at(str(call.pool))
         plan = self._plan(call)
         if found is None or not isinstance(plan, SwapPlan):
@@ -290,8 +286,7 @@ class SimLedger:
         """Land every transaction that is due, then forget expired blockhashes."""
         self._world.advance()
         height = self._height_at(self._now())
-        while self._expiry and self._expiry[0][0] < height:
-            self._blockhashes.pop(self._expiry.popleft()[1], None)
+        self.blockhashes.forget_expired(height)
 
     def _land(self, pending: _Pending, at: float) -> None:
         height = self._height_at(at)
@@ -303,12 +298,18 @@ class SimLedger:
         outcome = self._execute(pending, height)
         if outcome is None:
             return  # dropped by the leader: it never lands, and its blockhash expires
-        self._statuses[pending.signature] = outcome.status
-        self._processed[pending.signature] = outcome
+        self.history.record(pending.signature, *outcome)
 
-    def simulate(self, tx: Transaction, call: SwapCall) -> Simulation:
-        """Run a transaction against the pools and balances as they are now, changing nothing."""
+    def simulate(self, tx: Transaction, call: SwapCall | None) -> Simulation:
+        """Run a transaction against the pools and balances as they are now, changing nothing.
+
+        `call` is `route(tx)`: None runs all of it in litesvm (a loaded program's transaction).
+        """
         self._settle()
+        if call is None:
+            execution = native.simulate(self._bank, tx)
+            code = None if execution.err is None else bank_failure(execution)[0]
+            return Simulation(code, execution.err, execution.logs, execution.units)
         plan = self._plan(call)
         limit = call.budget.unit_limit
         if isinstance(plan, SwapFailure):
@@ -331,7 +332,9 @@ class SimLedger:
             return unknown_pool(call)
         return found[1].plan(call, self._world.unix_time())
 
-    def _execute(self, pending: _Pending, height: int) -> ProcessedTx | None:
+    def _execute(
+        self, pending: _Pending, height: int
+    ) -> tuple[ProcessedTx, LandedSwap | None] | None:
         """Run the transaction against the pool as it is now; fees are paid even when it fails.
 
         Returns None for what a leader drops: a payer that cannot pay the fee, or a
@@ -340,10 +343,13 @@ class SimLedger:
         call, tx = pending.call, pending.tx
         if self._bank.lamports(str(tx.message.account_keys[0])) < pending.fee_lamports:
             return None
+        if call is None:  # a loaded program's transaction: litesvm runs it as signed
+            ran = self._run(pending, lambda: native.execute(self._bank, tx))
+            return None if ran is None else (native.record(pending.raw_tx, height, ran), None)
         plan = self._plan(call)
         limit = call.budget.unit_limit
         if isinstance(plan, SwapFailure):
-            execution = self._bank.charge_fee(tx, pending.fee_lamports)
+            charged = self._bank.charge_fee(tx, pending.fee_lamports)
             status = TxStatus(
                 TxState.FAILED, height, error_code=plan.code, error_message=plan.message,
                 fee_lamports=pending.fee_lamports,
@@ -352,30 +358,19 @@ class SimLedger:
                 tx, call.index, plan.logs, plan.units, limit, plan.error
             )
             err = {"InstructionError": [call.index, plan.error]}
-            return ProcessedTx(
-                pending.raw_tx, status, execution.pre, execution.post, err, tuple(logs), units
+            failed = ProcessedTx(
+                pending.raw_tx, status, charged.pre, charged.post, err, tuple(logs), units
             )
-        try:
-            execution = self._bank.execute(tx, _legs(call, plan))
-        except Exception:  # untrusted bytes reach litesvm; never let one break the node
-            log.exception("transaction_dropped", signature=pending.signature)
-            return None
-        if execution.err in _UNPAYABLE:
+            return failed, None
+        execution = self._run(pending, lambda: self._bank.execute(tx, _legs(call, plan)))
+        if execution is None:
             return None
         if execution.err is not None:
-            code, message = bank_failure(execution)
-            status = TxStatus(
-                TxState.FAILED, height, error_code=code, error_message=message,
-                fee_lamports=execution.fee,
-            )  # fmt: skip
-            return ProcessedTx(
-                pending.raw_tx, status, execution.pre, execution.post, execution.err,
-                execution.logs, execution.units,
-            )  # fmt: skip
+            return native.record(pending.raw_tx, height, execution), None
         plan.commit()
         spec = self._world.pool_at(str(call.pool))
         venue = spec[0].name if spec is not None else ""
-        self._landed[pending.signature] = LandedSwap(
+        swap = LandedSwap(
             pending.signature, venue, str(call.pool), str(plan.wallet), str(plan.mint_in),
             str(plan.mint_out), plan.amount_in, plan.amount_out, execution.fee, height, call.memo,
         )  # fmt: skip
@@ -383,10 +378,21 @@ class SimLedger:
             TxState.LANDED, height, amount_out=plan.amount_out, fee_lamports=execution.fee
         )
         logs, _ = swap_transaction_logs(tx, call.index, plan.logs, _units(plan), limit)
-        return ProcessedTx(
+        landed = ProcessedTx(
             pending.raw_tx, status, execution.pre, execution.post, None, tuple(logs),
             execution.units + plan.units,
         )  # fmt: skip
+        return landed, swap
+
+    @staticmethod
+    def _run(pending: _Pending, run: Callable[[], Execution]) -> Execution | None:
+        """Run in litesvm; None for what a leader drops (no fee payer funds, a runtime crash)."""
+        try:
+            execution = run()
+        except Exception:  # untrusted bytes reach litesvm; never let one break the node
+            log.exception("transaction_dropped", signature=pending.signature)
+            return None
+        return None if execution.err in _UNPAYABLE else execution
 
 
 def _units(plan: SwapPlan) -> int:

@@ -205,6 +205,10 @@ class MeteoraPool:
             self._pair = (data, LB_PAIR.decode(data))
         return self._pair[1]
 
+    def remember_bin_arrays(self, indices: set[int]) -> None:
+        """Bin arrays the pair had before a restart: emptied ones are rewritten, not forgotten."""
+        self._ever |= indices
+
     def bin_arrays(self) -> dict[int, BinArray]:
         """The bin arrays the pair's bitmap marks, by index, decoded."""
         bits, found = bitmap_value(self.pair()), {}

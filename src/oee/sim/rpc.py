@@ -16,28 +16,27 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import random
 from collections.abc import Callable
 from typing import Any
 
 import structlog
-from solders.hash import Hash
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import Transaction
 
 from oee.settings import SimSettings
 from oee.sim import rpc_wire as wire
+from oee.sim.airdrops import genesis_hash
 from oee.sim.faucet import fund
 from oee.sim.faults import Faults
 from oee.sim.ledger import LedgerError, SimLedger
 from oee.sim.rpc_accounts import AccountMethods
 from oee.sim.rpc_wire import RpcError, context
-from oee.sim.swap_calls import SwapCall, find_swap
+from oee.sim.swap_calls import SwapCall
 from oee.sim.world import SimWorld
-from oee.solana.base58 import b58decode, b58encode
+from oee.solana.base58 import b58decode
 
 log = structlog.get_logger(__name__)
 
@@ -81,12 +80,9 @@ class SolanaRpc:
         self._faults = faults or Faults.from_settings(settings)
         self._rng = random.Random(f"oee-sim/rpc/{settings.seed}")
         self._read_rng = random.Random(f"oee-sim/rpc-reads/{settings.seed}")
-        self._genesis = str(
-            Hash(hashlib.sha256(f"oee-sim/genesis/{settings.seed}".encode()).digest())
-        )
+        self._genesis = genesis_hash(settings.seed)
         accounts = AccountMethods(ledger, settings.seed)
-        self._funded: set[str] = set()  # wallets the faucet already gave starter tokens
-        self._airdrops: dict[str, int] = {}  # airdrop signature -> block height it landed at
+        self._airdrops = ledger.airdrops  # part of the chain's history: the ledger keeps them
         self._methods: dict[str, Handler] = {
             "getLatestBlockhash": self._get_latest_blockhash,
             "getBlockHeight": lambda _: self._ledger.block_height(),
@@ -230,7 +226,7 @@ class SolanaRpc:
             str(tx.message.recent_blockhash)
         ):
             return "BlockhashNotFound", [], 0
-        outcome = self._ledger.simulate(tx, _swap_of(tx))
+        outcome = self._ledger.simulate(tx, self._swap_of(tx))
         return outcome.err, list(outcome.logs), outcome.units
 
     # -- statuses and history ----------------------------------------------------------------
@@ -244,7 +240,7 @@ class SolanaRpc:
         value: list[Json] = []
         for signature in signatures:
             processed = self._ledger.processed(_signature(signature))
-            landed = processed.status.slot if processed else self._airdrops.get(signature)
+            landed = processed.status.slot if processed else self._airdrops.landed_at(signature)
             age = height - landed if landed is not None else 0
             if landed is None or (age > STATUS_CACHE_BLOCKS and not search):
                 value.append(None)
@@ -312,17 +308,25 @@ class SolanaRpc:
             raise RpcError(-32602, "Invalid params: lamports must be a positive u64")
         try:
             fund(
-                self._world, self._ledger, owner, lamports, starter_tokens=owner not in self._funded
+                self._world,
+                self._ledger,
+                owner,
+                lamports,
+                starter_tokens=owner not in self._airdrops.funded,
             )
         except ValueError as error:  # the balance would pass the u64 limit
             raise RpcError(-32602, f"Invalid params: {error}") from None
-        self._funded.add(owner)
-        digest = hashlib.sha256(f"{self._genesis}/airdrop/{len(self._airdrops)}".encode()).digest()
-        signature = b58encode(digest + digest)
-        # The credit lands at once; its signature confirms like any transaction's (solana-py's
-        # `confirm_transaction` polls it).
-        self._airdrops[signature] = self._ledger.block_height()
-        return signature
+        self._airdrops.funded.add(owner)
+        return self._airdrops.record(self._ledger.block_height())
+
+    def _swap_of(self, tx: Transaction) -> SwapCall | None:
+        try:
+            return self._ledger.route(tx)
+        except LedgerError as error:
+            # A real node runs any program; this one runs the venues' swaps and loaded programs.
+            raise RpcError(
+                -32602, f"invalid transaction: the simulator runs swaps only: {error.message}"
+            ) from None
 
     def _decimals(self, mint: str) -> int:
         return self._ledger.decimals(mint) or 0
@@ -361,16 +365,6 @@ def _parse(raw: bytes) -> Transaction:
     if not tx.signatures:
         raise RpcError(-32602, "invalid transaction: no signatures")
     return tx
-
-
-def _swap_of(tx: Transaction) -> SwapCall:
-    try:
-        return find_swap(tx)
-    except ValueError as error:
-        # A real node runs any program; this one only knows the venues' swap instruction.
-        raise RpcError(
-            -32602, f"invalid transaction: the simulator runs swaps only: {error}"
-        ) from None
 
 
 def _pubkey(text: str) -> str:

@@ -83,10 +83,11 @@ class SwapFailure:
 
 
 SwapOutcome = SwapPlan | SwapFailure
-_PROGRAMS = (RAYDIUM_AMM_V4, DLMM_PROGRAM)
+# The venue programs the simulator models (unless a real binary of one is loaded).
+MODELLED_PROGRAMS = (RAYDIUM_AMM_V4, DLMM_PROGRAM)
 
 
-def find_swap(tx: Transaction, programs: Collection[Pubkey] = _PROGRAMS) -> SwapCall:
+def find_swap(tx: Transaction, programs: Collection[Pubkey] = MODELLED_PROGRAMS) -> SwapCall:
     """The transaction's one swap instruction.
 
     Raises:

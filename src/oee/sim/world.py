@@ -117,6 +117,7 @@ class SimWorld:
 
     def __init__(self, settings: SimSettings, *, now: Callable[[], float] = time.monotonic) -> None:
         self.venues = VENUES
+        self.seed = settings.seed
         self._now = now
         self._t0 = now()
         # The chain's blocks run on world time.
