@@ -24,7 +24,7 @@ from oee.domain.tokens import resolve_token
 from oee.settings import Settings, SimSettings
 from oee.sim import build_sim
 from oee.sim.app import create_sim_app
-from tests.support.browser import CONFIRM_TIMEOUT_MS, chromium, row
+from tests.support.browser import CONFIRM_TIMEOUT_MS, chromium, dashboard_page, row
 
 pytestmark = pytest.mark.timeout(180)
 in_module_loop = pytest.mark.asyncio(loop_scope="module")  # engine and browser live per module
@@ -47,15 +47,9 @@ async def engine() -> AsyncIterator[EngineProcess]:
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def page(browser: Any, engine: EngineProcess) -> AsyncIterator[Any]:
-    context = await browser.new_context(viewport={"width": 1440, "height": 900})
-    opened = await context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    await opened.goto(f"{engine.base_url}/")
-    await opened.wait_for_selector("#conn.conn-live", timeout=10_000)  # the firehose is up
-    yield opened
-    await context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    async with dashboard_page(browser, f"{engine.base_url}/") as opened:
+        await opened.wait_for_selector("#conn.conn-live", timeout=10_000)  # the firehose is up
+        yield opened
 
 
 @in_module_loop

@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from oee.devtools.engine_process import EngineProcess
-from tests.support.browser import CONFIRM_TIMEOUT_MS, chromium, row
+from tests.support.browser import CONFIRM_TIMEOUT_MS, chromium, dashboard_page, row
 
 pytestmark = pytest.mark.timeout(180)
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
@@ -39,14 +39,8 @@ async def engine() -> AsyncIterator[EngineProcess]:
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def page(browser: Any, engine: EngineProcess) -> AsyncIterator[Any]:
-    context = await browser.new_context(viewport={"width": 1440, "height": 900})
-    opened = await context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    await opened.goto(f"{engine.base_url}/")
-    yield opened
-    await context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    async with dashboard_page(browser, f"{engine.base_url}/") as opened:
+        yield opened
 
 
 @in_module_loop

@@ -54,6 +54,19 @@ async def chromium() -> AsyncIterator[Any]:
             await launched.close()
 
 
+@asynccontextmanager
+async def dashboard_page(browser: Any, url: str) -> AsyncIterator[Any]:
+    """The dashboard open in a fresh 1440x900 context; the block fails on any JavaScript error."""
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    opened = await context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    await opened.goto(url)
+    yield opened
+    await context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
 def row(order_id: str) -> str:
     """The selector of an order's row in the dashboard's table."""
     return f'#order-rows tr[data-order-id="{order_id}"]'
