@@ -39,6 +39,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     logging.basicConfig(
         level=numeric, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
-    # One INFO line per HTTP request to the chain and venues would drown the engine's own logs.
-    for chatty in ("httpx", "httpcore"):
+    # One INFO line per HTTP request to the chain and venues would drown the engine's own logs,
+    # and Alembic announces every plugin it loads on each start (migrate.py logs one line).
+    for chatty in ("httpx", "httpcore", "alembic"):
         logging.getLogger(chatty).setLevel(max(numeric, logging.WARNING))

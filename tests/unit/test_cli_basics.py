@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 import oee
@@ -36,3 +38,28 @@ def test_the_start_banner_says_what_to_export() -> None:
     assert "export OEE_URL=http://localhost:3601" in banner
     assert "http://localhost:3601/docs" in banner
     assert "http://10.1.2.3:80/" in "\n".join(_start_banner("10.1.2.3", 80))
+
+
+def test_a_start_logs_one_line_for_its_migrations_and_no_alembic_chatter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import logging
+
+    import structlog
+
+    from oee.adapters.store.migrate import migrate
+    from oee.logs import configure_logging
+
+    configure_logging("INFO", "json")
+    try:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'oee.sqlite3'}"
+        asyncio.run(migrate(url))
+        asyncio.run(migrate(url))  # already at head: nothing to say
+        said = capsys.readouterr().err.splitlines()
+    finally:
+        structlog.reset_defaults()
+    assert not any("alembic" in line for line in said), said
+    migrated = [line for line in said if "database_migrated" in line]
+    assert len(migrated) == 1, said
+    assert logging.getLogger("alembic").getEffectiveLevel() >= logging.WARNING

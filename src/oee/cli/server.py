@@ -136,7 +136,8 @@ async def _serve(settings: Settings, role: Role, keyring: KeyRing) -> None:
     mode = "production (PostgreSQL + Redis)" if settings.production else "embedded"
     err.print(
         f"[bold green]oee[/] {role} on http://{settings.host}:{settings.port} — {mode}; "
-        f"store {_redact(settings.sqlalchemy_url)}"
+        f"store {_redact(settings.sqlalchemy_url)}",
+        soft_wrap=True,  # a URL folded across two lines cannot be copied
     )
     for line in _start_banner(settings.host, settings.port):
         err.print(line, highlight=False, soft_wrap=True)

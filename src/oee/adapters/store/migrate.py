@@ -13,13 +13,17 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from oee.adapters.store.sqlalchemy import make_engine
+
+log = structlog.get_logger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -91,7 +95,12 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
+    before = MigrationContext.configure(connection).get_current_revision()
     command.upgrade(alembic_config(connection), "head")
+    after = MigrationContext.configure(connection).get_current_revision()
+    # One line for what changed (Alembic's own INFO chatter is silenced in oee.logs).
+    if after != before:
+        log.info("database_migrated", from_revision=before, to_revision=after)
 
 
 def _sqlite_for_migrations(dbapi_connection: Any, _record: Any) -> None:
