@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from oee.settings import Settings
+from tests.support.browser import chromium
 from tests.support.engine import EngineServer, make_settings, serve_engine
 
 
@@ -47,3 +49,10 @@ async def engine_server(settings_factory: Callable[..., Settings]) -> AsyncItera
     """The default fast engine, in the current deployment."""
     async for running in serve_engine(settings_factory()):
         yield running
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def browser() -> AsyncIterator[Any]:
+    """A headless Chromium per test module (the dashboard tests run in the module's loop)."""
+    async with chromium() as launched:
+        yield launched

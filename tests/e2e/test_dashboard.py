@@ -24,19 +24,13 @@ from oee.domain.tokens import resolve_token
 from oee.settings import Settings, SimSettings
 from oee.sim import build_sim
 from oee.sim.app import create_sim_app
-from tests.support.browser import CONFIRM_TIMEOUT_MS, chromium, dashboard_page, row
+from tests.support.browser import CONFIRM_TIMEOUT_MS, dashboard_page, row
 
 pytestmark = pytest.mark.timeout(180)
 in_module_loop = pytest.mark.asyncio(loop_scope="module")  # engine and browser live per module
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with chromium() as launched:
-        yield launched
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from oee.devtools.engine_process import EngineProcess
-from tests.support.browser import CONFIRM_TIMEOUT_MS, chromium, dashboard_page, row
+from tests.support.browser import CONFIRM_TIMEOUT_MS, dashboard_page, row
 
 pytestmark = pytest.mark.timeout(180)
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
@@ -23,12 +23,6 @@ in_module_loop = pytest.mark.asyncio(loop_scope="module")
 DESK = "desk-secret-0123456789abcdef"
 BOT = "bot-secret-0123456789abcdefg"
 ENV = {"OEE_SIM_LATENCY_SCALE": "0.2", "OEE_API_KEYS": f"desk={DESK},bot={BOT}"}
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with chromium() as launched:
-        yield launched
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

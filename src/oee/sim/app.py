@@ -136,7 +136,7 @@ def create_sim_app(
             Route("/admin/airdrop", airdrop, methods=["POST"]),
             Route("/admin/swaps", swaps, methods=["GET"]),
             Route("/admin/faults", fault_rate, methods=["GET", "POST"]),
-            Route("/admin/pools", _pools_endpoint(world, settings.seed), methods=["GET", "POST"]),
+            Route("/admin/pools", _pools_endpoint(world), methods=["GET", "POST"]),
         ],
     )
 
@@ -202,19 +202,19 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(json.dumps(body, separators=(",", ":")), status, media_type="application/json")
 
 
-def _pools_endpoint(world: SimWorld, seed: int) -> Callable[[Request], Awaitable[Response]]:
+def _pools_endpoint(world: SimWorld) -> Callable[[Request], Awaitable[Response]]:
     """`GET /admin/pools` lists the launches; `POST` launches a token (201, 400 or 409)."""
 
     async def pools(request: Request) -> Response:
         if request.method == "GET":
-            launched = [_launch_json(launch, seed) for launch in world.launched()]
+            launched = [_launch_json(launch) for launch in world.launched()]
             return Response(json.dumps(launched), media_type="application/json")
         try:
             launch = world.launch(_launch_request(await request.body()))
         except LaunchError as error:
             status = 409 if error.code in _CONFLICTS else 400
             return _json({"error": error.code, "message": error.message}, status)
-        return _json(_launch_json(launch, seed), 201)
+        return _json(_launch_json(launch), 201)
 
     return pools
 
@@ -271,7 +271,7 @@ def _units(value: object) -> int:
     raise LaunchError("INVALID_RESERVES", "reserves are integers of base units (or their strings)")
 
 
-def _launch_json(launch: Launch, seed: int) -> dict[str, Any]:
+def _launch_json(launch: Launch) -> dict[str, Any]:
     """A launch as the admin routes show it; amounts are strings, as the venues' APIs send them."""
     token, quote = launch.token, launch.quote
     return {
