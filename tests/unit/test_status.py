@@ -14,7 +14,8 @@ S = OrderStatus
 DESIGN_TABLE = {
     S.PENDING: {S.ROUTING, S.WATCHING, S.CANCELLED, S.FAILED},
     S.WATCHING: {S.ROUTING, S.CANCELLED, S.EXPIRED},
-    S.ROUTING: {S.BUILDING, S.PENDING, S.FAILED},
+    # re-armed: a limit order's price moved away between its trigger and its quote (decisions.md)
+    S.ROUTING: {S.BUILDING, S.PENDING, S.WATCHING, S.FAILED},
     S.BUILDING: {S.SUBMITTED, S.PENDING, S.FAILED},
     S.SUBMITTED: {S.CONFIRMED, S.FAILED, S.PENDING},
 }

@@ -37,6 +37,10 @@ class OrderStore(Protocol):
         otherwise someone else advanced it and `StaleOrder` is raised with nothing written.
         """
 
+    async def save_many(self, moves: Sequence[tuple[Order, OrderEvent]]) -> list[bool]:
+        """Persist each (order, event) like `save`, in one transaction (a trigger firing many
+        orders at once); returns which were written: a stale one is skipped, not raised."""
+
     async def get(self, order_id: str) -> Order | None:
         """The order, or None when there is no such order."""
 
@@ -49,11 +53,34 @@ class OrderStore(Protocol):
         With `owner`, only the orders that API key placed; without, every order.
         """
 
-    async def recent(self, limit: int, owner: str | None = None) -> list[Order]:
-        """The most recently created orders, newest first (only `owner`'s when given)."""
+    async def recent(
+        self,
+        limit: int,
+        owner: str | None = None,
+        *,
+        status: str | None = None,
+        order_type: str | None = None,
+    ) -> list[Order]:
+        """The most recently created orders, newest first (only `owner`'s, only of `status`
+        and of `order_type`, when given)."""
 
     async def unfinished(self, updated_before: datetime, limit: int) -> list[str]:
-        """Ids of non-terminal orders last changed before `updated_before` (for recovery)."""
+        """Ids of non-terminal orders last changed before `updated_before` (for recovery);
+        armed (`watching`) orders are the trigger watchers' and are left out."""
+
+    async def heartbeat(self, watcher: str, alive_until: datetime) -> bool:
+        """Record that trigger watcher `watcher` lives until `alive_until`; False when it had
+        no live record (first beat, or declared dead and its orders freed)."""
+
+    async def claim_armed(self, watcher: str, now: datetime, limit: int) -> list[Order]:
+        """Give `watcher` up to `limit` armed orders nobody holds, after freeing the orders of
+        watchers whose heartbeat ended before `now`. Each armed order has one holder."""
+
+    async def claim_order(self, order_id: str, watcher: str) -> Order | None:
+        """Give `watcher` this armed order if nobody holds it; None otherwise."""
+
+    async def release(self, watcher: str) -> None:
+        """Let go of every order `watcher` holds, and forget the watcher."""
 
     async def purge_idempotency_keys(self, expired_before: datetime) -> int:
         """Forget idempotency keys that expired before `expired_before`; returns how many."""

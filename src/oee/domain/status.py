@@ -34,7 +34,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING: frozenset({S.ROUTING, S.WATCHING, S.CANCELLED, S.FAILED}),
     S.WATCHING: frozenset({S.ROUTING, S.CANCELLED, S.EXPIRED}),
     # back to pending means a retry was scheduled; the event says which attempt and after what delay.
-    S.ROUTING: frozenset({S.BUILDING, S.PENDING, S.FAILED}),
+    # back to watching: a limit order's price moved away between its trigger and its quote.
+    S.ROUTING: frozenset({S.BUILDING, S.PENDING, S.WATCHING, S.FAILED}),
     S.BUILDING: frozenset({S.SUBMITTED, S.PENDING, S.FAILED}),
     # submitted -> pending only once the transaction is known not to have landed (blockhash expired).
     S.SUBMITTED: frozenset({S.CONFIRMED, S.FAILED, S.PENDING}),

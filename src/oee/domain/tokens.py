@@ -22,6 +22,15 @@ class Token:
     mint: str
     decimals: int
 
+    @classmethod
+    def unlisted(cls, mint: str, decimals: int = 0) -> Token:
+        """A token no registry lists (a sniper's target): its mint stands in for a symbol.
+
+        Its decimals are unknown until its mint is read from the chain (0 until then); only
+        amounts in, never amounts of it, are converted before that.
+        """
+        return cls(symbol=mint, mint=mint, decimals=decimals)
+
     def to_base_units(self, amount: Decimal) -> int:
         """Convert an amount in whole tokens to integer base units, exactly.
 

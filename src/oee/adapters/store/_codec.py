@@ -10,11 +10,13 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from oee.domain.errors import InvalidOrder
 from oee.domain.events import JSON, OrderEvent
 from oee.domain.orders import Fill, Order, OrderType, SignedSwap
 from oee.domain.routing import RoutingDecision
 from oee.domain.status import OrderStatus
-from oee.domain.tokens import MAINNET_TOKENS, Registry
+from oee.domain.tokens import MAINNET_TOKENS, Registry, Token
+from oee.domain.triggers import Firing, Trigger
 
 # What `save` rewrites; id, type, tokens, amount, slippage, created_at and owner never change.
 MUTABLE_COLUMNS = (
@@ -29,6 +31,8 @@ MUTABLE_COLUMNS = (
     "error",
     "reason",
     "tx_hash",
+    "fired",
+    "watcher",
 )
 
 
@@ -43,6 +47,9 @@ def order_to_row(order: Order) -> dict[str, Any]:
         "slippage_bps": order.slippage_bps,
         "created_at": order.created_at,
         "owner": order.owner,
+        "trigger": order.trigger.to_dict() if order.trigger else None,
+        "expires_at": order.trigger.expires_at if order.trigger else None,
+        "max_price_impact_bps": order.max_price_impact_bps,
         **order_changes(order),
     }
 
@@ -62,17 +69,22 @@ def order_changes(order: Order) -> dict[str, Any]:
         "error": order.error,
         "reason": order.reason,
         "tx_hash": tx_hash,
+        "fired": order.fired.to_dict() if order.fired else None,
+        # Every move lets go of the watcher's hold: an order armed (again) waits to be claimed.
+        "watcher": None,
     }
 
 
 def order_from_row(row: Mapping[Any, Any], registry: Registry = MAINNET_TOKENS) -> Order:
     """Rebuild the order from its `orders` row."""
     decision, tx, fill = row["decision"], row["tx"], row["fill"]
+    trigger, fired = row["trigger"], row["fired"]
+    firing = Firing.from_dict(fired) if fired is not None else None
     return Order(
         id=row["id"],
         type=OrderType(row["type"]),
         token_in=registry.resolve(row["token_in"]),
-        token_out=registry.resolve(row["token_out"]),
+        token_out=_token(row["token_out"], registry, firing),
         amount_in=int(row["amount_in"]),
         slippage_bps=row["slippage_bps"],
         status=OrderStatus(row["status"]),
@@ -87,7 +99,19 @@ def order_from_row(row: Mapping[Any, Any], registry: Registry = MAINNET_TOKENS) 
         reason=row["reason"],
         attempts=list(row["attempts"]),
         owner=row["owner"],
+        trigger=Trigger.from_dict(trigger) if trigger is not None else None,
+        fired=firing,
+        max_price_impact_bps=row["max_price_impact_bps"],
     )
+
+
+def _token(symbol_or_mint: str, registry: Registry, firing: Firing | None) -> Token:
+    """A registry token, or a sniper's unlisted mint with the decimals its launch told."""
+    try:
+        return registry.resolve(symbol_or_mint)
+    except InvalidOrder:
+        decimals = firing.decimals if firing is not None and firing.decimals is not None else 0
+        return Token.unlisted(symbol_or_mint, decimals)
 
 
 def event_to_row(event: OrderEvent) -> dict[str, Any]:

@@ -72,8 +72,9 @@ orders = Table(
     Column("id", String(36), primary_key=True),
     Column("type", String(16), nullable=False),
     Column("status", String(16), nullable=False, index=True),
-    Column("token_in", String(16), nullable=False),
-    Column("token_out", String(16), nullable=False),
+    # A symbol, or for a token no registry lists (a sniper's target) its mint address.
+    Column("token_in", String(64), nullable=False),
+    Column("token_out", String(64), nullable=False),
     # u64 base units overflow a signed BIGINT, so the integer is kept as its decimal text.
     Column("amount_in", String(20), nullable=False),
     Column("slippage_bps", Integer, nullable=False),
@@ -93,6 +94,25 @@ orders = Table(
     Column("owner", String(64)),
     # One key's listings (`recent`, `active`) read its own orders, newest first, by index.
     Index("ix_orders_owner", "owner", "created_at"),
+    # Limit and sniper orders: the trigger, when it expires, and what fired it last.
+    Column("trigger", _JSON),
+    Column("expires_at", UTCDateTime),
+    Column("fired", _JSON),
+    Column("max_price_impact_bps", Integer),
+    # The trigger-watcher process that holds an armed order (see `watchers`); NULL: nobody.
+    Column("watcher", String(64)),
+    # Claims look for armed orders nobody holds, or a dead watcher held, by index.
+    Index("ix_orders_status_watcher", "status", "watcher"),
+)
+
+# Live trigger-watcher processes: one row each, its heartbeat renewed every second or so. An
+# armed order belongs to the watcher named on it while that watcher's heartbeat is current;
+# past it, any other watcher may take its orders over.
+watchers = Table(
+    "watchers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("alive_until", UTCDateTime, nullable=False, index=True),
 )
 
 order_events = Table(

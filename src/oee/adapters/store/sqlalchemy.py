@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -26,7 +26,7 @@ from oee.adapters.store._codec import (
     order_from_row,
     order_to_row,
 )
-from oee.adapters.store._schema import idempotency_keys, order_events, orders
+from oee.adapters.store._schema import idempotency_keys, order_events, orders, watchers
 from oee.domain.errors import IdempotencyConflict, StaleOrder
 from oee.domain.events import OrderEvent
 from oee.domain.orders import IdempotencyKey, Order
@@ -70,10 +70,10 @@ _ACTIVE_QUERIES = {
     False: (_ACTIVE_COUNT, _ACTIVE_IDS),
     True: (_ACTIVE_COUNT.where(_owned), _ACTIVE_IDS.where(_owned)),
 }
-_RECENT_QUERIES = {False: _RECENT, True: _RECENT.where(_owned)}
 _UNFINISHED = (
     select(orders.c.id)
-    .where(_working)
+    # Armed orders are the trigger watchers' (they hold leases); the sweep re-queues the rest.
+    .where(orders.c.status.in_([s for s in _WORKING if s != OrderStatus.WATCHING.value]))
     .where(orders.c.updated_at < bindparam("before"))
     .order_by(orders.c.updated_at, orders.c.id)
     .limit(bindparam("limit"))
@@ -86,6 +86,39 @@ _THE_KEY = (idempotency_keys.c.owner == bindparam("owner")) & (
 _GET_KEY = select(idempotency_keys).where(_THE_KEY)
 _DELETE_KEY = delete(idempotency_keys).where(_THE_KEY)
 _PURGE_KEYS = delete(idempotency_keys).where(idempotency_keys.c.expires_at < bindparam("before"))
+# Trigger watchers: heartbeats, and claims of armed orders nobody (alive) holds.
+_armed = orders.c.status == OrderStatus.WATCHING.value
+_RENEW = update(watchers).where(watchers.c.id == bindparam("w_id"))
+_ADD_WATCHER = insert(watchers)
+_DEAD = (
+    select(watchers.c.id)
+    .where(watchers.c.alive_until < bindparam("now"))
+    .with_for_update(skip_locked=True)
+)
+_BURY = delete(watchers).where(
+    watchers.c.id == bindparam("w_id"), watchers.c.alive_until < bindparam("now")
+)
+_FORGET = delete(watchers).where(watchers.c.id == bindparam("w_id"))
+_LET_GO = update(orders).where(_armed, orders.c.watcher == bindparam("w_id")).values(watcher=None)
+_UNHELD = (
+    select(orders.c.id)
+    .where(_armed, orders.c.watcher.is_(None))
+    .order_by(orders.c.created_at, orders.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM = (
+    update(orders)
+    .where(orders.c.id.in_(_UNHELD.scalar_subquery()), _armed, orders.c.watcher.is_(None))
+    .values(watcher=bindparam("w_id"))
+    .returning(*orders.c)
+)
+_CLAIM_ONE = (
+    update(orders)
+    .where(orders.c.id == bindparam("order_id"), _armed, orders.c.watcher.is_(None))
+    .values(watcher=bindparam("w_id"))
+    .returning(*orders.c)
+)
 
 
 def make_engine(url: str, *, pooled: bool = True) -> AsyncEngine:
@@ -206,9 +239,68 @@ def _active(conn: Connection, limit: int, owner: str | None) -> tuple[int, list[
     return count, list(conn.execute(ids_query, {"limit": limit, "owner": owner}).scalars())
 
 
-def _recent(conn: Connection, limit: int, owner: str | None, registry: Registry) -> list[Order]:
-    rows = conn.execute(_RECENT_QUERIES[owner is not None], {"limit": limit, "owner": owner})
-    return [order_from_row(row, registry) for row in rows.mappings()]
+def _recent(
+    conn: Connection,
+    limit: int,
+    owner: str | None,
+    status: str | None,
+    order_type: str | None,
+    registry: Registry,
+) -> list[Order]:
+    query = _RECENT
+    if owner is not None:
+        query = query.where(_owned)
+    if status is not None:
+        query = query.where(orders.c.status == status)
+    if order_type is not None:
+        query = query.where(orders.c.type == order_type)
+    params = {"limit": limit, "owner": owner}
+    return [order_from_row(row, registry) for row in conn.execute(query, params).mappings()]
+
+
+def _compare_and_set_many(
+    conn: Connection, moves: list[tuple[dict[str, Any], dict[str, Any]]]
+) -> list[bool]:
+    done = []
+    with conn.begin():
+        for changes, event_row in moves:
+            moved = conn.execute(_CAS_UPDATE, changes).rowcount == 1
+            if moved:
+                conn.execute(_INSERT_EVENT, event_row)
+            done.append(moved)
+    return done
+
+
+def _heartbeat(conn: Connection, watcher: str, alive_until: datetime) -> bool:
+    with conn.begin():
+        if conn.execute(_RENEW, {"w_id": watcher, "alive_until": alive_until}).rowcount == 1:
+            return True
+        conn.execute(_ADD_WATCHER, {"id": watcher, "alive_until": alive_until})
+        return False
+
+
+def _claim_armed(
+    conn: Connection, watcher: str, now: datetime, limit: int, registry: Registry
+) -> list[Order]:
+    with conn.begin():
+        # A dead watcher's orders go back to nobody; whoever buries it frees them, once.
+        for dead in list(conn.execute(_DEAD, {"now": now}).scalars()):
+            if conn.execute(_BURY, {"w_id": dead, "now": now}).rowcount == 1:
+                conn.execute(_LET_GO, {"w_id": dead})
+        rows = conn.execute(_CLAIM, {"w_id": watcher, "limit": limit}).mappings().all()
+    return [order_from_row(row, registry) for row in rows]
+
+
+def _claim_one(conn: Connection, order_id: str, watcher: str, registry: Registry) -> Order | None:
+    with conn.begin():
+        row = conn.execute(_CLAIM_ONE, {"order_id": order_id, "w_id": watcher}).mappings().first()
+    return order_from_row(row, registry) if row is not None else None
+
+
+def _release(conn: Connection, watcher: str) -> None:
+    with conn.begin():
+        conn.execute(_LET_GO, {"w_id": watcher})
+        conn.execute(_FORGET, {"w_id": watcher})
 
 
 def _unfinished(conn: Connection, updated_before: datetime, limit: int) -> list[str]:
@@ -276,6 +368,53 @@ class SqlAlchemyStore:
         async with self._write_lock, self._engine.connect() as conn:
             await conn.run_sync(_compare_and_set, changes, event_to_row(event))
 
+    async def save_many(self, moves: Sequence[tuple[Order, OrderEvent]]) -> list[bool]:
+        """Persist each (order, event) like `save`, all in one transaction.
+
+        Returns:
+            For each move, whether it was written; a stale one (the order moved on) is
+            skipped and the others still commit.
+        """
+        rows = []
+        for order, moved in moves:
+            if moved.order_id != order.id or moved.seq != order.seq:
+                raise ValueError(
+                    f"event {moved.order_id}#{moved.seq} is not {order.id}#{order.seq}"
+                )
+            changes = order_changes(order)
+            changes["cas_id"], changes["cas_seq"] = order.id, moved.seq - 1
+            rows.append((changes, event_to_row(moved)))
+        if not rows:
+            return []
+        async with self._write_lock, self._engine.connect() as conn:
+            return await conn.run_sync(_compare_and_set_many, rows)
+
+    async def heartbeat(self, watcher: str, alive_until: datetime) -> bool:
+        """Record that the trigger watcher `watcher` lives until `alive_until`.
+
+        Returns:
+            False when it had no live record (its first beat, or it was declared dead and its
+            orders taken over): it must then forget what it held and claim afresh.
+        """
+        async with self._write_lock, self._engine.connect() as conn:
+            return await conn.run_sync(_heartbeat, watcher, alive_until)
+
+    async def claim_armed(self, watcher: str, now: datetime, limit: int) -> list[Order]:
+        """Hand `watcher` up to `limit` armed orders that no live watcher holds (oldest first),
+        after freeing those of watchers whose heartbeat ended before `now`."""
+        async with self._write_lock, self._engine.connect() as conn:
+            return await conn.run_sync(_claim_armed, watcher, now, limit, self._registry)
+
+    async def claim_order(self, order_id: str, watcher: str) -> Order | None:
+        """Hand `watcher` one armed order if nobody holds it; None otherwise."""
+        async with self._write_lock, self._engine.connect() as conn:
+            return await conn.run_sync(_claim_one, order_id, watcher, self._registry)
+
+    async def release(self, watcher: str) -> None:
+        """Let go of every order `watcher` holds and forget it (a graceful stop)."""
+        async with self._write_lock, self._engine.connect() as conn:
+            await conn.run_sync(_release, watcher)
+
     async def get(self, order_id: str) -> Order | None:
         """The order, or None when there is no such order."""
         return await self._read(_get, order_id, self._registry)
@@ -289,9 +428,17 @@ class SqlAlchemyStore:
         only `owner`'s when given."""
         return await self._read(_active, limit, owner)
 
-    async def recent(self, limit: int, owner: str | None = None) -> list[Order]:
-        """The most recently created orders, newest first; only `owner`'s when given."""
-        return await self._read(_recent, limit, owner, self._registry)
+    async def recent(
+        self,
+        limit: int,
+        owner: str | None = None,
+        *,
+        status: str | None = None,
+        order_type: str | None = None,
+    ) -> list[Order]:
+        """The most recently created orders, newest first; only `owner`'s, of `status` and of
+        `order_type` when given."""
+        return await self._read(_recent, limit, owner, status, order_type, self._registry)
 
     async def unfinished(self, updated_before: datetime, limit: int) -> list[str]:
         """Ids of non-terminal orders last changed before `updated_before`, oldest first."""
