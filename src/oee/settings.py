@@ -76,6 +76,13 @@ class SimSettings(BaseSettings):
         100, ge=0, le=5000, description="How far such a trade moves the pool's price."
     )
     slot_ms: float = Field(400.0, gt=0, description="Time per block before latency scaling.")
+    volatility_scale: float = Field(
+        1.0,
+        ge=0,
+        le=100,
+        description="Multiplies every random step of the price process (each token's walk, the "
+        "venues' gap); 0 holds prices still, so only swaps and `POST /admin/move` change them.",
+    )
     launch_interval_s: float = Field(
         0.0,
         ge=0,

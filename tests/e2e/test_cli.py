@@ -185,6 +185,34 @@ async def test_a_refused_order_is_one_clear_line(
     assert "(HTTP 422)" in run.err
 
 
+@in_module_loop
+async def test_sim_move_pushes_the_engines_prices_and_prints_them(engine: EngineProcess) -> None:
+    run = await oee("sim", "move", "SOL/USDC", "-2%", "--url", engine.base_url)
+    assert (run.code, run.err) == (0, ""), run
+    lines = [line.split() for line in run.out.splitlines() if line.strip()]
+    assert lines[0] == ["SOL/USDC", "-2%", "(SOL", "moved)"]
+    rows = {line[0]: line[1:] for line in lines[3:]}  # under the title, header and rule
+    assert set(rows) == {"reference", "raydium", "meteora"}
+    assert rows["reference"][2] == "-2.00%"
+    for venue in ("raydium", "meteora"):
+        assert -2.3 < float(rows[venue][2].rstrip("%")) < -1.7, rows[venue]
+    async with httpx.AsyncClient(base_url=engine.base_url, trust_env=False) as http:
+        quote = await http.get(
+            "/api/quotes", params={"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1"}
+        )
+    assert quote.status_code == 200, quote.text
+    # The engine quotes the new price (less the venues' fees), not the old one.
+    before = min(float(rows[venue][0]) for venue in ("raydium", "meteora"))
+    after = min(float(rows[venue][1]) for venue in ("raydium", "meteora"))
+    for venue_quote in quote.json()["quotes"]:
+        assert 0.97 * after < float(venue_quote["price"]) < 0.99 * before, venue_quote
+
+    refused = await oee("sim", "move", "USDC/USDT", "+1%", "--url", engine.base_url)
+    assert refused.code == 1
+    assert refused.err.startswith("error: PEGGED_PAIR: USDC and USDT are both pegged")
+    assert "(HTTP 422)" in refused.err
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -192,6 +220,7 @@ async def test_a_refused_order_is_one_clear_line(
         ("orders", "--active"),
         ("watch",),  # WebSocket, not HTTP
         ("loadtest",),
+        ("sim", "move", "SOL/USDC", "-2%"),
     ],
 )
 async def test_an_engine_that_is_not_running_is_one_clear_line(args: tuple[str, ...]) -> None:

@@ -83,6 +83,7 @@ ROUTES = [
     ("GET", "/metrics"),
     ("GET", "/api/sim/faults"),
     ("POST", "/api/sim/pools"),
+    ("POST", "/api/sim/move"),
     ("GET", "/no/such/route"),
 ]
 
@@ -204,6 +205,7 @@ async def test_simulator_relays_and_metrics_need_an_admin_key(keyed: Api) -> Non
         ("POST", "/api/sim/faults"),
         ("GET", "/api/sim/pools"),
         ("POST", "/api/sim/pools"),
+        ("POST", "/api/sim/move"),
         ("GET", "/metrics"),
     ):
         refused = await keyed.http.request(method, path, headers=as_(ALICE), json={"rate": 0})

@@ -1,4 +1,5 @@
-"""`GET`/`POST /api/sim/pools` (and the fault-rate relay they share a helper with), for real.
+"""`GET`/`POST /api/sim/pools`, `POST /api/sim/move` (and the fault-rate relay they share helpers
+with), for real.
 
 Each engine is built as `oee serve` builds it and served by uvicorn on a free port in the test's
 event loop: with its simulator in process (the embedded default), or with `oee sim`'s app on its
@@ -8,8 +9,10 @@ nothing listens on, an API-only process without one) or put a wrong one in its p
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from tests.support.api import embedded_engine, make_engine, serve_api
 from tests.support.engine import EngineServer, make_settings, serve_engine
 
 MOON = {"symbol": "MOON", "decimals": 6}
+MOVE = {"pair": "SOL/USDC", "percent": 3}
 
 
 @pytest.fixture
@@ -271,9 +275,13 @@ async def test_a_simulator_that_does_not_answer_is_503(tmp_path: Path) -> None:
         malformed = await api.http.post(
             "/api/sim/pools", content=b"{", headers={"content-type": "application/json"}
         )
+        moved = await api.http.post("/api/sim/move", json=MOVE)
+        out_of_range = await api.http.post("/api/sim/move", json={**MOVE, "percent": 1000})
     assert "did not answer" in assert_error(listed, 503, "SIMULATOR_UNAVAILABLE")["message"]
     assert_error(launched, 503, "SIMULATOR_UNAVAILABLE")
+    assert_error(moved, 503, "SIMULATOR_UNAVAILABLE")
     assert_error(malformed, 400, "MALFORMED_JSON")  # the body is checked first
+    assert_error(out_of_range, 422, "INVALID_PERCENT")
 
 
 async def test_a_process_without_a_simulator_is_503(tmp_path: Path) -> None:
@@ -283,7 +291,8 @@ async def test_a_process_without_a_simulator_is_503(tmp_path: Path) -> None:
         listed = await api.http.get("/api/sim/pools")
         launched = await api.http.post("/api/sim/pools", json=MOON)
         faults = await api.http.get("/api/sim/faults")
-    for response in (listed, launched, faults):
+        moved = await api.http.post("/api/sim/move", json=MOVE)
+    for response in (listed, launched, faults, moved):
         body = assert_error(response, 503, "SIMULATOR_UNAVAILABLE")
         assert body["message"] == "this process runs no simulator and OEE_RPC_URL is not set"
 
@@ -293,6 +302,8 @@ async def _not_a_simulator(request: Request) -> Response:
         return Response('{"launches": []}', media_type="application/json")  # not a list
     if request.url.path == "/admin/faults":
         return Response('{"rate": "high"}', media_type="application/json")
+    if request.url.path == "/admin/move":
+        return Response('{"pair": "SOL/USDC"}', media_type="application/json")  # no prices
     return PlainTextResponse("upstream exploded", 500)
 
 
@@ -310,10 +321,84 @@ async def test_a_simulator_answering_nonsense_is_502(wrong_sim_url: str, tmp_pat
         listed = await api.http.get("/api/sim/pools")
         launched = await api.http.post("/api/sim/pools", json=MOON)
         faults = await api.http.get("/api/sim/faults")
+        moved = await api.http.post("/api/sim/move", json=MOVE)
+    assert "/admin/move answered 200" in assert_error(moved, 502, "SIMULATOR_ERROR")["message"]
     assert "/admin/pools answered 200" in assert_error(listed, 502, "SIMULATOR_ERROR")["message"]
     launch_error = assert_error(launched, 502, "SIMULATOR_ERROR")
     assert "answered 500: upstream exploded" in launch_error["message"]
     assert "/admin/faults answered 200" in assert_error(faults, 502, "SIMULATOR_ERROR")["message"]
+
+
+# --- price moves ------------------------------------------------------------------------------
+
+
+async def test_a_move_is_relayed_with_the_pairs_prices_after_and_before(
+    server: EngineServer,
+) -> None:
+    moved = await server.client.post("/api/sim/move", json=MOVE)
+    assert moved.status_code == 200, moved.text
+    assert moved.headers["cache-control"] == "no-store"
+    answer = moved.json()
+    assert (answer["pair"], answer["percent"], answer["moved"]) == ("SOL/USDC", "3", "SOL")
+    assert set(answer["prices"]) == set(answer["previous"]["prices"]) == {"raydium", "meteora"}
+    change = Decimal(answer["reference"]) / Decimal(answer["previous"]["reference"])
+    assert abs(change - Decimal("1.03")) < Decimal("1e-8")  # ten significant digits each
+    for venue, price in answer["prices"].items():
+        venue_change = Decimal(price) / Decimal(answer["previous"]["prices"][venue])
+        assert abs(venue_change - Decimal("1.03")) < Decimal("0.005"), venue
+    down = await server.client.post("/api/sim/move", json={"pair": "usdc/sol", "percent": -2.5})
+    assert (down.status_code, down.json()["moved"], down.json()["percent"]) == (
+        200,
+        "SOL",
+        "-2.5",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "field"),
+    [
+        ({"pair": "SOL-USDC", "percent": 3}, "INVALID_PAIR", "pair"),
+        ({"pair": "SOL/DOGE", "percent": 3}, "UNKNOWN_TOKEN", "pair"),
+        ({"pair": "USDC/USDT", "percent": 3}, "PEGGED_PAIR", "pair"),
+        ({"pair": "MOON/USDC", "percent": 3}, "NO_POOL", "pair"),
+    ],
+)
+async def test_a_pair_the_simulator_refuses_is_a_422_with_its_code(
+    server: EngineServer, body: dict[str, Any], code: str, field: str
+) -> None:
+    assert (await server.client.post("/api/sim/pools", json=MOON)).status_code == 201
+    error = assert_error(await server.client.post("/api/sim/move", json=body), 422, code)
+    assert error["errors"] == [{"field": field, "message": error["message"]}]
+
+
+async def test_a_move_body_is_checked_before_the_simulator(tmp_path: Path) -> None:
+    # Nothing listens at OEE_RPC_URL: every answer below comes from the engine's own checks.
+    down = f"http://127.0.0.1:{free_port()}/"
+    engine = await embedded_engine(tmp_path, env="test", rpc_url=down)
+    cases: list[tuple[Any, int, str]] = [
+        ({"percent": 3}, 422, "INVALID_PAIR"),
+        ({"pair": 7, "percent": 3}, 422, "INVALID_PAIR"),
+        ({"pair": "SOL/USDC"}, 422, "INVALID_PERCENT"),
+        ({"pair": "SOL/USDC", "percent": "3"}, 422, "INVALID_PERCENT"),
+        ({"pair": "SOL/USDC", "percent": True}, 422, "INVALID_PERCENT"),
+        ({"pair": "SOL/USDC", "percent": -90.5}, 422, "INVALID_PERCENT"),
+        ({"pair": "SOL/USDC", "percent": 1e999}, 422, "INVALID_PERCENT"),
+        ({**MOVE, "venue": "raydium"}, 422, "VALIDATION_ERROR"),
+        (["SOL/USDC", 3], 400, "BODY_NOT_OBJECT"),
+    ]
+    async for api in serve_api(engine):
+        for body, status, code in cases:
+            content = json.dumps(body, allow_nan=True).replace("Infinity", "1e999").encode()
+            response = await api.http.post(
+                "/api/sim/move", content=content, headers={"content-type": "application/json"}
+            )
+            error = assert_error(response, status, code)
+            if code in ("INVALID_PAIR", "INVALID_PERCENT"):
+                assert error["errors"][0]["field"] == code.split("_")[1].lower()
+        malformed = await api.http.post(
+            "/api/sim/move", content=b"{", headers={"content-type": "application/json"}
+        )
+    assert_error(malformed, 400, "MALFORMED_JSON")
 
 
 # --- the documentation -----------------------------------------------------------------------
@@ -348,3 +433,23 @@ async def test_openapi_documents_both_relays(server: EngineServer) -> None:
     assert codes("503") == {"SIMULATOR_UNAVAILABLE"}
     listed = pools["get"]["responses"]["200"]["content"]["application/json"]["example"]
     assert listed[0]["pools"][0]["venue"] == "raydium"
+
+
+async def test_openapi_documents_the_move_relay(server: EngineServer) -> None:
+    spec = (await server.client.get("/openapi.json")).json()
+    move = spec["paths"]["/api/sim/move"]
+    assert set(move) == {"post"}
+    responses = move["post"]["responses"]
+    assert responses["200"]["content"]["application/json"]["example"]["moved"] == "SOL"
+    body = move["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["required"] == ["pair", "percent"]
+    assert body["example"] == MOVE
+    examples = responses["422"]["content"]["application/json"]["examples"]
+    assert {example["value"]["code"] for example in examples.values()} == {
+        "VALIDATION_ERROR",
+        "INVALID_PAIR",
+        "UNKNOWN_TOKEN",
+        "NO_POOL",
+        "PEGGED_PAIR",
+        "INVALID_PERCENT",
+    }

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
-from oee.settings import Settings
+from oee.settings import Settings, SimSettings
 
 
 @pytest.mark.parametrize(
@@ -34,3 +35,13 @@ def test_seed_and_prefixed_environment_names(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.sim.latency_scale == 0
     assert settings.database_url is None
     assert not settings.production
+
+
+def test_the_volatility_scale_is_a_number_from_0_to_100(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert SimSettings().volatility_scale == 1.0
+    monkeypatch.setenv("OEE_SIM_VOLATILITY_SCALE", "0")
+    assert Settings().sim.volatility_scale == 0
+    for wrong in ("-0.5", "101", "nan", "inf", "calm"):
+        monkeypatch.setenv("OEE_SIM_VOLATILITY_SCALE", wrong)
+        with pytest.raises(ValidationError, match="volatility_scale"):
+            SimSettings()

@@ -122,6 +122,19 @@ def test_the_wallet_keeps_its_token_accounts(tmp_path: Path) -> None:
     assert ledger2.token_accounts(wallet) == ledger.token_accounts(wallet)
 
 
+def test_a_steered_price_survives_a_restart(tmp_path: Path) -> None:
+    _, world, ledger = fresh(volatility_scale=0)
+    snapshots = Snapshots.open(world, ledger, tmp_path)
+    snapshots.save()
+    moved = world.move(SOL, USDC, Decimal(7)).after
+    assert snapshots.changed()  # the move wrote the pools' accounts
+    snapshots.save()
+    snapshots.release()
+    _, world2, ledger2 = fresh(volatility_scale=0)
+    Snapshots.open(world2, ledger2, tmp_path)
+    assert world2.prices(SOL, USDC) == moved
+
+
 def test_no_change_no_new_snapshot(tmp_path: Path) -> None:
     _, world, ledger = fresh()
     snapshots = Snapshots.open(world, ledger, tmp_path)

@@ -18,6 +18,7 @@ from oee.api import (
     ops,
     orders,
     quotes,
+    sim_moves,
     sim_relays,
     sse,
     stream_tokens,
@@ -60,7 +61,8 @@ order. An engine without keys runs open and ignores keys.
 `AMOUNT_NOT_FINITE`, `AMOUNT_NOT_NUMBER`, `AMOUNT_TOO_LARGE`, `AMOUNT_TOO_PRECISE`,
 `SLIPPAGE_OUT_OF_RANGE`), `NO_ROUTE`; 502 `CHAIN_ERROR`; 503 `SERVICE_UNAVAILABLE`,
 `QUOTES_UNAVAILABLE`; 500 `INTERNAL_ERROR`. The simulator relays (`/api/sim/...`, a demo
-surface) add 422 `INVALID_FAULT_RATE` and the launch rules (`INVALID_SYMBOL`, ...), 409
+surface) add 422 `INVALID_FAULT_RATE`, the launch rules (`INVALID_SYMBOL`, ...) and the price
+moves' (`INVALID_PAIR`, `NO_POOL`, `PEGGED_PAIR`, `INVALID_PERCENT`), 409
 `DUPLICATE_SYMBOL`, `TOO_MANY_LAUNCHES`, 502 `SIMULATOR_ERROR`, 503 `SIMULATOR_UNAVAILABLE`;
 each endpoint's responses list its own codes with examples.
 """
@@ -131,7 +133,8 @@ def create_app(engine: Engine, keyring: KeyRing | None = None) -> FastAPI:
 
     routers = (
         orders.router, quotes.router, wallet.router, streams.router, sse.router,
-        stream_tokens.router, firehose.router, ops.router, sim_relays.router, dashboard.router,
+        stream_tokens.router, firehose.router, ops.router, sim_relays.router, sim_moves.router,
+        dashboard.router,
     )  # fmt: skip
     # Flat, for the 405 answer's Allow header (FastAPI nests the routers it includes).
     app.state.routes = [*app.router.routes, *(route for r in routers for route in r.routes)]

@@ -176,6 +176,33 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
             }
         ],
     ),
+    # 422: a price move the simulator refuses (`POST /api/sim/move`)
+    "INVALID_PAIR": (
+        422,
+        "pair must look like SOL/USDC, got 'SOL-USDC'",
+        [{"field": "pair", "message": "pair must look like SOL/USDC, got 'SOL-USDC'"}],
+    ),
+    "NO_POOL": (
+        422,
+        "no venue has a MOON/USDC pool",
+        [{"field": "pair", "message": "no venue has a MOON/USDC pool"}],
+    ),
+    "PEGGED_PAIR": (
+        422,
+        "USDC and USDT are both pegged at $1; move a pair with a token whose price floats",
+        [
+            {
+                "field": "pair",
+                "message": "USDC and USDT are both pegged at $1; move a pair with a token "
+                "whose price floats",
+            }
+        ],
+    ),
+    "INVALID_PERCENT": (
+        422,
+        "percent must be a number from -90 to 900, got 1000",
+        [{"field": "percent", "message": "percent must be a number from -90 to 900, got 1000"}],
+    ),
     # 5xx
     "INTERNAL_ERROR": (500, "internal error; it has been logged", None),
     "SIMULATOR_ERROR": (502, "the simulator at http://sim/admin/faults answered 500: ...", None),

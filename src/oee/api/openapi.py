@@ -397,3 +397,62 @@ class LaunchView(BaseModel):
     pools: list[LaunchedPoolView]
     launchedAt: dict[str, int] = Field(description="`slot` and `blockHeight` of the launch.")
     origin: str = Field(description="`request` (this API) or `random` (the simulator's stream).")
+
+
+EXAMPLE_MOVE: dict[str, JSON] = {
+    "pair": "SOL/USDC",
+    "reference": "154.3146973",
+    "prices": {"raydium": "154.4648372", "meteora": "154.7205818"},
+    "percent": "3",
+    "moved": "SOL",
+    "previous": {
+        "reference": "149.8200945",
+        "prices": {"raydium": "149.9658614", "meteora": "150.1523961"},
+    },
+}
+
+
+class MoveRequestBody(BaseModel):
+    """A push of a pair's price in the simulator."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"pair": "SOL/USDC", "percent": 3}]},
+    )
+
+    pair: str = Field(
+        description="`BASE/QUOTE`, each a symbol (any case) or a mint; the price is QUOTE per "
+        "BASE, e.g. `SOL/USDC`."
+    )
+    percent: float = Field(
+        ge=-90,
+        le=900,
+        description="How far to push it: 3 makes one BASE buy 3 % more QUOTE, -2.5 2.5 % less.",
+    )
+
+
+class PairPricesView(BaseModel):
+    """A pair's prices, in whole QUOTE tokens per BASE token, exact decimal strings."""
+
+    reference: str = Field(
+        description="The reference price the pools are pulled toward (before venue offsets)."
+    )
+    prices: dict[str, str] = Field(
+        description="Each venue's pool price, marginal and before fees, by venue name."
+    )
+
+
+class PriceMoveView(BaseModel):
+    """A move the simulator made: the pair's prices right after it, and just before."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_MOVE]})
+
+    pair: str = Field(description="The pair as asked, `BASE/QUOTE` by symbol.")
+    reference: str = Field(description="The reference price now (before venue offsets).")
+    prices: dict[str, str] = Field(description="Each venue's pool price now.")
+    percent: str = Field(description="The move, in percent, as a decimal string.")
+    moved: str = Field(
+        description="The token whose reference price moved: a launched token, else BASE, "
+        "else (BASE a pegged stablecoin) QUOTE."
+    )
+    previous: PairPricesView = Field(description="The pair's prices just before the move.")

@@ -6,13 +6,15 @@ and launch a new token's pools (what a sniper waits for). Both relay the simulat
 (`/admin/faults`, `/admin/pools`): in the embedded default the in-process simulator (reached
 through the worker's HTTP client, at `http://sim/`), in production `oee sim` at `OEE_RPC_URL`.
 A process that reaches no simulator answers 503 `SIMULATOR_UNAVAILABLE`; a simulator that
-answers something unexpected, 502 `SIMULATOR_ERROR`.
+answers something unexpected, 502 `SIMULATOR_ERROR`. The public helpers (`forward`, `refusal`,
+`reply_json`, `unexpected`) serve the other relays too (`oee.api.sim_moves`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,7 +34,7 @@ router = APIRouter()
 
 EMBEDDED_SIM_URL = "http://sim/"  # the in-process simulator's base URL (see oee.bootstrap)
 SIM_TIMEOUT_S = 5.0
-_NO_STORE = {"Cache-Control": "no-store"}  # the simulator's state changes under the page
+NO_STORE = {"Cache-Control": "no-store"}  # the simulator's state changes under the page
 
 
 _FAULT_RESPONSES = ok({"rate": 0.3}, "The simulator's fault rate now.") | error_responses(
@@ -48,7 +50,7 @@ _FAULT_RESPONSES = ok({"rate": 0.3}, "The simulator's fault rate now.") | error_
 )
 async def get_faults(request: Request) -> JSONResponse:
     """The chance (0 to 1) that a simulated quote or transaction send fails transiently."""
-    return _rate_answer(await _forward(engine_of(request), "GET", "faults"))
+    return _rate_answer(await forward(engine_of(request), "GET", "faults"))
 
 
 @router.post(
@@ -92,7 +94,7 @@ async def set_faults(request: Request) -> JSONResponse:
     body = loads_exact(await read_body(request, engine.settings.max_body_bytes))
     if not isinstance(body, dict):
         raise ApiError(400, "BODY_NOT_OBJECT", "the request body must be a JSON object")
-    reply = await _forward(engine, "POST", "faults", {"rate": _rate(body.get("rate"))})
+    reply = await forward(engine, "POST", "faults", {"rate": _rate(body.get("rate"))})
     return _rate_answer(reply)
 
 
@@ -107,7 +109,7 @@ def _rate(value: object) -> float:
     raise ApiError(422, "INVALID_FAULT_RATE", message, [{"field": "rate", "message": message}])
 
 
-async def _forward(
+async def forward(
     engine: Engine, method: str, path: str, body: dict[str, Any] | None = None
 ) -> httpx.Response:
     """Send the request on to the simulator's `/admin/<path>` and return its answer, any status.
@@ -138,7 +140,7 @@ async def _forward(
         ) from None
 
 
-def _unexpected(reply: httpx.Response) -> ApiError:
+def unexpected(reply: httpx.Response) -> ApiError:
     """502 `SIMULATOR_ERROR`: the simulator answered, but not as its admin routes do."""
     return ApiError(
         502,
@@ -151,8 +153,8 @@ def _rate_answer(reply: httpx.Response) -> JSONResponse:
     """The fault rate the simulator answered with, relayed."""
     rate = _reply_rate(reply)
     if rate is None:
-        raise _unexpected(reply)
-    return JSONResponse({"rate": rate}, headers=_NO_STORE)
+        raise unexpected(reply)
+    return JSONResponse({"rate": rate}, headers=NO_STORE)
 
 
 def _reply_rate(reply: httpx.Response) -> float | None:
@@ -198,11 +200,11 @@ _INT_DIGITS_MAX = 30  # past this a number is sent on as text: no million-digit 
 )
 async def get_pools(request: Request) -> JSONResponse:
     """List the simulator's launches."""
-    reply = await _forward(engine_of(request), "GET", "pools")
-    launches = _reply_json(reply, 200)
+    reply = await forward(engine_of(request), "GET", "pools")
+    launches = reply_json(reply, 200)
     if not isinstance(launches, list) or not all(_is_launch(item) for item in launches):
-        raise _unexpected(reply)
-    return JSONResponse(launches, headers=_NO_STORE)
+        raise unexpected(reply)
+    return JSONResponse(launches, headers=NO_STORE)
 
 
 @router.post(
@@ -258,13 +260,13 @@ async def launch_pool(request: Request) -> JSONResponse:
     body = loads_exact(await read_body(request, engine.settings.max_body_bytes))
     if not isinstance(body, dict):
         raise ApiError(400, "BODY_NOT_OBJECT", "the request body must be a JSON object")
-    reply = await _forward(engine, "POST", "pools", _launch_body(body))
+    reply = await forward(engine, "POST", "pools", _launch_body(body))
     if reply.status_code in (400, 409):
-        raise _refusal(reply)
-    launch = _reply_json(reply, 201)
+        raise refusal(reply)
+    launch = reply_json(reply, 201)
     if not _is_launch(launch):
-        raise _unexpected(reply)
-    return JSONResponse(launch, status_code=201, headers=_NO_STORE)
+        raise unexpected(reply)
+    return JSONResponse(launch, status_code=201, headers=NO_STORE)
 
 
 def _launch_body(body: dict[str, Any]) -> dict[str, Any]:
@@ -337,34 +339,35 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _refusal(reply: httpx.Response) -> ApiError:
+def refusal(reply: httpx.Response, fields: Mapping[str, str] = _FIELD_OF_LAUNCH_CODE) -> ApiError:
     """The simulator's 400 or 409 as the API's 422 or 409, with its code and message.
 
     The simulator's catch-all `BAD_REQUEST` (a body it cannot read) is the API's
-    `VALIDATION_ERROR`; any other code is the simulator's own, relayed as is.
+    `VALIDATION_ERROR`; any other code is the simulator's own, relayed as is, with the field
+    `fields` says it is about.
     """
-    answer = _reply_json(reply, reply.status_code)
+    answer = reply_json(reply, reply.status_code)
     if not isinstance(answer, dict):
-        raise _unexpected(reply)
+        raise unexpected(reply)
     code, message = answer.get("error"), answer.get("message")
     if not isinstance(code, str) or not code or not isinstance(message, str):
-        raise _unexpected(reply)
+        raise unexpected(reply)
     if reply.status_code == 409:
         return ApiError(409, code, message)
     if code == "BAD_REQUEST":
         code = "VALIDATION_ERROR"
-    field = _FIELD_OF_LAUNCH_CODE.get(code)
+    field = fields.get(code)
     return ApiError(422, code, message, [{"field": field, "message": message}] if field else None)
 
 
-def _reply_json(reply: httpx.Response, status: int) -> Any:
+def reply_json(reply: httpx.Response, status: int) -> Any:
     """The reply's JSON body when it has `status`; raises 502 `SIMULATOR_ERROR` otherwise."""
     if reply.status_code != status:
-        raise _unexpected(reply)
+        raise unexpected(reply)
     try:
         return reply.json()
     except ValueError:
-        raise _unexpected(reply) from None
+        raise unexpected(reply) from None
 
 
 def _is_launch(value: object) -> bool:

@@ -62,7 +62,9 @@ def _root(
 for panel, commands in PANELS.items():
     for command in commands:
         app.command(rich_help_panel=panel)(command)
-# `oee sim` runs the simulator; `oee sim reset` deletes its chain.
+# `oee sim` runs the simulator; `oee sim reset` deletes its chain; `oee sim move` is a client
+# command (it talks to a running engine's API) filed beside them.
+server.sim_app.command("move", context_settings=remote.MOVE_CONTEXT)(remote.sim_move)
 app.add_typer(server.sim_app, rich_help_panel="Run the engine")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -165,6 +166,17 @@ class EngineClient:
     async def wallet(self) -> dict[str, Any]:
         """`GET /api/wallet`: the engine wallet's address and balances."""
         answer: dict[str, Any] = await self._call("GET", "/api/wallet")
+        return answer
+
+    async def sim_move(self, pair: str, percent: Decimal) -> dict[str, Any]:
+        """`POST /api/sim/move`: push `pair`'s price by `percent` % in the engine's simulator.
+
+        The percent goes out as a JSON number: an integer when whole, else a float (the range
+        is -90 to 900, so a float carries every digit a person types).
+        """
+        number = int(percent) if percent == percent.to_integral_value() else float(percent)
+        body = {"pair": pair, "percent": number}
+        answer: dict[str, Any] = await self._call("POST", "/api/sim/move", json=body)
         return answer
 
     @asynccontextmanager

@@ -1,16 +1,19 @@
 """The client commands: talk to a running engine over HTTP and WebSocket.
 
-`submit`, `orders`, `wallet`, `watch` and `loadtest` import no part of the engine (see `oee.cli.client`),
-so they start fast and work from any machine that can reach the engine's URL. Every failure is
-one red line on stderr (`error: CODE: message`) and a non-zero exit, never a traceback.
+`submit`, `orders`, `wallet`, `watch`, `loadtest` and `sim move` import no part of the engine
+(see `oee.cli.client`), so they start fast and work from any machine that can reach the engine's
+URL. Every failure is one red line on stderr (`error: CODE: message`) and a non-zero exit, never
+a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import Coroutine
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -111,6 +114,60 @@ async def _submit(
 
         state = await follow_order(client, order_id, out, wait_s)
         return 0 if state.status == "confirmed" else 1
+
+
+# `+3%`, `-2.5%`, `3`, `3.0 %`: a signed decimal, the percent sign optional.
+_PERCENT = re.compile(r"\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*%?\s*")
+MOVE_CONTEXT = {"ignore_unknown_options": True}  # so `-2%` is PERCENT, not an unknown option
+
+
+def parse_percent(text: str) -> Decimal:
+    """`+3%`, `-2.5%`, `3` or `.5` as the Decimal percent it names.
+
+    Raises:
+        CliError: `USAGE` for anything else.
+    """
+    found = _PERCENT.fullmatch(text)
+    if found is None:
+        raise CliError("USAGE", f"PERCENT must look like +3%, -2.5% or 3, got {text!r}")
+    return Decimal(found.group(1))
+
+
+def sim_move(
+    pair: Annotated[
+        str,
+        typer.Argument(help="BASE/QUOTE, e.g. SOL/USDC (its price is QUOTE per BASE)."),
+    ],
+    percent: Annotated[
+        str,
+        typer.Argument(
+            help="How far to push it: +3%, -2.5% or 3 (from -90% to +900%).", show_default=False
+        ),
+    ],
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = None,
+) -> None:
+    """Push a pair's price in the engine's simulator, now, on both venues.
+
+    Goes through the engine's API (POST /api/sim/move; an admin key when the
+    engine has keys) and prints the pair's prices before and after. A
+    negative PERCENT works as typed: oee sim move SOL/USDC -2%.
+    """
+    try:
+        change = parse_percent(percent)
+    except CliError as error:
+        err.print(f"[red]error:[/] {escape(error.code)}: {escape(error.message)}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    run_client(_sim_move(url, api_key, pair, change))
+
+
+async def _sim_move(url: str, api_key: str | None, pair: str, percent: Decimal) -> int:
+    from oee.cli.views import move_table
+
+    async with EngineClient(url, api_key=api_key) as client:
+        answer = await client.sim_move(pair, percent)
+    out.print(move_table(answer))
+    return 0
 
 
 def orders(

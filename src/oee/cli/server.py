@@ -260,7 +260,8 @@ def sim(
     """Run the simulated chain and venues as their own process, shared by every worker.
 
     Serves Solana JSON-RPC on /, the Raydium and Meteora quote APIs on /raydium and /meteora,
-    and the audit of landed swaps on /admin/swaps. Point workers at it with
+    the audit of landed swaps on /admin/swaps, and the demo's admin routes (faults, launches,
+    price moves: `oee sim move` through the engine). Point workers at it with
     OEE_RPC_URL=http://HOST:PORT/. The chain persists in --data-dir across restarts
     (snapshots every OEE_SIM_SNAPSHOT_INTERVAL_S and on shutdown); `oee sim reset` starts a
     new one. Simulator settings: OEE_SIM_* (latency scale, seed, faults, programs dir).

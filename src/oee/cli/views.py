@@ -1,5 +1,5 @@
 """Rich renderables of the CLI: the orders table, one order's live panel, the firehose board,
-the wallet.
+the wallet, a simulator price move.
 
 Pure functions of `oee.cli.state` and a clock reading, so a view can be rebuilt at any refresh
 and printed plain when the output is not a terminal.
@@ -8,6 +8,7 @@ and printed plain when the output is not a terminal.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from rich import box
@@ -100,6 +101,40 @@ def wallet_table(wallet: dict[str, Any]) -> Table:
         symbol = token.get("symbol") or Text("?", style="yellow")
         table.add_row(symbol, token["uiAmount"], token["mint"], token["account"])
     return table
+
+
+def move_table(move: dict[str, Any]) -> Table:
+    """A simulator price move (`POST /api/sim/move`): the pair's reference and venue prices
+    before and after, and each one's change."""
+    percent = str(move.get("percent", "?"))
+    sign = "" if percent.startswith("-") else "+"
+    table = Table(
+        title=f"{move.get('pair', '?')} {sign}{percent}% ({move.get('moved', '?')} moved)",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        pad_edge=False,
+    )
+    table.add_column("price", no_wrap=True)
+    table.add_column("before", justify="right", no_wrap=True)
+    table.add_column("now", justify="right", no_wrap=True)
+    table.add_column("change", justify="right", no_wrap=True)
+    previous = move.get("previous") or {}
+    rows = [("reference", previous.get("reference"), move.get("reference"))]
+    before_prices = previous.get("prices") or {}
+    rows += [(v, before_prices.get(v), now) for v, now in (move.get("prices") or {}).items()]
+    for name, before, now in rows:
+        table.add_row(name, num(before), num(now), _change(before, now))
+    return table
+
+
+def _change(before: Any, now: Any) -> Text:
+    """`now` against `before` in percent, signed and coloured; '-' when either is missing."""
+    try:
+        change = (Decimal(str(now)) / Decimal(str(before)) - 1) * 100
+    except (InvalidOperation, ArithmeticError):  # absent, not a number, or a zero price
+        return Text("-")
+    style = "green" if change > 0 else "red" if change < 0 else ""
+    return Text(f"{change:+.2f}%", style=style)
 
 
 def _stages(state: OrderState) -> Table:

@@ -22,7 +22,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from oee.api.openapi import EXAMPLE_LAUNCH, EXAMPLE_ORDER, EXAMPLE_WALLET
+from oee.api.openapi import EXAMPLE_LAUNCH, EXAMPLE_MOVE, EXAMPLE_ORDER, EXAMPLE_WALLET
 
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 NAME = "Order Execution Engine"
@@ -596,6 +596,33 @@ SIMULATOR: tuple[Call, ...] = (
         path="/api/sim/pools",
         body=_body({"symbol": "TO-THE-MOON", "decimals": 6}),
     ),
+    Call(
+        name="Move a price",
+        method="POST",
+        path="/api/sim/move",
+        status=200,
+        description=(
+            "Pushes a pair's price in the simulator, now, on both venues: "
+            '`{"pair": "SOL/USDC", "percent": 3}` makes one SOL buy 3 % more USDC (`-2.5` '
+            "2.5 % less; -90 to 900). The answer is the pair's prices (QUOTE per BASE) after "
+            "the move and just before it (`previous`), and the token whose price moved. With "
+            "`OEE_SIM_VOLATILITY_SCALE=0` the price then stays where it was put."
+        ),
+        body=_body({"pair": "SOL/USDC", "percent": 3}),
+        equals=(("pair", "SOL/USDC"), ("percent", "3"), ("moved", "SOL")),
+        has=("reference", "prices", "previous"),
+        example=EXAMPLE_MOVE,
+    ),
+    _error(
+        "Move two stablecoins",
+        422,
+        "PEGGED_PAIR",
+        "USDC and USDT are both pegged at $1; move a pair with a token whose price floats",
+        "A pair's refusals keep the simulator's codes (`INVALID_PAIR`, `UNKNOWN_TOKEN`, "
+        "`NO_POOL`, `PEGGED_PAIR`); a percent outside -90 to 900 is `INVALID_PERCENT`.",
+        path="/api/sim/move",
+        body=_body({"pair": "USDC/USDT", "percent": 3}),
+    ),
 )
 
 FOLDERS: tuple[tuple[str, str, tuple[Call, ...]], ...] = (
@@ -616,7 +643,7 @@ FOLDERS: tuple[tuple[str, str, tuple[Call, ...]], ...] = (
     (
         "Simulator",
         "The simulated venues and chain behind the engine: read or change their fault rate, "
-        "launch new tokens' pools and list the launches.",
+        "launch new tokens' pools and list the launches, move a pair's price.",
         SIMULATOR,
     ),
 )

@@ -16,10 +16,14 @@ run the same code path either way and pointing them at devnet is a change of URL
 | `GET`/`POST /admin/faults` | fault rates by kind, `{"rate": 0.3, "slippageMoveRate": 0.1}` (`oee.sim.faults`): read, or changed while running |
 | `POST /admin/pools` | launch a token: `{"symbol", "decimals", "venues"?, "quote"?, "liquidityUsd"?, "priceUsd"?, "reserves"?, "mint"?}` → 201 |
 | `GET /admin/pools` | every launch so far, requested or random (`oee.sim.launches`) |
+| `POST /admin/move` | push a pair's price now: `{"pair": "SOL/USDC", "percent": 3}` (`oee.sim.steering`) |
+| `GET /admin/prices?pair=SOL/USDC` | a pair's reference price and each venue's pool price |
 
 Admin errors are `{"error": "<CODE>", "message"}`: 400 for bad input, 409 for a symbol already
 taken (`DUPLICATE_SYMBOL`), a mint that already has a pool on a requested venue
-(`POOL_EXISTS`) or already trades (`MINT_EXISTS`), or a full world (`TOO_MANY_LAUNCHES`).
+(`POOL_EXISTS`) or already trades (`MINT_EXISTS`), or a full world (`TOO_MANY_LAUNCHES`). A
+move's refusals are 400s: `BAD_REQUEST`, `INVALID_PAIR`, `UNKNOWN_TOKEN`, `NO_POOL`,
+`PEGGED_PAIR`, `INVALID_PERCENT`.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from oee.sim.quotes import QuoteService
 from oee.sim.rpc import NodeUnavailable, RateLimited, SolanaRpc
 from oee.sim.rpc_wire import slot
 from oee.sim.rpc_ws import PubSub
+from oee.sim.steering import MOVE_FIELDS, MoveError, resolve_pair
 from oee.sim.world import SimWorld
 
 # A round trip to a nearby RPC node, before latency scaling.
@@ -137,6 +142,7 @@ def create_sim_app(
             Route("/admin/swaps", swaps, methods=["GET"]),
             Route("/admin/faults", fault_rate, methods=["GET", "POST"]),
             Route("/admin/pools", _pools_endpoint(world), methods=["GET", "POST"]),
+            *_steering_routes(world),
         ],
     )
 
@@ -217,6 +223,51 @@ def _pools_endpoint(world: SimWorld) -> Callable[[Request], Awaitable[Response]]
         return _json(_launch_json(launch), 201)
 
     return pools
+
+
+def _steering_routes(world: SimWorld) -> list[Route]:
+    """`POST /admin/move` pushes a pair's price; `GET /admin/prices?pair=` reads it."""
+
+    async def move(request: Request) -> Response:
+        try:
+            pair, percent = _move_request(await request.body())
+            moved = world.move(*resolve_pair(pair, world.find_token), percent)
+        except MoveError as error:
+            return _json({"error": error.code, "message": error.message}, 400)
+        return _json(moved.as_json())
+
+    async def prices(request: Request) -> Response:
+        try:
+            pair = resolve_pair(request.query_params.get("pair", ""), world.find_token)
+            found = world.prices(*pair)
+        except MoveError as error:
+            return _json({"error": error.code, "message": error.message}, 400)
+        return _json(found.as_json())
+
+    return [
+        Route("/admin/move", move, methods=["POST"]),
+        Route("/admin/prices", prices, methods=["GET"]),
+    ]
+
+
+def _move_request(body: bytes) -> tuple[str, Decimal]:
+    """Read a move body, `{"pair": "SOL/USDC", "percent": 3}`; raises MoveError saying what is
+    wrong. `percent` is a JSON number (not a string such as "+3%": the CLI reads those)."""
+    try:
+        data = json.loads(body, parse_float=Decimal)
+    except ValueError:
+        raise MoveError("BAD_REQUEST", "the body must be JSON") from None
+    if not isinstance(data, dict):
+        raise MoveError("BAD_REQUEST", 'the body must be {"pair": "SOL/USDC", "percent": 3}')
+    if unknown := sorted(set(data) - set(MOVE_FIELDS)):
+        raise MoveError("BAD_REQUEST", f"unknown fields {unknown}; known: {list(MOVE_FIELDS)}")
+    pair, percent = data.get("pair"), data.get("percent")
+    if not isinstance(pair, str):
+        raise MoveError("INVALID_PAIR", 'pair is required: a string such as "SOL/USDC"')
+    # NaN and Infinity (which Python's JSON reads) come as floats: `check_percent` refuses them.
+    if isinstance(percent, bool) or not isinstance(percent, int | float | Decimal):
+        raise MoveError("INVALID_PERCENT", "percent is required: a JSON number such as 3 or -2.5")
+    return pair, Decimal(str(percent)) if isinstance(percent, float) else Decimal(percent)
 
 
 def _launch_request(body: bytes) -> LaunchRequest:

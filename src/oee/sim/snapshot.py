@@ -28,9 +28,10 @@ from oee.domain.tokens import Token
 from oee.sim import snapshot_codec as codec
 from oee.sim.launches import LAUNCH_VOLATILITY
 from oee.sim.ledger import SimLedger
+from oee.sim.markets import Market
 from oee.sim.meteora_pool import MeteoraPool
 from oee.sim.raydium_pool import RaydiumPool
-from oee.sim.world import METEORA, SimWorld, _Market
+from oee.sim.world import METEORA, SimWorld
 from oee.solana.layout import LayoutError
 from oee.venues.meteora import PROGRAM_ID as DLMM_PROGRAM
 from oee.venues.meteora.layout import BIN_ARRAY
@@ -123,7 +124,7 @@ def _restore_accounts(world: SimWorld, rows: list[list[Json]]) -> None:
 
 def _reopen_market(world: SimWorld, token: Token, quote: Token, pools: Any) -> None:
     """A launched token's market over its pools' restored accounts."""
-    market = _Market(token, quote, Decimal(0), Decimal(0))
+    market = Market(token, quote, Decimal(0), Decimal(0))
     for pool in pools:
         address = Pubkey.from_string(pool.address)
         if pool.venue == METEORA.name:

@@ -5,7 +5,9 @@ background task and a test can drive it with its own clock. It is a small discre
 simulation: price ticks and scheduled actions (the ledger's landings, random pool launches) run
 in time order, so a swap lands against the pools exactly as they are at its landing time.
 `oee.sim.app` serves it over the venues' HTTP APIs and Solana JSON-RPC; nothing here knows about
-latency or faults. New tokens launch with pools of their own (`launch`, `oee.sim.launches`).
+latency or faults. New tokens launch with pools of their own (`launch`, `oee.sim.launches`). A
+user steers a pair's price with `move` (`oee.sim.steering`); `OEE_SIM_VOLATILITY_SCALE` scales
+the random steps (0 holds prices still). Each pair's pools and venue offsets: `oee.sim.markets`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import itertools
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from solders.pubkey import Pubkey
@@ -36,8 +38,10 @@ from oee.sim.launch_tx import (
     raydium_logs,
 )
 from oee.sim.launches import LAUNCH_VOLATILITY, Launch, Launcher, LaunchRequest
+from oee.sim.markets import CENTER_MAX, GAP_MAX, Market, uniform
 from oee.sim.pools import Pool
 from oee.sim.raydium_pool import RaydiumPool
+from oee.sim.steering import MoveError, PairPrices, PriceMove, check_percent, pool_price, steer
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,33 +86,11 @@ VOLATILITY: dict[str, Decimal] = {
 TICK_S = 1.0
 # Share of a pool's gap to its target price that arbitrage closes per tick.
 ARBITRAGE_PER_TICK = Decimal("0.5")
-# How far Raydium's price sits above Meteora's (negative: below), as a share of the price: a
-# signed walk between -GAP_MAX and +GAP_MAX, so the venues differ by a few to a few tens of bps
-# (wider, and an arbitrageur would close it) and the cheaper venue changes as the gap crosses 0.
-GAP_MAX = Decimal("0.004")
-CENTER_MAX = Decimal("0.002")
-# Per-tick steps of the venue gap and its center: slow next to a 2-3 s confirmation, so a
-# 50 bps slippage tolerance fails only under real contention; the gap crosses zero in minutes.
-GAP_STEP, CENTER_STEP = Decimal("0.0003"), Decimal("0.0001")
 SLOTS_PER_EPOCH = 432_000
 
 
 class NoPool(LookupError):
     """The venue has no pool for the pair."""
-
-
-@dataclass(slots=True)
-class _Market:
-    """One pair on both venues: Raydium sits `gap` above Meteora, around `center` off reference."""
-
-    token_a: Token
-    token_b: Token
-    center: Decimal
-    gap: Decimal
-    pools: dict[str, Pool] = field(default_factory=dict)
-
-    def offset(self, venue: str) -> Decimal:
-        return self.center + (self.gap if venue == RAYDIUM.name else -self.gap) / 2
 
 
 class SimWorld:
@@ -132,12 +114,14 @@ class SimWorld:
         # The chain's accounts: pools live here in their venues' layouts (`oee.sim.pools`).
         self.bank = Bank(decimals_of=self._decimals_of)
         self.launch_txs = LaunchTransactions(settings.seed)
-        self._markets: dict[frozenset[str], _Market] = {}
+        self._markets: dict[frozenset[str], Market] = {}
         self._by_address: dict[str, tuple[VenueSpec, Pool]] = {}
         for token_a, token_b in itertools.combinations(REGISTRY, 2):
             self._add_market(token_a, token_b)
         self._volatility = dict(VOLATILITY)
-        self._launched: list[_Market] = []  # launched tokens' markets: their pools make the price
+        # Scales every random step (tokens' walks, venue gap and center); 0 holds prices still.
+        self._volatility_scale = Decimal(str(settings.volatility_scale))
+        self._launched: list[Market] = []  # launched tokens' markets: their pools make the price
         self._launcher = Launcher(self, settings)
 
     def now(self) -> float:
@@ -232,7 +216,7 @@ class SimWorld:
         Raises:
             ValueError: A venue cannot hold the price (bins finer than its precision).
         """
-        market = _Market(token, quote, Decimal(0), _uniform(self._rng, -GAP_MAX, GAP_MAX))
+        market = Market(token, quote, Decimal(0), uniform(self._rng, -GAP_MAX, GAP_MAX))
         self._tokens[token.mint] = token
         opened = {}
         for name in venues:  # each at the launch price; arbitrage spreads the venues apart
@@ -256,6 +240,48 @@ class SimWorld:
         """The current reference USD price of a token."""
         self.advance()
         return self._reference[symbol]
+
+    def find_token(self, symbol_or_mint: str) -> Token | None:
+        """The registry or launched token with this symbol (any case) or mint, or None."""
+        found = self._tokens.get(symbol_or_mint)
+        wanted = symbol_or_mint.upper()
+        return found or next((t for t in self._tokens.values() if t.symbol.upper() == wanted), None)
+
+    def prices(self, base: Token, quote: Token) -> PairPrices:
+        """The pair's reference and pool prices now, `quote` per `base`; raises `MoveError`
+        (`NO_POOL`) when no venue has a pool for it."""
+        market = self._market_of(base, quote)
+        self.advance()
+        return self._prices(market, base, quote)
+
+    def move(self, base: Token, quote: Token, percent: Decimal) -> PriceMove:
+        """Push `base`'s price in `quote` by `percent` % now, on every venue with a pool.
+
+        One token's reference price moves (`steering.steer` says which); the pair's pools go
+        to their new targets at once, by the arbitrage's own `drift_toward` at weight 1, so
+        the accounts stay consistent. Other pairs follow over the next ticks.
+
+        Raises:
+            MoveError: `INVALID_PERCENT` (outside -90..900, or a price the venues cannot
+                hold), `NO_POOL`, or `PEGGED_PAIR` (two stablecoins).
+        """
+        check_percent(percent)
+        market = self._market_of(base, quote)
+        before = self.prices(base, quote)
+        launched = market.token_a if any(m is market for m in self._launched) else None
+        if launched is not None:
+            # Its pools are its price: start from them, swaps since the last tick included.
+            self._reference[launched.symbol] = self._pool_reference(market)
+        floats = self._volatility.__contains__
+        moved, factor = steer(base, quote, percent, floats=floats, launched=launched)
+        old = self._reference[moved.symbol]
+        self._reference[moved.symbol] = old * factor
+        try:
+            self._retarget(market, Decimal(1))
+        except (ValueError, ArithmeticError) as error:  # e.g. DLMM bins finer than Q64.64
+            self._reference[moved.symbol] = old  # arbitrage brings back any pool that moved
+            raise MoveError("INVALID_PERCENT", f"the venues cannot hold it: {error}") from None
+        return PriceMove(percent, moved, before, self._prices(market, base, quote))
 
     def schedule(self, at: float, action: Callable[[float], None]) -> None:
         """Run `action(at)` once the world reaches monotonic time `at`, in order with the ticks."""
@@ -288,11 +314,11 @@ class SimWorld:
 
     def _add_market(self, token_a: Token, token_b: Token) -> None:
         rng = self._rng
-        market = _Market(
+        market = Market(
             token_a,
             token_b,
-            center=_uniform(rng, -CENTER_MAX, CENTER_MAX),
-            gap=_uniform(rng, -GAP_MAX, GAP_MAX),
+            center=uniform(rng, -CENTER_MAX, CENTER_MAX),
+            gap=uniform(rng, -GAP_MAX, GAP_MAX),
         )
         for spec in self.venues:
             side_usd = Decimal(rng.randrange(2_000_000, 5_000_001))
@@ -306,7 +332,7 @@ class SimWorld:
     def _pool(
         self,
         spec: VenueSpec,
-        market: _Market,
+        market: Market,
         reserve_a: int,
         reserve_b: int,
         *,
@@ -343,18 +369,33 @@ class SimWorld:
         height = self.heights.at(self._now())
         return pool, self.launch_txs.record(ix, logs, units, height, self.bank)
 
-    def _register(self, market: _Market) -> None:
+    def _register(self, market: Market) -> None:
         for name, pool in market.pools.items():
             self._by_address[pool.address] = (self.venue(name), pool)
         self._markets[frozenset((market.token_a.mint, market.token_b.mint))] = market
+
+    def _market_of(self, base: Token, quote: Token) -> Market:
+        market = self._markets.get(frozenset((base.mint, quote.mint)))
+        if market is None or base == quote:
+            raise MoveError("NO_POOL", f"no venue has a {base.symbol}/{quote.symbol} pool")
+        return market
+
+    def _prices(self, market: Market, base: Token, quote: Token) -> PairPrices:
+        reference = self._reference[base.symbol] / self._reference[quote.symbol]
+        venues = {name: pool_price(pool, base, quote) for name, pool in market.pools.items()}
+        return PairPrices(base, quote, reference, venues)
 
     def _decimals_of(self, mint: str) -> int | None:
         token = self._tokens.get(mint)
         return None if token is None else token.decimals
 
     def _step(self, ticks: int) -> None:
-        """Advance `ticks` ticks at once: Gaussian steps add up, so one draw of sqrt(n) sigma."""
-        rng, root = self._rng, Decimal(ticks).sqrt()
+        """Advance `ticks` ticks at once: Gaussian steps add up, so one draw of sqrt(n) sigma.
+
+        Steps are scaled by `OEE_SIM_VOLATILITY_SCALE`; the draws happen at any scale.
+        """
+        rng, scale = self._rng, self._volatility_scale
+        root = Decimal(ticks).sqrt() * scale
         for market in self._launched:
             # A launched token trades only in its own pools: they set its price (a buy moves
             # it for good), then its walk moves it on like any other.
@@ -363,36 +404,17 @@ class SimWorld:
             self._reference[symbol] *= (Decimal(rng.gauss(0.0, 1.0)) * sigma * root).exp()
         weight = 1 - (1 - ARBITRAGE_PER_TICK) ** ticks
         for market in self._markets.values():
-            market.gap = _reflect(
-                market.gap + Decimal(rng.gauss(0.0, 1.0)) * GAP_STEP * root, -GAP_MAX, GAP_MAX
-            )
-            market.center = _reflect(
-                market.center + Decimal(rng.gauss(0.0, 1.0)) * CENTER_STEP * root,
-                -CENTER_MAX,
-                CENTER_MAX,
-            )
-            a, b = market.token_a, market.token_b
-            ratio = self._reference[a.symbol] / self._reference[b.symbol]
-            for venue, pool in market.pools.items():
-                target = (ratio * (1 + market.offset(venue))).scaleb(b.decimals - a.decimals)
-                pool.drift_toward(target, weight)
+            market.walk(rng, root)
+            self._retarget(market, weight)
 
-    def _pool_reference(self, market: _Market) -> Decimal:
+    def _retarget(self, market: Market, weight: Decimal) -> None:
+        """Arbitrage: the market's pools `weight` of the way to the reference ratio."""
+        ratio = self._reference[market.token_a.symbol] / self._reference[market.token_b.symbol]
+        market.retarget(ratio, weight)
+
+    def _pool_reference(self, market: Market) -> Decimal:
         """token_a's USD price implied by its pools, each taken net of its venue's offset."""
         a, b = market.token_a, market.token_b
         ratios = [pool.spot_price() / (1 + market.offset(v)) for v, pool in market.pools.items()]
         mean = sum(ratios, Decimal(0)) / len(ratios)
         return mean.scaleb(a.decimals - b.decimals) * self._reference[b.symbol]
-
-
-def _uniform(rng: random.Random, low: Decimal, high: Decimal) -> Decimal:
-    return low + (high - low) * Decimal(rng.random())
-
-
-def _reflect(value: Decimal, low: Decimal, high: Decimal) -> Decimal:
-    """Fold `value` back into [low, high] like a random walk bouncing off both walls."""
-    width = high - low
-    folded = (value - low) % (2 * width)
-    if folded < 0:  # Decimal's % keeps the dividend's sign
-        folded += 2 * width
-    return low + (folded if folded <= width else 2 * width - folded)
