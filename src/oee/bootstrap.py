@@ -14,8 +14,8 @@ import httpx
 import structlog
 
 from oee.adapters.clock import SystemClock
-from oee.clusters import PROFILES
-from oee.domain.ports import Chain, Clock, EventBus, JobQueue, OrderStore, Venue
+from oee.clusters import PROFILES, pubsub_url
+from oee.domain.ports import Chain, Clock, EventBus, JobQueue, LaunchFeed, OrderStore, Venue
 from oee.domain.tokens import MAINNET_TOKENS, Registry
 from oee.metrics import Metrics
 from oee.services.orders import OrderService
@@ -25,7 +25,9 @@ from oee.worker.main import Worker
 if TYPE_CHECKING:
     from solders.keypair import Keypair
 
+    from oee.adapters.chain.asgi_websocket import AsgiApp
     from oee.adapters.chain.rpc import RpcChain
+    from oee.adapters.launches.feed import PubSubLaunchFeed
     from oee.adapters.venues.onchain.venue import OnchainVenue
     from oee.sim.persistence import Snapshots
 
@@ -63,6 +65,8 @@ class Engine:
     registry: Registry = MAINNET_TOKENS
     # The in-process simulator's snapshots (embedded `serve`): its chain survives a restart.
     sim_snapshots: Snapshots | None = None
+    # Pool launches heard on the chain's PubSub (what sniper orders wait for); idle until run.
+    launches: LaunchFeed | None = None
 
     async def start(self) -> None:
         """Connect the bus, then start consuming jobs (if this process is a worker)."""
@@ -109,7 +113,8 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
     bus = _build_bus(settings)
     clock = SystemClock()
     metrics = Metrics()
-    http, chain, venues, snapshots = _chain_and_venues(settings, role)
+    side = _chain_and_venues(settings, role)
+    chain = side.chain
     if role != "serve" and settings.rpc_url is None and settings.cluster == "sim":
         # Each such process gets a simulated chain of its own: a job another worker takes over
         # would look for its transaction on a different chain. Fine for a demo, never for a
@@ -123,7 +128,9 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
     if role != "api":
         # A worker signs: it loads the one wallet file, or creates it on first start.
         keypair = _load_wallet(settings)
-        worker = _build_worker(settings, store, queue, bus, clock, metrics, chain, venues, keypair)
+        worker = _build_worker(
+            settings, store, queue, bus, clock, metrics, chain, side.venues, keypair
+        )
         wallet = str(keypair.pubkey())
     return Engine(
         settings=settings,
@@ -135,17 +142,18 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
             store, queue, bus, clock, idempotency_window_s=settings.idempotency_window_s
         ),
         worker=worker,
-        http=http,
-        venues=venues,
+        http=side.http,
+        venues=side.venues,
         metrics=metrics,
         registry=profile.registry,
         # An API-only process without OEE_RPC_URL has a simulator of its own, not the chain the
-        # workers sign on: it has no chain to read the wallet from.
+        # workers sign on: it has no chain to read the wallet from, nor launches to hear.
         chain=chain if role != "api" or settings.rpc_url is not None else None,
+        launches=side.launches if role != "api" or settings.rpc_url is not None else None,
         # The API only reads the public key, when it needs it (`oee.api.wallet`): a worker may
         # create the wallet after the API has started.
         wallet=wallet,
-        sim_snapshots=snapshots,
+        sim_snapshots=side.snapshots,
     )
 
 
@@ -250,29 +258,41 @@ def _build_worker(
     return worker
 
 
-def _chain_and_venues(
-    settings: Settings, role: Role
-) -> tuple[httpx.AsyncClient, Chain, list[Venue], Snapshots | None]:
+@dataclass
+class _ChainSide:
+    """What talks to the chain: the HTTP client, the chain, the venues, the launch feed."""
+
+    http: httpx.AsyncClient
+    chain: Chain
+    venues: list[Venue]
+    launches: LaunchFeed
+    snapshots: Snapshots | None
+
+
+def _chain_and_venues(settings: Settings, role: Role) -> _ChainSide:
     """The chain and venue clients over HTTP: Solana JSON-RPC, and quotes from the chain's pool
     accounts (or, on the simulator, optionally its quote services; the swap is built from the
-    chain's accounts either way).
+    chain's accounts either way), and the launch feed over PubSub (`build_launch_feed`).
 
     With no OEE_RPC_URL on the `sim` cluster the simulator runs in this process and is reached
-    through an in-process ASGI transport: the same requests and parsing as over a socket, minus
-    the socket. Other clusters default to their profile's public endpoint. The embedded
-    `serve` keeps that simulator's chain in `OEE_SIM_DATA_DIR` (default `OEE_DATA_DIR/sim`);
-    an `api` or `worker` process without OEE_RPC_URL has a private one, in memory only.
+    through an in-process ASGI transport (its WebSocket route too): the same requests and
+    parsing as over a socket, minus the socket. Other clusters default to their profile's
+    public endpoint. The embedded `serve` keeps that simulator's chain in `OEE_SIM_DATA_DIR`
+    (default `OEE_DATA_DIR/sim`); an `api` or `worker` process without OEE_RPC_URL has a
+    private one, in memory only.
 
     Raises:
         SnapshotError: The simulator's snapshot cannot be used (the message says why and how
             to reset), or another process holds its directory.
         ProgramLoadError: A program binary in `OEE_SIM_PROGRAMS_DIR` cannot be loaded.
+        ValueError: No usable PubSub URL follows from the settings (`build_launch_feed`).
     """
     from oee.adapters.chain.rpc import RpcChain
 
     profile = PROFILES[settings.cluster]
     rpc_url = settings.rpc_url or profile.rpc_url
     snapshots = None
+    sim_app: AsgiApp | None = None
     if rpc_url is None:
         from oee.sim import build_sim
         from oee.sim.app import create_sim_app
@@ -295,8 +315,9 @@ def _chain_and_venues(
         limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
         client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(10.0, connect=3.0))
     chain = RpcChain(client, rpc_url, fee_ttl_s=settings.fee_ttl_s)
+    launches = build_launch_feed(settings, chain, sim_app)
     if settings.chain_quotes:
-        return client, chain, list(chain_venues(settings, chain)), snapshots
+        return _ChainSide(client, chain, list(chain_venues(settings, chain)), launches, snapshots)
     from oee.adapters.venues.meteora import MeteoraVenue
     from oee.adapters.venues.raydium import RaydiumVenue
 
@@ -313,7 +334,7 @@ def _chain_and_venues(
             builder=meteora, timeout_s=timeout,
         ),
     ]  # fmt: skip
-    return client, chain, venues, snapshots
+    return _ChainSide(client, chain, venues, launches, snapshots)
 
 
 def chain_venues(settings: Settings, chain: RpcChain) -> list[OnchainVenue[Any]]:
@@ -331,3 +352,35 @@ def chain_venues(settings: Settings, chain: RpcChain) -> list[OnchainVenue[Any]]
         RaydiumOnchain(chain, program_id=profile.raydium_program, **caches),
         MeteoraOnchain(chain, program_id=profile.meteora_program, **caches),
     ]
+
+
+def build_launch_feed(
+    settings: Settings, chain: RpcChain, sim_app: AsgiApp | None = None
+) -> PubSubLaunchFeed:
+    """The launch feed (`LaunchFeed`) on the cluster's venue programs, reading through `chain`.
+
+    Args:
+        settings: The cluster, `OEE_WS_URL` and `OEE_RPC_URL` (`oee.clusters.pubsub_url`).
+        chain: The JSON-RPC client of the node the feed listens to (`getTransaction`,
+            `getProgramAccounts`).
+        sim_app: The simulator's app when it runs in this process (the embedded default): the
+            feed drives its WebSocket route directly. None: a socket to the PubSub URL.
+
+    Raises:
+        ValueError: No PubSub URL follows from the settings, or it is not ws:// or wss://.
+    """
+    from oee.adapters.chain.asgi_websocket import asgi_connector
+    from oee.adapters.chain.websocket import websocket_connector
+    from oee.adapters.launches.feed import PubSubLaunchFeed
+    from oee.adapters.launches.venues import launch_venues
+
+    profile = PROFILES[settings.cluster]
+    if sim_app is not None:
+        connect = asgi_connector(sim_app)
+    else:
+        url = pubsub_url(settings.ws_url, settings.rpc_url, profile)
+        if url is None:
+            raise ValueError("no Solana PubSub URL to hear launches on: set OEE_WS_URL")
+        connect = websocket_connector(url)
+    venues = launch_venues(profile.raydium_program, profile.meteora_program)
+    return PubSubLaunchFeed(connect, chain, venues)

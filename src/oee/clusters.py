@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from oee.domain.tokens import DEVNET_TOKENS, MAINNET_TOKENS, Registry
 from oee.venues import raydium
@@ -75,3 +76,39 @@ PROFILES: dict[ClusterName, ClusterProfile] = {
         MAINNET_TOKENS,
     ),
 }
+
+
+def pubsub_url(ws_url: str | None, rpc_url: str | None, profile: ClusterProfile) -> str | None:
+    """Where the engine listens for launches (Solana PubSub), from the settings and profile.
+
+    `OEE_WS_URL` when set; else the WebSocket twin of an explicit `OEE_RPC_URL` (the node
+    the engine reads transactions and pools from is the one it should hear launches from);
+    else the cluster's public endpoint; else None (the `sim` cluster in process, where the
+    feed talks to the simulator's app directly).
+
+    The twin is the same host, port and path with `ws`/`wss` for `http`/`https`: how `oee sim`
+    (JSON-RPC and PubSub on one port, 8899) and hosted RPC providers serve both. A bare agave
+    validator is the exception: its PubSub listens on the RPC port + 1 (8900), so point
+    `OEE_WS_URL` at it.
+
+    Raises:
+        ValueError: The RPC URL is not http(s), so it has no WebSocket twin.
+    """
+    if ws_url:
+        return ws_url
+    if rpc_url:
+        return websocket_twin(rpc_url)
+    return profile.ws_url
+
+
+def websocket_twin(rpc_url: str) -> str:
+    """`http://host:port/path` as `ws://host:port/path` (`https` as `wss`).
+
+    Raises:
+        ValueError: `rpc_url` is not an http or https URL.
+    """
+    parts = urlsplit(rpc_url)
+    schemes = {"http": "ws", "https": "wss"}
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ValueError(f"no WebSocket URL follows from {rpc_url!r}: set OEE_WS_URL")
+    return urlunsplit(parts._replace(scheme=schemes[parts.scheme]))

@@ -152,7 +152,10 @@ class Settings(BaseSettings):
         "in-process (sim), the cluster's public endpoint (devnet, mainnet-beta).",
     )
     ws_url: str | None = Field(
-        None, description="Solana PubSub WebSocket; unset: the cluster's public endpoint."
+        None,
+        description="Solana PubSub WebSocket, where launches are heard; unset: OEE_RPC_URL's "
+        "twin (same host, port and path, ws/wss; how `oee sim` and RPC providers serve it), "
+        "else the cluster's public endpoint. A bare agave node listens on its RPC port + 1.",
     )
     quote_source: Literal["chain", "api"] = Field(
         "chain",

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from oee.adapters.chain.rpc import RpcChain
+from oee.adapters.launches.feed import PubSubLaunchFeed
 from oee.adapters.venues.onchain.venue import OnchainVenue
 from oee.bootstrap import build_engine
 from oee.settings import Settings
@@ -29,6 +30,8 @@ async def test_devnet_engine_reads_devnet_programs_at_the_public_endpoint(tmp_pa
             "raydium": "DRaya7Kj3aMWQSy19kSjvmuwq9docCHofyP9kanQGaav",
             "meteora": "LBUZKhRxPF3XUpBCjp4YzTKgLccjZhTSDM9YuVaPwxo",
         }
+        assert isinstance(engine.launches, PubSubLaunchFeed)  # listens to the same programs
+        assert {v.name: v.program_id for v in engine.launches.venues} == ids
         assert [t.mint for t in engine.registry.tokens] == [
             "So11111111111111111111111111111111111111112",
             DEVNET_USDC,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
 
 from oee.adapters.chain.rpc import RpcChain
 from oee.adapters.venues.onchain.meteora import MeteoraOnchain
@@ -37,6 +38,7 @@ class SimNode:
     chain: RpcChain
     venues: list[OnchainVenue[Any]]  # Raydium, Meteora
     swaps: SimSwaps
+    app: Starlette  # its WebSocket route too (`asgi_connector`)
 
 
 @asynccontextmanager
@@ -45,8 +47,9 @@ async def sim_node(
 ) -> AsyncIterator[SimNode]:
     """A fresh simulator with `settings` on the clock `now`, and the adapters onto it."""
     world, ledger = build_sim(settings, now=now)
-    transport = httpx.ASGITransport(app=create_sim_app(world, ledger, settings))
+    app = create_sim_app(world, ledger, settings)
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
         chain = RpcChain(http, f"{BASE}/")
         venues: list[OnchainVenue[Any]] = [RaydiumOnchain(chain), MeteoraOnchain(chain)]
-        yield SimNode(world, ledger, http, chain, venues, SimSwaps(world, ledger))
+        yield SimNode(world, ledger, http, chain, venues, SimSwaps(world, ledger), app)

@@ -377,3 +377,65 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None:
         """Wait `seconds`."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolLaunch:
+    """A pool that opened on a venue: what a sniper order waits for.
+
+    Attributes:
+        venue: "raydium" or "meteora".
+        pool: The pool's address (base58).
+        mint_a: The pool's first mint (Raydium's coin, DLMM's token X), base58.
+        mint_b: The pool's second mint (Raydium's pc, DLMM's token Y), base58.
+        signature: The launch transaction; None when the pool was found by a catch-up scan.
+        slot: The slot the launch landed in; None when found by a catch-up scan.
+    """
+
+    venue: str
+    pool: str
+    mint_a: str
+    mint_b: str
+    signature: str | None
+    slot: int | None
+
+
+LaunchHandler = Callable[[PoolLaunch], Awaitable[None]]
+
+
+class StopSignal(Protocol):
+    """What `LaunchFeed.run` needs of a stop flag (`asyncio.Event` is one; the domain imports
+    no asyncio)."""
+
+    def is_set(self) -> bool: ...
+
+    async def wait(self) -> bool: ...
+
+
+class LaunchFeed(Protocol):
+    """The chain's pool launches, heard as a sniper bot hears them."""
+
+    async def run(
+        self,
+        on_launch: LaunchHandler,
+        on_subscribed: Callable[[], Awaitable[None]],
+        stop: StopSignal,
+    ) -> None:
+        """Deliver every pool launch on the venues' programs until `stop` is set.
+
+        Subscribes (`logsSubscribe`, one subscription per venue program id) and calls
+        `on_subscribed` after every successful (re)subscription, so the caller can catch up on
+        what it missed while disconnected (with `pools_of`). Reconnects with capped exponential
+        backoff after any disconnect or error. A launch may be delivered more than once (and is
+        also what a later `pools_of` finds): handlers must be idempotent. Never raises except
+        on cancellation.
+        """
+
+    async def pools_of(self, mint: str) -> list[PoolLaunch]:
+        """Pools that already trade `mint` on any venue (found with `getProgramAccounts`): the
+        catch-up after a reconnect and the check when an order is armed.
+
+        Raises:
+            ValueError: `mint` is not a base58 public key.
+            ExecutionError: RPC_UNAVAILABLE (retryable) or RPC_ERROR.
+        """

@@ -21,7 +21,7 @@ reads as "let the signature status and the blockhash expiry decide".
 
 Besides the port, the client reads accounts for the on-chain venue adapters:
 `getMultipleAccounts` (base64, 100 addresses a call, the calls of one read in parallel) and
-`getProgramAccounts` (with filters).
+`getProgramAccounts` (with filters), and transactions (`getTransaction`) for the launch feed.
 """
 
 from __future__ import annotations
@@ -152,12 +152,7 @@ class RpcChain:
         status = await self._statuses.get(signature)
         if not isinstance(status, dict) or status.get("confirmationStatus") == "processed":
             return None  # unknown, or only processed: it may still be dropped on a fork
-        config = {
-            "encoding": "base64",
-            "commitment": self._commitment,
-            "maxSupportedTransactionVersion": 0,
-        }
-        tx = await self.rpc.result("getTransaction", [signature, config])
+        tx = await self.transaction(signature)
         if tx is None:
             return None  # a node may report the status before the transaction is readable
         try:
@@ -165,6 +160,27 @@ class RpcChain:
         except (KeyError, IndexError, TypeError, ValueError) as error:
             unreadable = f"getTransaction answered an unreadable transaction: {error!r}"
             raise unavailable(unreadable) from None
+
+    async def transaction(self, signature: str) -> dict[str, Any] | None:
+        """getTransaction, base64-encoded (v0 transactions too): the node's answer as it is.
+
+        Returns:
+            `{slot, blockTime, transaction: [<base64>, "base64"], meta, version?}`, or None
+            while the node has not seen (or not yet indexed) the signature at this commitment.
+
+        Raises:
+            ExecutionError: RPC_UNAVAILABLE (retryable, also for an answer that is not an
+                object) or RPC_ERROR.
+        """
+        config = {
+            "encoding": "base64",
+            "commitment": self._commitment,
+            "maxSupportedTransactionVersion": 0,
+        }
+        tx = await self.rpc.result("getTransaction", [signature, config])
+        if tx is not None and not isinstance(tx, dict):
+            raise unavailable(f"getTransaction answered {type(tx).__name__}, not an object")
+        return tx
 
     async def balances(self, owner: str) -> WalletBalances:
         """The wallet's lamports (getBalance) and SPL Token accounts (getTokenAccountsByOwner).

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from solders.pubkey import Pubkey
 
@@ -152,6 +152,17 @@ def pool_filters(coin_mint: Pubkey, pc_mint: Pubkey) -> list[JsonFilter]:
         {"memcmp": {"offset": COIN_MINT_OFFSET, "bytes": str(coin_mint)}},
         {"memcmp": {"offset": PC_MINT_OFFSET, "bytes": str(pc_mint)}},
     ]
+
+
+def pool_filters_by_mint(mint: Pubkey, *, side: Literal["coin", "pc"]) -> list[JsonFilter]:
+    """`getProgramAccounts` filters for the pools whose coin (or pc) mint is `mint`, whatever
+    the other one (ask for both sides to find every pool that trades `mint`).
+
+    Returns:
+        `dataSize` 752 and one `memcmp` at offset 400 (coin) or 432 (pc).
+    """
+    offset = COIN_MINT_OFFSET if side == "coin" else PC_MINT_OFFSET
+    return [{"dataSize": AMM_INFO_SIZE}, {"memcmp": {"offset": offset, "bytes": str(mint)}}]
 
 
 def pair_pool_filters(mint_a: Pubkey, mint_b: Pubkey) -> tuple[list[JsonFilter], list[JsonFilter]]:

@@ -33,6 +33,7 @@ from oee.venues.raydium.discovery import (
     pair_pool_filters,
     pool_addresses,
     pool_filters,
+    pool_filters_by_mint,
 )
 from oee.venues.raydium.errors import RaydiumError
 
@@ -103,6 +104,17 @@ def test_pair_filters_cover_both_orders() -> None:
     forward, backward = pair_pool_filters(USDC, SOL)
     assert forward == pool_filters(USDC, SOL)
     assert backward == pool_filters(SOL, USDC)
+
+
+def test_one_mints_filters_match_the_pool_on_its_own_side_only() -> None:
+    snapshot = json.loads((FIXTURES / "amm_info_sol_usdc.json").read_text())
+    raw = base64.b64decode(snapshot["data_base64"])
+    coin = pool_filters_by_mint(SOL, side="coin")
+    assert coin == [{"dataSize": 752}, {"memcmp": {"offset": 400, "bytes": str(SOL)}}]
+    assert _matches(coin, raw)
+    assert _matches(pool_filters_by_mint(USDC, side="pc"), raw)
+    assert not _matches(pool_filters_by_mint(SOL, side="pc"), raw)
+    assert not _matches(pool_filters_by_mint(USDC, side="coin"), raw)
 
 
 def _matches(filters: list[dict[str, object]], data: bytes) -> bool:
