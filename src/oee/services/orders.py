@@ -8,11 +8,30 @@ from datetime import timedelta
 
 import structlog
 
+from oee.domain.errors import DomainError, StaleOrder
 from oee.domain.events import OrderEvent
 from oee.domain.orders import IdempotencyKey, Order, SubmitOrder
 from oee.domain.ports import Clock, EventBus, JobQueue, OrderStore
+from oee.domain.status import OrderStatus
 
 log = structlog.get_logger(__name__)
+
+
+CANCELLABLE = frozenset({OrderStatus.PENDING, OrderStatus.WATCHING})
+CANCEL_REASON = "cancelled by the client"
+
+
+class NotCancellable(DomainError):
+    """The order is past the point where it can be cancelled (routing or later)."""
+
+    code = "ORDER_NOT_CANCELLABLE"
+
+    def __init__(self, order: Order) -> None:
+        super().__init__(
+            f"order {order.id} is {order.status.value}: only pending or watching orders can be "
+            "cancelled"
+        )
+        self.order = order
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +95,39 @@ class OrderService:
             log.warning("enqueue_failed_recovery_will_retry", order_id=order.id, exc_info=True)
         return Accepted(order.id)
 
+    async def cancel(self, order_id: str) -> Order | None:
+        """Cancel an order that is still pending or watching; cancelling twice is a no-op.
+
+        The move is a compare-and-set like every other: if a trigger fires (or the executor
+        starts routing) first, the cancel loses and says so, and the order executes.
+
+        Returns:
+            The order as it now is (cancelled), or None when there is no such order.
+
+        Raises:
+            NotCancellable: The order is routing or later (its status is on the error).
+        """
+        for _ in range(5):  # each retry follows a move someone else made in between
+            order = await self.store.get(order_id)
+            if order is None:
+                return None
+            if order.status is OrderStatus.CANCELLED:
+                return order
+            if order.status not in CANCELLABLE:
+                raise NotCancellable(order)
+            event = order.cancel(CANCEL_REASON, self.clock.now())
+            try:
+                await self.store.save(order, event)
+            except StaleOrder:
+                continue
+            await self.bus.publish(event)
+            log.info("order_cancelled", order_id=order_id)
+            return order
+        order = await self.store.get(order_id)
+        if order is not None and order.status is OrderStatus.CANCELLED:
+            return order
+        raise NotCancellable(order) if order is not None else LookupError(order_id)
+
     async def get(self, order_id: str) -> Order | None:
         """The order with this id, or None."""
         return await self.store.get(order_id)
@@ -88,6 +140,14 @@ class OrderService:
         """Count and ids of orders being worked now (only `owner`'s when given)."""
         return await self.store.active(limit, owner)
 
-    async def recent(self, limit: int, owner: str | None = None) -> list[Order]:
-        """The most recently created orders, newest first (only `owner`'s when given)."""
-        return await self.store.recent(limit, owner)
+    async def recent(
+        self,
+        limit: int,
+        owner: str | None = None,
+        *,
+        status: str | None = None,
+        order_type: str | None = None,
+    ) -> list[Order]:
+        """The most recently created orders, newest first (only `owner`'s, of `status` and of
+        `order_type`, when given)."""
+        return await self.store.recent(limit, owner, status=status, order_type=order_type)
