@@ -129,7 +129,17 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
         # A worker signs: it loads the one wallet file, or creates it on first start.
         keypair = _load_wallet(settings)
         worker = _build_worker(
-            settings, store, queue, bus, clock, metrics, chain, side.venues, keypair
+            settings,
+            store,
+            queue,
+            bus,
+            clock,
+            metrics,
+            chain,
+            side.venues,
+            keypair,
+            side.launches,
+            take_over=role == "serve" and settings.redis_url is None,
         )
         wallet = str(keypair.pubkey())
     return Engine(
@@ -198,11 +208,15 @@ def _build_worker(
     chain: Chain,
     venues: list[Venue],
     keypair: Keypair,
+    launches: LaunchFeed | None,
+    *,
+    take_over: bool,
 ) -> Worker:
     from oee.adapters.chain.transactions import SwapTransactionBuilder
     from oee.services.executor import Executor, RetryPolicy
     from oee.services.fees import FeePolicy
     from oee.services.recovery import RecoverySweep
+    from oee.services.triggers import TriggerService
     from oee.services.wallet import WalletFunder, sol_to_lamports
 
     signer = SwapTransactionBuilder(keypair)
@@ -230,6 +244,22 @@ def _build_worker(
         metrics=metrics,
         fees=fees,
         max_notional_usd=settings.max_notional_usd,
+        max_price_impact_bps=settings.max_price_impact_bps,
+    )
+    triggers = TriggerService(
+        store,
+        queue,
+        bus,
+        clock,
+        venues,
+        chain,
+        launches,
+        lease_s=settings.triggers.lease_s,
+        beat_s=settings.triggers.beat_s,
+        poll_s=settings.triggers.poll_s,
+        quote_timeout_s=settings.quote_timeout_s,
+        # The embedded engine is the only process: a previous run's holds are void at start.
+        take_over_at_start=take_over,
     )
     recovery = RecoverySweep(
         store,
@@ -254,6 +284,7 @@ def _build_worker(
             if PROFILES[settings.cluster].faucet
             else 0,
         ),
+        triggers=triggers,
     )
     return worker
 

@@ -106,6 +106,31 @@ class SimSettings(BaseSettings):
     )
 
 
+class TriggerSettings(BaseSettings):
+    """The trigger stage: how armed limit and sniper orders are watched and shared out."""
+
+    model_config = SettingsConfigDict(env_prefix="OEE_TRIGGERS_", extra="ignore")
+
+    poll_s: float = Field(
+        0.5, gt=0, description="How often each pair with armed limit orders is priced."
+    )
+    beat_s: float = Field(
+        1.0, gt=0, description="How often a worker renews its hold on its armed orders."
+    )
+    lease_s: float = Field(
+        5.0,
+        gt=0,
+        description="A worker silent this long is taken for dead: its armed orders move to "
+        "another worker.",
+    )
+
+    @model_validator(mode="after")
+    def _beat_within_lease(self) -> TriggerSettings:
+        if self.beat_s * 2 > self.lease_s:
+            raise ValueError("OEE_TRIGGERS_LEASE_S must be at least twice OEE_TRIGGERS_BEAT_S")
+        return self
+
+
 class RecoverySettings(BaseSettings):
     """The sweep that re-enqueues orders no live job holds."""
 
@@ -209,6 +234,13 @@ class Settings(BaseSettings):
     )
     retry_max_delay_s: float = Field(10.0, ge=0)
     quote_timeout_s: float = Field(2.0, gt=0)
+    max_price_impact_bps: int | None = Field(
+        500,
+        ge=1,
+        le=10_000,
+        description="Orders whose best route moves the price more fail RISK_PRICE_IMPACT "
+        "before anything is signed (an order's own maxPriceImpactBps wins); empty: no check.",
+    )
     confirm_poll_s: float = Field(0.2, gt=0, description="Signature status poll period.")
     max_body_bytes: int = Field(16_384, ge=256)
     idempotency_window_s: float = Field(
@@ -265,6 +297,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
     recovery: RecoverySettings = Field(default_factory=RecoverySettings)
+    triggers: TriggerSettings = Field(default_factory=TriggerSettings)
 
     @field_validator(
         "database_url",
@@ -272,6 +305,7 @@ class Settings(BaseSettings):
         "rpc_url",
         "ws_url",
         "max_notional_usd",
+        "max_price_impact_bps",
         "raydium_quote_url",
         "meteora_quote_url",
         "wallet_path",

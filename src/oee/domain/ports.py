@@ -212,6 +212,9 @@ class Venue(Protocol):
                 venue has no pool for the pair.
         """
 
+    def forget_pools(self, token_a: Token, token_b: Token) -> None:
+        """Look the pair's pools up afresh on its next quote (a launch was just seen)."""
+
     async def swap_instruction(self, request: SwapRequest) -> SwapInstruction:
         """The venue's swap instruction for `request.quote`, from the pool's current state.
 
@@ -318,6 +321,13 @@ class Chain(Protocol):
         Raises:
             ExecutionError: RPC_UNAVAILABLE (retryable), RPC_ERROR, or SIMULATION_FAILED (not
                 retryable as such: the transaction would fail; the message has the logs).
+        """
+
+    async def mint_decimals(self, mint: str) -> int | None:
+        """The decimals of the SPL mint `mint` (base58), or None when no mint exists there yet.
+
+        Raises:
+            ExecutionError: RPC_UNAVAILABLE (retryable) or RPC_ERROR.
         """
 
     async def prioritization_fees(self, accounts: Sequence[str]) -> list[int]:

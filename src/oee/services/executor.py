@@ -14,7 +14,8 @@ that spanned a worker crash is measured in full.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Context, Decimal
@@ -23,7 +24,7 @@ import structlog
 
 from oee.domain.errors import ExecutionError, StaleOrder
 from oee.domain.events import OrderEvent
-from oee.domain.orders import Fill, Order
+from oee.domain.orders import Fill, Order, OrderType
 from oee.domain.ports import (
     Blockhash,
     Chain,
@@ -40,10 +41,11 @@ from oee.domain.ports import (
 )
 from oee.domain.routing import RoutingDecision
 from oee.domain.status import TERMINAL, OrderStatus
+from oee.domain.triggers import limit_floor
 from oee.metrics import STAGES, Metrics
 from oee.services.fees import ComputeBudgeter, FeePolicy
 from oee.services.quoting import VenueOutcome, quote_each, route, split
-from oee.services.risk import check_notional
+from oee.services.risk import check_notional, check_price_impact
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +58,17 @@ DRIVEN = frozenset(
 )
 # A move applies an order's domain method at the given time and returns the event to persist.
 Move = Callable[[datetime], OrderEvent]
+# Told of every order this executor armed, so a trigger watcher takes it at once.
+ArmedHandler = Callable[[Order], Awaitable[None]]
+
+
+class LimitNotMet(Exception):
+    """A fired limit order's routing quote no longer meets its limit: re-arm, don't fail."""
+
+    def __init__(self, price: Decimal, message: str) -> None:
+        super().__init__(message)
+        self.price = price
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +102,8 @@ class Executor:
         metrics: Metrics | None = None,
         fees: FeePolicy | None = None,
         max_notional_usd: Decimal | None = None,
+        max_price_impact_bps: int | None = None,
+        on_armed: ArmedHandler | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -97,6 +112,8 @@ class Executor:
         self.signer = signer
         self.budgeter = ComputeBudgeter(chain, signer, fees or FeePolicy())
         self.max_notional_usd = max_notional_usd
+        self.max_price_impact_bps = max_price_impact_bps
+        self.on_armed = on_armed
         self.clock = clock
         self.retry = retry
         self.quote_timeout_s = quote_timeout_s
@@ -129,19 +146,40 @@ class Executor:
 
     async def _step(self, order: Order) -> None:
         match order.status:
+            case OrderStatus.PENDING if order.waits:
+                await self._commit(order, order.arm)
+                await self._armed(order)
             case OrderStatus.PENDING:
                 await self._commit(order, order.start_routing)
             case OrderStatus.ROUTING:
-                decision = await self._route(order)
+                try:
+                    decision = await self._route(order)
+                except LimitNotMet as away:
+                    await self._rearm(order, away)
+                    return
                 await self._commit(order, lambda at: order.route(decision, at))
             case OrderStatus.BUILDING:
                 await self._build(order)
             case OrderStatus.SUBMITTED:
                 await self._confirm(order)
 
+    async def _rearm(self, order: Order, away: LimitNotMet) -> None:
+        message, price = away.message, away.price
+        await self._commit(order, lambda at: order.rearm("LIMIT_NOT_MET", message, at, price))
+        await self._armed(order)
+
+    async def _armed(self, order: Order) -> None:
+        if self.on_armed is not None:
+            await self.on_armed(order)
+
     async def _route(self, order: Order) -> RoutingDecision:
+        venues = list(self.venues.values())
+        if order.type is OrderType.SNIPER and order.trigger is not None:
+            venues = [v for v in venues if v.name in order.trigger.venues]
+            for venue in venues:  # a look-up cached before the launch would miss the new pool
+                venue.forget_pools(order.token_in, order.token_out)
         outcomes = await quote_each(
-            list(self.venues.values()),
+            venues,
             order.token_in,
             order.token_out,
             order.amount_in,
@@ -152,7 +190,11 @@ class Executor:
         quotes, by_venue = split(outcomes)  # re-raises an unexpected error
         failed = {name: e.code for name, e in by_venue.items()}
         decision = route(quotes, by_venue, order.slippage_bps)
-        check_notional(order, decision, self.max_notional_usd)  # nothing signed past the cap
+        if order.type is OrderType.LIMIT:
+            decision = self._hold_limit(order, decision)
+        # Nothing is signed past a risk limit.
+        check_price_impact(order, decision, self.max_price_impact_bps)
+        check_notional(order, decision, self.max_notional_usd)
         log.info(
             "routing_decision",
             order_id=order.id,
@@ -163,6 +205,28 @@ class Executor:
             failed_venues=failed or None,
         )
         return decision
+
+    def _hold_limit(self, order: Order, decision: RoutingDecision) -> RoutingDecision:
+        """The decision with its output floor raised to the limit, or `LimitNotMet`.
+
+        The swap's `minAmountOut` never allows worse than the limit price, nor worse than the
+        slippage tolerance below the quote that routed it.
+        """
+        assert order.trigger is not None
+        assert order.trigger.limit_price is not None
+        t_in, t_out = order.token_in, order.token_out
+        floor = limit_floor(
+            order.trigger.limit_price, t_in.decimals, t_out.decimals, order.amount_in
+        )
+        best = decision.chosen.amount_out
+        if best < floor:
+            price = _price(t_out.from_base_units(best), t_in.from_base_units(order.amount_in))
+            raise LimitNotMet(
+                price,
+                f"the best quote pays {price} {t_out.symbol} per {t_in.symbol}, below the limit "
+                f"of {order.trigger.limit_price}",
+            )
+        return dataclasses.replace(decision, min_amount_out=max(decision.min_amount_out, floor))
 
     def _measure_quote(self, outcome: VenueOutcome) -> None:
         if outcome.quote is not None:

@@ -43,3 +43,25 @@ def check_notional(order: Order, decision: RoutingDecision, cap_usd: Decimal | N
             code="NOTIONAL_LIMIT_EXCEEDED",
             retryable=False,
         )
+
+
+def check_price_impact(order: Order, decision: RoutingDecision, default_bps: int | None) -> None:
+    """Raise when the chosen quote moves the pool more than the order allows.
+
+    The order's own `max_price_impact_bps` wins (it was checked against the engine's cap when
+    accepted); else the engine's default; neither: nothing to check.
+
+    Raises:
+        ExecutionError: RISK_PRICE_IMPACT, not retryable.
+    """
+    ceiling = order.max_price_impact_bps if order.max_price_impact_bps is not None else default_bps
+    if ceiling is None:
+        return
+    impact = decision.chosen.price_impact_bps
+    if impact > ceiling:
+        raise ExecutionError(
+            f"the best route moves the price by {impact:.1f} bps, above the {ceiling} bps "
+            "allowed; trade a smaller amount or raise maxPriceImpactBps",
+            code="RISK_PRICE_IMPACT",
+            retryable=False,
+        )

@@ -64,6 +64,9 @@ class AccountsAt:
     accounts: tuple[Account | None, ...]  # None: no such account
 
 
+MINT_DECIMALS_OFFSET = 44
+
+
 class RpcChain:
     """The `Chain` port over a Solana JSON-RPC node, and its account reads."""
 
@@ -296,6 +299,18 @@ class RpcChain:
         except (KeyError, IndexError, TypeError, ValueError) as error:
             raise unavailable(f"getMultipleAccounts answered unreadably: {error!r}") from None
         return AccountsAt(slot or 0, tuple(accounts))
+
+    async def mint_decimals(self, mint: str) -> int | None:
+        """The decimals of the SPL mint at `mint`, or None while no mint account exists there.
+
+        Raises:
+            ExecutionError: RPC_UNAVAILABLE (retryable) or RPC_ERROR.
+        """
+        account = (await self.multiple_accounts([mint])).accounts[0]
+        # A Mint is 82 bytes: mint authority (COption<Pubkey>, 36), supply (u64), decimals (u8).
+        if account is None or len(account.data) < MINT_DECIMALS_OFFSET + 1:
+            return None
+        return account.data[MINT_DECIMALS_OFFSET]
 
     async def program_accounts(
         self, program_id: str, filters: Sequence[dict[str, Any]]

@@ -92,7 +92,8 @@ _RENEW = update(watchers).where(watchers.c.id == bindparam("w_id"))
 _ADD_WATCHER = insert(watchers)
 _DEAD = (
     select(watchers.c.id)
-    .where(watchers.c.alive_until < bindparam("now"))
+    # Never the caller itself: a watcher that claims is alive, however late its last beat.
+    .where(watchers.c.alive_until < bindparam("now"), watchers.c.id != bindparam("w_id"))
     .with_for_update(skip_locked=True)
 )
 _BURY = delete(watchers).where(
@@ -284,7 +285,7 @@ def _claim_armed(
 ) -> list[Order]:
     with conn.begin():
         # A dead watcher's orders go back to nobody; whoever buries it frees them, once.
-        for dead in list(conn.execute(_DEAD, {"now": now}).scalars()):
+        for dead in list(conn.execute(_DEAD, {"now": now, "w_id": watcher}).scalars()):
             if conn.execute(_BURY, {"w_id": dead, "now": now}).rowcount == 1:
                 conn.execute(_LET_GO, {"w_id": dead})
         rows = conn.execute(_CLAIM, {"w_id": watcher, "limit": limit}).mappings().all()

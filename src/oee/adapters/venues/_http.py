@@ -41,6 +41,10 @@ class QuoteServiceVenue:
         self.program_id = builder.program_id
         self._builder = builder
 
+    def forget_pools(self, token_a: Token, token_b: Token) -> None:
+        """The quote service finds pools itself; the builder forgets its own look-ups."""
+        self._builder.forget_pools(token_a, token_b)
+
     async def swap_instruction(self, request: SwapRequest) -> SwapInstruction:
         """The venue's real swap instruction on the quoted pool (see `OnchainVenue`).
 
