@@ -85,8 +85,23 @@ async def test_an_order_from_the_form_goes_live_to_confirmed(page: Any) -> None:
         f'{row(order_id)}[data-status="confirmed"]', timeout=CONFIRM_TIMEOUT_MS
     )
     cells = await page.locator(f"{row(order_id)} td").all_text_contents()
-    short_id, pair, amount, stage, venue, raydium, meteora, price, attempts, note = cells
+    (
+        short_id,
+        type_,
+        pair,
+        amount,
+        stage,
+        trigger,
+        venue,
+        raydium,
+        meteora,
+        price,
+        attempts,
+        note,
+    ) = cells
     assert short_id == order_id[:8]
+    assert type_ == "market"
+    assert trigger == "—"  # a market order waits for nothing
     assert pair == "SOL → USDC"
     assert amount == "1.5 SOL"
     assert stage == "confirmed"

@@ -2,9 +2,11 @@
 
 The page is plain HTML, CSS and JavaScript shipped inside the package (`oee/api/static/`): no
 build step and nothing fetched from the internet, so it works offline and from a wheel. It
-reads only the public API: the `WS /ws/orders` firehose, `POST /api/orders/execute`,
-`GET /api/orders/...`, `GET /api/wallet` and the simulator relays of `oee.api.sim_relays`
-behind its demo controls; the page's files stay out of OpenAPI.
+reads only the public API: the `WS /ws/orders` firehose, `POST /api/orders/execute` (market,
+limit and sniper orders), `POST /api/orders/{id}/cancel`, `GET /api/orders/...`,
+`GET /api/quotes` (the live best price beside a watching limit order), `GET /api/wallet` and
+the simulator relays of `oee.api.sim_relays` and `oee.api.sim_moves` behind its demo
+controls; the page's files stay out of OpenAPI.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-// The live dashboard: every order over the WS /ws/orders firehose, a submit form, demo buttons,
-// the engine wallet's balances and the simulator's pool launches.
+// The live dashboard: every order over the WS /ws/orders firehose, a submit form for market,
+// limit and sniper orders, demo buttons (faults, price moves), the engine wallet's balances and
+// the simulator's pool launches. Watching orders show their trigger, the live best price (polled
+// from GET /api/quotes only while such a row is on the page), their expiry and a Cancel button.
 // Plain JavaScript on the public API only; no framework, no build step, nothing from the internet.
 // With API keys it asks for one on the first 401 and keeps it for the tab (sessionStorage).
 "use strict";
@@ -22,6 +24,12 @@ const WALLET_AFTER_ORDER_MS = 250; // a burst's finished orders share one read
 const LAUNCHES_EVERY_MS = 15_000; // the simulator may launch tokens of its own
 const MAX_LAUNCHES_SHOWN = 30;
 const LAUNCH_DECIMALS = 6;
+const QUOTES_EVERY_MS = 2_000; // the best price beside watching limit orders, while any is shown
+const COUNTDOWN_EVERY_MS = 1_000;
+const SNIPER_PAYS_WITH = new Set(["SOL", "USDC"]);
+// The pairs the price mover offers first; launched tokens join as LAUNCH/SOL.
+const MOVE_PAIRS = ["SOL/USDC", "SOL/USDT", "JUP/USDC", "RAY/USDC", "BONK/SOL", "WIF/SOL"];
+const BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 const SYMBOL_STEMS = ["MOON", "PEPE", "FROG", "PUMP", "APE", "CAT", "ROCKET", "GIGA", "WOOF", "ZAP"];
 // The burst trades a spread of pairs, so both venues and several pools show up.
 const BURST = [
@@ -48,6 +56,23 @@ function fmt(value) {
 }
 const shortId = (id) => id.slice(0, 8);
 const shortKey = (key) => (key.length > 12 ? `${key.slice(0, 4)}…${key.slice(-4)}` : key);
+// A token for people: a launched mint by its symbol, an unlisted one (a sniper's) shortened.
+const tokenName = (symbol) => (symbol ? launchSymbols.get(symbol) || shortKey(symbol) : "");
+function decimalText(n, digits = 6) {
+  // A number as plain decimal text the API reads (never an exponent): 1.5e7 -> "15000000".
+  return n.toLocaleString("en-US", { maximumSignificantDigits: digits, useGrouping: false });
+}
+function untilText(ms) {
+  // The time an order may still wait, for its countdown: "23h 59m left".
+  if (ms <= 0) return "expiring…";
+  const s = Math.floor(ms / 1000);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d) return `${d}d ${h}h left`;
+  if (h) return `${h}h ${String(m).padStart(2, "0")}m left`;
+  return `${m}m ${String(s % 60).padStart(2, "0")}s left`;
+}
 const balanceFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 4 });
 function fmtBalance(text) {
   // Exact decimal strings from the API; shown rounded, kept exact in the title.
@@ -62,6 +87,8 @@ function blank(id) {
     id, seq: 0, status: "pending", tokenIn: null, tokenOut: null, amountIn: null,
     chosenDex: null, quotes: {}, executedPrice: null, attempt: 1, retries: [],
     error: null, reason: null, createdAt: null, row: null, detailsRequested: false,
+    type: "market", trigger: null, triggeredBy: null, maxPriceImpactBps: null, rearm: null,
+    cancelling: false, cancelError: null,
   };
 }
 
@@ -87,7 +114,13 @@ function fromView(view) {
     error: view.error,
     reason: view.reason,
     createdAt: view.createdAt,
+    type: view.type || state.type,
   });
+  // Views from before triggers reached the API have no such fields: keep what events said.
+  if (view.trigger !== undefined) state.trigger = view.trigger;
+  if (view.triggeredBy !== undefined) state.triggeredBy = view.triggeredBy;
+  if (view.maxPriceImpactBps !== undefined) state.maxPriceImpactBps = view.maxPriceImpactBps;
+  if (view.status !== "watching") state.rearm = null;
   return state;
 }
 
@@ -104,6 +137,8 @@ function applyEvent(ev) {
       if (ev.seq === 1) {
         Object.assign(state, {
           tokenIn: ev.tokenIn, tokenOut: ev.tokenOut, amountIn: ev.amountIn, createdAt: ev.at,
+          type: ev.orderType || "market", trigger: ev.trigger || null,
+          maxPriceImpactBps: ev.maxPriceImpactBps === undefined ? null : ev.maxPriceImpactBps,
         });
       } else if (ev.error) { // a retry: back to pending with the next attempt
         state.retries.push({ attempt: ev.attempt - 1, error: ev.error, reason: ev.reason });
@@ -112,6 +147,21 @@ function applyEvent(ev) {
         state.chosenDex = null;
         totals.retries += 1;
       }
+      break;
+    case "watching": // armed, or re-armed after the price moved away (error LIMIT_NOT_MET)
+      if (ev.trigger) state.trigger = ev.trigger;
+      state.rearm = ev.error ? { error: ev.error, reason: ev.reason, price: ev.price } : null;
+      state.chosenDex = null;
+      break;
+    case "routing":
+      if (ev.triggeredBy) state.triggeredBy = ev.triggeredBy;
+      state.rearm = null;
+      break;
+    case "cancelled":
+    case "expired":
+      state.error = null;
+      state.reason = ev.reason || null;
+      state.rearm = null;
       break;
     case "building":
       state.chosenDex = ev.chosenDex;
@@ -136,6 +186,7 @@ function applyEvent(ev) {
     default:
       break;
   }
+  if (!["pending", "watching"].includes(state.status)) state.cancelError = null;
   if (TERMINAL.has(ev.type)) walletSoon(); // a finished order moved (or refunded) balances
   if (isNew) add(state, true);
   track(state);
@@ -168,8 +219,8 @@ function track(state) {
 
 // ---------------------------------------------------------------------------------- table
 
-const CELLS = ["id", "pair", "amount num", "status", "venue", "q-raydium num", "q-meteora num",
-  "price num", "attempts", "note"];
+const CELLS = ["id", "type", "pair", "amount num", "status", "trigger", "venue", "q-raydium num",
+  "q-meteora num", "price num", "attempts", "note"];
 
 function add(state, atTop) {
   const row = document.createElement("tr");
@@ -199,8 +250,14 @@ function add(state, atTop) {
 function render(state) {
   const row = state.row;
   if (!row) return;
-  const [, pair, amount, status, venue, qRay, qMet, price, attempts, note] = row.cells;
-  pair.textContent = state.tokenIn ? `${state.tokenIn} → ${state.tokenOut}` : "…";
+  const [, type, pair, amount, status, trigger, venue, qRay, qMet, price, attempts, note] =
+    row.cells;
+  const out = tokenName(state.tokenOut);
+  type.textContent = state.type;
+  type.className = `type t-${state.type}`;
+  row.dataset.type = state.type;
+  pair.textContent = state.tokenIn ? `${state.tokenIn} → ${out}` : "…";
+  pair.title = state.tokenOut && state.tokenOut !== out ? `${state.tokenOut}` : "";
   amount.textContent = state.tokenIn ? `${fmt(state.amountIn)} ${state.tokenIn}` : "…";
 
   const pill = status.firstChild || status.appendChild(document.createElement("span"));
@@ -212,6 +269,7 @@ function render(state) {
     void row.offsetWidth; // restart the flash animation
     row.classList.add("changed");
   }
+  renderTrigger(state, trigger);
   venue.textContent = state.chosenDex || "—";
 
   const quoteCells = { raydium: qRay, meteora: qMet };
@@ -225,13 +283,13 @@ function render(state) {
     }
     const span = document.createElement("span");
     span.className = name === state.chosenDex ? "best" : "other";
-    span.textContent = `${fmt(value)} ${state.tokenOut || ""}`.trim();
+    span.textContent = `${fmt(value)} ${out}`.trim();
     cell.appendChild(span);
   }
 
   price.textContent = state.executedPrice === null || state.executedPrice === undefined
     ? "—" : fmt(state.executedPrice);
-  price.title = state.tokenIn ? `${state.tokenOut} per ${state.tokenIn}` : "";
+  price.title = state.tokenIn ? `${out} per ${state.tokenIn}` : "";
 
   attempts.textContent = String(state.attempt);
   if (state.retries.length) {
@@ -253,12 +311,218 @@ function render(state) {
     const last = state.retries[state.retries.length - 1];
     note.classList.add("warn");
     words.textContent = `retrying after ${last.error}: ${last.reason}`;
+  } else if (state.status === "watching" && state.rearm) {
+    note.classList.add("warn");
+    const at = state.rearm.price ? ` (${fmt(state.rearm.price)})` : "";
+    words.textContent = `re-armed${at}: ${state.rearm.reason || state.rearm.error}`;
+  } else if (state.status === "cancelled" || state.status === "expired") {
+    note.classList.add("muted");
+    words.textContent = state.reason || "";
   } else if (state.retries.length) {
     const codes = state.retries.map((r) => r.error).join(", ");
     note.classList.add("muted");
     words.textContent = `${state.status === "confirmed" ? "recovered" : "retried"} after ${codes}`;
   }
   note.title = [note.textContent, ...history].filter(Boolean).join("\n");
+}
+
+function triggerText(state) {
+  // What the order waits for: "≥ 160 USDC/SOL", or "waits for AbCd…WxYz on raydium, meteora".
+  const t = state.trigger;
+  if (t.kind === "price") {
+    return `≥ ${fmt(t.limitPrice)} ${tokenName(state.tokenOut)}/${state.tokenIn || "?"}`;
+  }
+  const waiting = state.status === "watching" || (state.status === "pending" && !state.triggeredBy);
+  if (!waiting) return `launch of ${tokenName(state.tokenOut)}`; // the fired line says where
+  return `waits for ${tokenName(state.tokenOut)} on ${(t.venues || VENUES).join(", ")}`;
+}
+
+function firedText(state, by) {
+  // What fired it, from the routing event's triggeredBy (or the order view's).
+  const limit = state.trigger ? state.trigger.kind === "price" : by.signature === undefined;
+  if (limit) {
+    return `⚡ at ${fmt(by.price)}${by.venue ? ` on ${by.venue}` : ""}`;
+  }
+  const parts = [`⚡ launch${by.venue ? ` on ${by.venue}` : ""}`];
+  if (by.pool) parts.push(`pool ${shortKey(by.pool)}`);
+  else if (by.signature) parts.push(`tx ${shortKey(by.signature)}`);
+  return parts.join(", ");
+}
+
+function renderTrigger(state, cell) {
+  cell.className = "trigger";
+  cell.textContent = "";
+  if (!state.trigger) {
+    cell.textContent = state.type === "market" ? "—" : "…";
+    return;
+  }
+  const waiting = state.status === "watching" || (state.status === "pending" && !state.triggeredBy);
+  const cond = cell.appendChild(document.createElement("div"));
+  cond.className = "cond";
+  cond.textContent = triggerText(state);
+  if (state.trigger.kind === "launch") cond.title = `mint ${state.tokenOut}`;
+  const line = cell.appendChild(document.createElement("div"));
+  line.className = "live";
+  if (waiting) {
+    if (state.trigger.kind === "price" && state.status === "watching") {
+      const best = line.appendChild(document.createElement("span"));
+      best.className = "best-now";
+      showBest(state, best);
+      line.appendChild(document.createElement("span")).textContent = "·";
+    }
+    const left = line.appendChild(document.createElement("span"));
+    left.className = "countdown";
+    left.dataset.expires = state.trigger.expiresAt;
+    left.title = `expires ${new Date(state.trigger.expiresAt).toLocaleString()}`;
+    left.textContent = untilText(Date.parse(state.trigger.expiresAt) - Date.now());
+    {
+      const button = line.appendChild(document.createElement("button"));
+      button.type = "button";
+      button.className = "cancel";
+      button.textContent = state.cancelling ? "Cancelling…" : "Cancel";
+      button.disabled = state.cancelling;
+      button.title = "Cancel this order (only before it starts routing)";
+    }
+  } else if (state.triggeredBy) {
+    const by = state.triggeredBy;
+    line.classList.add("fired");
+    line.textContent = firedText(state, by);
+    line.title = Object.entries(by).map(([k, v]) => `${k}: ${v}`).join("\n");
+  } else {
+    line.remove();
+  }
+  if (state.cancelError) {
+    const error = cell.appendChild(document.createElement("div"));
+    error.className = "cancel-error";
+    error.dataset.code = state.cancelError.code;
+    error.textContent = `${state.cancelError.code}: ${state.cancelError.message}`;
+    error.title = error.textContent;
+  }
+  if (state.status === "watching" && state.trigger.kind === "price") watchPrices();
+}
+
+function tickCountdowns() {
+  const now = Date.now();
+  for (const el of document.querySelectorAll("#order-rows .countdown[data-expires]")) {
+    el.textContent = untilText(Date.parse(el.dataset.expires) - now);
+  }
+}
+
+// ------------------------------------------------------------------- live best price (limits)
+
+// key "SOL|USDC|1.5" -> {price, venue, error}: the best net price for that order's size now.
+const bestPrices = new Map();
+let quotesTimer = null;
+let quotesLoading = false;
+
+const priceKey = (state) => `${state.tokenIn}|${state.tokenOut}|${state.amountIn}`;
+
+function watchedLimits() {
+  // The watching limit orders on the page, by the quote they need.
+  const byKey = new Map();
+  for (const state of orders.values()) {
+    const limit = state.trigger && state.trigger.kind === "price";
+    if (!limit || state.status !== "watching" || !state.row || !state.tokenIn) continue;
+    const key = priceKey(state);
+    if (!byKey.has(key)) byKey.set(key, []);
+    byKey.get(key).push(state);
+  }
+  return byKey;
+}
+
+function showBest(state, el) {
+  const best = bestPrices.get(priceKey(state));
+  el.classList.remove("met", "unmet");
+  if (!best) {
+    el.textContent = "best …";
+    el.title = "the best net price for this size, from GET /api/quotes";
+    return;
+  }
+  if (best.error) {
+    el.textContent = "best —";
+    el.title = `${best.error.code}: ${best.error.message}`;
+    return;
+  }
+  el.textContent = `best ${fmt(best.price)}`;
+  el.dataset.price = String(best.price);
+  const met = best.price >= Number(state.trigger.limitPrice);
+  el.classList.add(met ? "met" : "unmet");
+  el.title = `best net price now for ${fmt(state.amountIn)} ${state.tokenIn}: ` +
+    `${best.price} ${tokenName(state.tokenOut)} per ${state.tokenIn} (${best.venue})` +
+    (met ? "; at or past the limit" : "");
+}
+
+async function bestPrice(tokenIn, tokenOut, amountIn) {
+  // max over venues of amountOut / amountIn, from GET /api/quotes; {error} when none.
+  const query = new URLSearchParams({ tokenIn, tokenOut, amountIn });
+  try {
+    const reply = await api(`/api/quotes?${query}`, { cache: "no-store" });
+    const body = await reply.json();
+    if (!reply.ok) return { error: { code: body.code || body.error, message: body.message } };
+    let best = null;
+    for (const q of body.quotes || []) {
+      const price = Number(q.amountOut) / Number(body.amountIn);
+      if (Number.isFinite(price) && (!best || price > best.price)) best = { price, venue: q.venue };
+    }
+    return best || { error: { code: "NO_QUOTES", message: "no venue quoted" } };
+  } catch (error) {
+    return { error: { code: "NETWORK_ERROR", message: String(error) } };
+  }
+}
+
+async function pollPrices() {
+  const byKey = watchedLimits();
+  if (byKey.size === 0) { // nothing to watch: stop polling until a watching limit shows up
+    clearInterval(quotesTimer);
+    quotesTimer = null;
+    return;
+  }
+  if (quotesLoading || document.hidden) return;
+  quotesLoading = true;
+  try {
+    await Promise.all([...byKey].map(async ([key, states]) => {
+      const first = states[0];
+      bestPrices.set(key, await bestPrice(first.tokenIn, first.tokenOut,
+        decimalText(Number(first.amountIn), 15)));
+      for (const state of states) {
+        const el = state.row && state.row.querySelector(".best-now");
+        if (el) showBest(state, el);
+      }
+    }));
+  } finally {
+    quotesLoading = false;
+  }
+}
+
+function watchPrices() {
+  if (quotesTimer !== null) return;
+  quotesTimer = setInterval(pollPrices, QUOTES_EVERY_MS);
+  setTimeout(pollPrices, 0); // the first price now, after this render
+}
+
+// ---------------------------------------------------------------------------------- cancel
+
+async function cancelOrder(state) {
+  if (state.cancelling) return;
+  state.cancelling = true;
+  state.cancelError = null;
+  render(state);
+  const reply = await postJson(`/api/orders/${encodeURIComponent(state.id)}/cancel`);
+  state.cancelling = false;
+  if (reply.ok && reply.body && reply.body.orderId) {
+    fromView(reply.body);
+    track(state);
+  } else if (!reply.ok) {
+    state.cancelError = { code: reply.body.code, message: reply.body.message };
+  }
+  render(state);
+}
+
+function onRowsClick(event) {
+  const button = event.target.closest("button.cancel");
+  if (!button) return;
+  const state = orders.get(button.closest("tr").dataset.orderId);
+  if (state) cancelOrder(state);
 }
 
 // ---------------------------------------------------------------------------------- stats
@@ -439,17 +703,23 @@ function say(el, kind, parts) {
 
 async function postJson(url, body) {
   // {ok, status, body}; a network failure becomes a NETWORK_ERROR in the server's error shape.
+  // Without `body` the POST carries none.
   try {
-    const reply = await api(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
+    const init = { method: "POST" };
+    if (body !== undefined) {
+      init.headers = { "content-type": "application/json" };
+      init.body = JSON.stringify(body);
+    }
+    const reply = await api(url, init);
     let data = null;
     try {
       data = await reply.json();
     } catch (_) {
       data = { code: `HTTP_${reply.status}`, message: reply.statusText || "no JSON body" };
+    }
+    if (!reply.ok && data && typeof data === "object" && data.code === undefined) {
+      // Refusals are {code, message, errors}; read {error, message} as well.
+      data.code = typeof data.error === "string" ? data.error : `HTTP_${reply.status}`;
     }
     return { ok: reply.ok, status: reply.status, body: data };
   } catch (error) {
@@ -457,21 +727,48 @@ async function postJson(url, body) {
   }
 }
 
-function submitOrder(tokenIn, tokenOut, amountIn, slippageBps, orderType) {
-  const body = { tokenIn, tokenOut, amountIn, orderType };
-  if (slippageBps !== "") body.slippageBps = Number(slippageBps);
+function submitOrder(body) {
   return postJson("/api/orders/execute", body);
+}
+
+function orderBody() {
+  // The form as an execute body: only the chosen type's fields (the server refuses the others).
+  // A market order names no type (the default).
+  const type = $("order-type").value;
+  const body = {
+    tokenIn: $("token-in").value,
+    tokenOut: type === "sniper" ? $("sniper-mint").value.trim() : $("token-out").value,
+    amountIn: $("amount").value.trim(),
+  };
+  const slippage = $("slippage").value.trim();
+  if (slippage !== "") body.slippageBps = Number(slippage);
+  if (type === "market") return body;
+  body.type = type;
+  if (type === "limit") {
+    const limit = $("limit-price").value.trim();
+    if (limit !== "") body.limitPrice = limit; // as typed: exact; empty: the server says so
+  } else {
+    body.venues = VENUES.filter((name) => $(`venue-${name}`).checked);
+  }
+  body.ttlSeconds = Number($("ttl").value);
+  const impact = $("max-impact").value.trim();
+  if (impact !== "") body.maxPriceImpactBps = Number(impact);
+  return body;
 }
 
 async function onSubmit(event) {
   event.preventDefault();
   const status = $("form-status");
   const button = $("submit");
+  const body = orderBody();
+  if (body.venues && body.venues.length === 0) {
+    delete status.dataset.orderId;
+    status.dataset.code = "NO_VENUE";
+    say(status, "error", ["Pick at least one venue for the sniper to watch."]);
+    return;
+  }
   button.disabled = true;
-  const reply = await submitOrder(
-    $("token-in").value, $("token-out").value, $("amount").value.trim(),
-    $("slippage").value.trim(), $("order-type").value,
-  );
+  const reply = await submitOrder(body);
   button.disabled = false;
   if (reply.ok) {
     status.dataset.orderId = reply.body.orderId;
@@ -491,7 +788,7 @@ async function onBurst() {
   say(status, "", ["Sending 20 orders…"]);
   const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => {
     const [tokenIn, tokenOut, amount] = BURST[i % BURST.length];
-    return submitOrder(tokenIn, tokenOut, amount, "100", "market");
+    return submitOrder({ tokenIn, tokenOut, amountIn: amount, slippageBps: 100 });
   }));
   button.disabled = false;
   const refused = replies.filter((r) => !r.ok);
@@ -674,6 +971,7 @@ function addLaunch(launch, fresh) {
   if (launches.has(launch.mint)) return false;
   launches.set(launch.mint, { ...launch, fresh });
   launchSymbols.set(launch.mint, launch.symbol);
+  if (launch.quote && launch.quote.symbol) addMovePair(`${launch.symbol}/${launch.quote.symbol}`);
   return true;
 }
 
@@ -748,7 +1046,10 @@ async function onLaunch(event) {
   const symbol = $("launch-symbol").value.trim();
   button.disabled = true;
   say(status, "", ["Launching ", [symbol || "…"], "…"]);
-  const reply = await postJson("/api/sim/pools", { symbol, decimals: LAUNCH_DECIMALS });
+  const mint = $("launch-mint").value.trim();
+  const request = { symbol, decimals: LAUNCH_DECIMALS };
+  if (mint) request.mint = mint; // e.g. the mint a sniper was armed on
+  const reply = await postJson("/api/sim/pools", request);
   button.disabled = false;
   if (reply.ok) {
     const launch = reply.body;
@@ -758,11 +1059,166 @@ async function onLaunch(event) {
     addLaunch(launch, true);
     renderLaunches();
     suggestSymbol();
+    $("launch-mint").value = "";
+    for (const state of orders.values()) {
+      if (state.tokenOut === launch.mint) render(state); // a sniper's target has a name now
+    }
   } else {
     delete status.dataset.mint;
     status.dataset.code = reply.body.code;
     say(status, "error", [[reply.body.code], `: ${reply.body.message}`]);
   }
+}
+
+// ---------------------------------------------------------------------------------- order types
+
+let limitTouched = false; // the person typed a limit price: stop prefilling it
+let limitQuoteSeq = 0;
+
+function onTypeChange() {
+  const type = $("order-type").value;
+  $("order-form").dataset.type = type;
+  for (const el of document.querySelectorAll("#order-form [data-for]")) {
+    el.hidden = !el.dataset.for.split(" ").includes(type);
+  }
+  // A sniper pays with SOL or USDC (what new pools open against).
+  const tokenIn = $("token-in");
+  for (const option of tokenIn.options) {
+    option.disabled = type === "sniper" && !SNIPER_PAYS_WITH.has(option.value);
+  }
+  if (type === "sniper" && !SNIPER_PAYS_WITH.has(tokenIn.value)) tokenIn.value = "SOL";
+  onPairChange();
+}
+
+function onPairChange() {
+  const tokenIn = $("token-in").value;
+  const tokenOut = $("token-out").value;
+  $("limit-unit").textContent = `${tokenOut} per ${tokenIn}`;
+  $("limit-price").placeholder = `${tokenOut} per ${tokenIn}`;
+  if ($("order-type").value === "limit") prefillLimit();
+}
+
+async function prefillLimit() {
+  // The best net price for the form's pair and size now, offered (and filled in until the
+  // person types a price of their own).
+  const tokenIn = $("token-in").value;
+  const tokenOut = $("token-out").value;
+  const amount = $("amount").value.trim();
+  const hint = $("limit-best");
+  const seq = ++limitQuoteSeq;
+  if (!amount || tokenIn === tokenOut) {
+    hint.textContent = "";
+    return;
+  }
+  hint.textContent = "Best now: …";
+  const best = await bestPrice(tokenIn, tokenOut, amount);
+  if (seq !== limitQuoteSeq) return; // the form changed meanwhile
+  hint.textContent = "";
+  delete hint.dataset.price;
+  if (best.error) {
+    hint.textContent = `Best now: unknown (${best.error.code}).`;
+    hint.title = best.error.message || "";
+    return;
+  }
+  const text = decimalText(best.price);
+  hint.dataset.price = text;
+  hint.title = `best net price for ${amount} ${tokenIn}, on ${best.venue}`;
+  hint.append(`Best now: ${fmt(best.price)} ${tokenOut} per ${tokenIn} `);
+  const use = hint.appendChild(document.createElement("button"));
+  use.type = "button";
+  use.id = "limit-use-best";
+  use.className = "link";
+  use.textContent = "use";
+  use.addEventListener("click", () => {
+    $("limit-price").value = text;
+    limitTouched = false;
+  });
+  if (!limitTouched) $("limit-price").value = text;
+}
+
+function randomMint() {
+  // 32 random bytes in base58: a valid public key no one has used, as a fresh mint.
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  let n = 0n;
+  for (const b of bytes) n = n * 256n + BigInt(b);
+  let text = "";
+  while (n > 0n) {
+    text = BASE58[Number(n % 58n)] + text;
+    n /= 58n;
+  }
+  for (const b of bytes) {
+    if (b !== 0) break;
+    text = `1${text}`;
+  }
+  return text;
+}
+
+function onNewMint() {
+  // Arm a sniper on a mint no one has launched yet, and have the launch form launch exactly it.
+  const mint = randomMint();
+  $("sniper-mint").value = mint;
+  $("launch-mint").value = mint;
+  const status = $("launch-status");
+  delete status.dataset.mint;
+  delete status.dataset.code;
+  say(status, "", ["Next launch: mint ", [shortKey(mint)], ". Submit the sniper, then launch."]);
+}
+
+// ---------------------------------------------------------------------------------- price moves
+
+function addMovePair(pair) {
+  const select = $("move-pair");
+  if ([...select.options].some((o) => o.value === pair)) return;
+  const option = document.createElement("option");
+  option.value = option.textContent = pair;
+  select.appendChild(option);
+}
+
+async function movePrice(percent) {
+  const status = $("move-status");
+  const list = $("move-prices");
+  const pair = $("move-pair").value;
+  if (!Number.isFinite(percent)) {
+    status.dataset.code = "INVALID_PERCENT";
+    say(status, "error", ["Type a percent, such as 3 or -1."]);
+    return;
+  }
+  for (const button of document.querySelectorAll("#move-form button")) button.disabled = true;
+  const reply = await postJson("/api/sim/move", { pair, percent });
+  for (const button of document.querySelectorAll("#move-form button")) button.disabled = false;
+  list.textContent = "";
+  if (!reply.ok) {
+    delete status.dataset.pair;
+    status.dataset.code = reply.body.code;
+    say(status, "error", [[reply.body.code], `: ${reply.body.message}`]);
+    return;
+  }
+  const moved = reply.body;
+  delete status.dataset.code;
+  status.dataset.pair = moved.pair;
+  const sign = Number(moved.percent) > 0 ? "+" : "";
+  const [base, quote] = moved.pair.split("/");
+  say(status, "ok", [`${moved.pair} ${sign}${moved.percent} % (${moved.moved} moved); `,
+    `${quote} per ${base} now:`]);
+  for (const [venue, price] of Object.entries(moved.prices)) {
+    const item = list.appendChild(document.createElement("li"));
+    item.dataset.venue = venue;
+    item.dataset.price = price;
+    const before = moved.previous && moved.previous.prices ? moved.previous.prices[venue] : null;
+    const name = item.appendChild(document.createElement("span"));
+    name.className = "venue";
+    name.textContent = venue;
+    const value = item.appendChild(document.createElement("span"));
+    value.className = "price";
+    value.textContent = before ? `${fmt(before)} → ${fmt(price)}` : fmt(price);
+    value.title = before ? `${before} → ${price}` : price;
+  }
+  if (quotesTimer !== null) pollPrices(); // watching limit orders see the new price now
+}
+
+function onMove(event) {
+  event.preventDefault();
+  movePrice(Number($("move-percent").value));
 }
 
 // ---------------------------------------------------------------------------------- start
@@ -783,8 +1239,21 @@ function start() {
     const a = $("token-in").value;
     $("token-in").value = $("token-out").value;
     $("token-out").value = a;
+    onPairChange();
   });
+  $("order-type").addEventListener("change", onTypeChange);
+  $("token-in").addEventListener("change", onPairChange);
+  $("token-out").addEventListener("change", onPairChange);
+  $("amount").addEventListener("change", onPairChange);
+  $("limit-price").addEventListener("input", () => { limitTouched = true; });
+  $("sniper-new-mint").addEventListener("click", onNewMint);
   $("order-form").addEventListener("submit", onSubmit);
+  $("order-rows").addEventListener("click", onRowsClick);
+  for (const pair of MOVE_PAIRS) addMovePair(pair);
+  $("move-form").addEventListener("submit", onMove);
+  for (const button of document.querySelectorAll("#move-form button[data-percent]")) {
+    button.addEventListener("click", () => movePrice(Number(button.dataset.percent)));
+  }
   $("burst").addEventListener("click", onBurst);
   $("raise-faults").addEventListener("click", () => setFaultRate(DEMO_FAULT_RATE));
   $("reset-faults").addEventListener("click", () => setFaultRate(0));
@@ -798,7 +1267,9 @@ function start() {
   loadFaultRate();
   loadLaunches().then(loadWallet); // launched symbols name the wallet's new tokens
   connect();
+  onTypeChange();
   setInterval(updateThroughput, 500);
+  setInterval(tickCountdowns, COUNTDOWN_EVERY_MS);
   setInterval(resyncActive, RESYNC_EVERY_MS);
   setInterval(loadWallet, WALLET_EVERY_MS);
   setInterval(loadLaunches, LAUNCHES_EVERY_MS);
