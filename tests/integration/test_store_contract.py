@@ -26,7 +26,7 @@ from oee.adapters.store.migrate import alembic_config, ensure_sqlite_dir, migrat
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore
 from oee.domain.errors import IdempotencyConflict, StaleOrder
 from oee.domain.events import OrderEvent
-from oee.domain.orders import Fill, IdempotencyKey, Order, SignedSwap, SubmitOrder
+from oee.domain.orders import Fill, IdempotencyKey, Order, OrderTerms, SignedSwap, SubmitOrder
 from oee.domain.routing import Quote, RoutingDecision, choose_best
 from oee.domain.status import OrderStatus
 
@@ -576,3 +576,49 @@ async def test_migration_0003_keeps_orders_and_keys_of_open_mode(store_url: str)
         await store.close()
     await to("0002", down=True)
     await migrate(store_url)  # and up again
+
+
+async def test_migration_0004_keeps_market_orders_and_refuses_to_drop_triggers(
+    store_url: str,
+) -> None:
+    """A database at 0003 with a market order: after the upgrade it reads back with no trigger;
+    a limit order then stored blocks the downgrade (0003 could not say what it waits for)."""
+
+    async def to(revision: str, down: bool = False) -> None:
+        engine = create_async_engine(store_url)
+        try:
+            async with engine.begin() as conn:
+                step = command.downgrade if down else command.upgrade
+                await conn.run_sync(lambda c: step(alembic_config(c), revision))
+        finally:
+            await engine.dispose()
+
+    ensure_sqlite_dir(store_url)
+    await to("0003")
+    order, _ = new_order()
+    old = create_async_engine(store_url)
+    async with old.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO orders (id, type, status, token_in, token_out, amount_in, "
+                "slippage_bps, seq, attempt, created_at, updated_at, attempts) VALUES (:id, "
+                "'market', 'pending', 'SOL', 'USDC', '1500000000', 50, 1, 1, :at, :at, '[]')"
+            ),
+            {"id": order.id, "at": T0},
+        )
+    await old.dispose()
+    await migrate(store_url)
+    store = SqlAlchemyStore.from_url(store_url)
+    try:
+        stored = await store.get(order.id)
+        assert stored is not None
+        assert (stored.trigger, stored.fired, stored.max_price_impact_bps) == (None, None, None)
+        terms = OrderTerms(type="limit", limit_price=Decimal(200))
+        limit = SubmitOrder.parse("SOL", "USDC", "1", 50, terms=terms, now=T0)
+        limit_order, limit_first = Order.accept(limit, str(uuid.uuid4()), T0)
+        await store.create(limit_order, limit_first)
+        assert (await store.get(limit_order.id)) == limit_order
+    finally:
+        await store.close()
+    with pytest.raises(RuntimeError, match="limit or sniper orders exist"):
+        await to("0003", down=True)
