@@ -243,6 +243,12 @@ class Settings(BaseSettings):
     )
     confirm_poll_s: float = Field(0.2, gt=0, description="Signature status poll period.")
     max_body_bytes: int = Field(16_384, ge=256)
+    max_price_impact_cap_bps: int = Field(
+        5_000,
+        ge=1,
+        le=10_000,
+        description="The most maxPriceImpactBps a limit or sniper order may ask for.",
+    )
     idempotency_window_s: float = Field(
         86_400.0, gt=0, description="How long an Idempotency-Key keeps returning its order."
     )

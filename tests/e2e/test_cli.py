@@ -85,6 +85,20 @@ async def test_submit_prints_only_the_order_id(engine: EngineProcess) -> None:
 
 
 @in_module_loop
+async def test_cancel_answers_with_the_engine_s_refusal(engine: EngineProcess) -> None:
+    unknown = "00000000-0000-4000-8000-000000000000"
+    missing = await oee("cancel", unknown, "--url", engine.base_url)
+    assert missing.code == 1
+    assert f"error: ORDER_NOT_FOUND: no order with id {unknown} (HTTP 404)" in missing.err
+    done = await oee("submit", "SOL", "USDC", "0.1", "--watch", "--url", engine.base_url)
+    assert done.code == 0, done
+    late = await oee("cancel", done.out.splitlines()[0], "--url", engine.base_url)
+    assert late.code == 1
+    assert "error: ORDER_NOT_CANCELLABLE:" in late.err
+    assert "is confirmed" in late.err
+
+
+@in_module_loop
 async def test_orders_lists_recent_and_active_orders(engine: EngineProcess) -> None:
     async with httpx.AsyncClient(base_url=engine.base_url, trust_env=False) as http:
         ids = [
@@ -136,7 +150,9 @@ async def test_watch_shows_orders_flowing_until_stopped(engine: EngineProcess) -
     )
     assert float(re.findall(r"throughput (\d+\.\d)", text)[0]) > 0
     for order_id in ids:
-        assert re.search(rf"{order_id[:8]}\s+confirmed\s+SOL→USDC\s+1\s+\w+\s+[\d.]+", text)
+        assert re.search(
+            rf"{order_id[:8]}\s+confirmed\s+SOL→USDC\s+market\s+1\s+\w+\s+[\d.]+", text
+        )
 
 
 @in_module_loop

@@ -77,6 +77,7 @@ ROUTES = [
     ("GET", f"/api/orders/{UNKNOWN_ID}"),
     ("GET", f"/api/orders/{UNKNOWN_ID}/events"),
     ("POST", EXECUTE),
+    ("POST", f"/api/orders/{UNKNOWN_ID}/cancel"),
     ("GET", "/api/quotes?tokenIn=SOL&tokenOut=USDC&amountIn=1"),
     ("GET", "/api/wallet"),
     ("POST", "/api/stream-tokens"),
@@ -159,6 +160,43 @@ async def test_another_key_s_order_is_not_found_by_get_websocket_or_sse(
             assert got.json()["message"].replace(order_id, "X") == missing.json()[
                 "message"
             ].replace(UNKNOWN_ID, "X")
+
+
+async def test_only_the_owner_or_an_admin_may_cancel_an_order(keyed: Api) -> None:
+    order_id = await place(keyed, ALICE)
+    cancel = f"/api/orders/{order_id}/cancel"
+    refused = await keyed.http.post(cancel, headers=as_(BOB))
+    missing = await keyed.http.post(f"/api/orders/{UNKNOWN_ID}/cancel", headers=as_(BOB))
+    assert (refused.status_code, refused.json()["code"]) == (404, "ORDER_NOT_FOUND")
+    # Exactly what an order that does not exist answers: no id is confirmed to exist.
+    assert refused.json()["message"].replace(order_id, "X") == missing.json()["message"].replace(
+        UNKNOWN_ID, "X"
+    )
+    untouched = await keyed.http.get(f"/api/orders/{order_id}", headers=as_(ALICE))
+    assert untouched.json()["status"] == "pending"
+    mine = await keyed.http.post(cancel, headers=as_(ALICE))
+    assert (mine.status_code, mine.json()["status"]) == (200, "cancelled")
+    # Cancelled or not, bob still cannot learn the order exists.
+    assert (await keyed.http.post(cancel, headers=as_(BOB))).status_code == 404
+
+    bobs = await place(keyed, BOB)
+    admin = await keyed.http.post(f"/api/orders/{bobs}/cancel", headers=as_(OPS))
+    assert (admin.status_code, admin.json()["status"]) == (200, "cancelled")
+
+
+async def test_recent_filters_stay_within_the_key_s_orders(keyed: Api) -> None:
+    alices = await place(keyed, ALICE)
+    await place(keyed, BOB)
+    counts = {}
+    for secret in (ALICE, OPS):
+        response = await keyed.http.get(
+            "/api/orders/recent",
+            params={"status": "pending", "type": "market"},
+            headers=as_(secret),
+        )
+        counts[secret] = [view["orderId"] for view in response.json()]
+    assert counts[ALICE] == [alices]
+    assert len(counts[OPS]) == 2
 
 
 async def test_active_and_recent_list_the_key_s_own_orders_and_admins_all(keyed: Api) -> None:

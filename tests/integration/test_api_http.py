@@ -29,7 +29,7 @@ VIEW_KEYS = {
     "orderId", "type", "status", "tokenIn", "tokenOut", "amountIn", "amountInBaseUnits",
     "slippageBps", "seq", "attempt", "createdAt", "updatedAt", "quotes", "routing",
     "transaction", "result", "error", "reason", "attempts", "txHash", "executedPrice",
-    "chosenDex",
+    "chosenDex", "trigger", "triggeredBy", "maxPriceImpactBps",
 }  # fmt: skip
 
 
@@ -151,7 +151,8 @@ BAD_BODIES: list[tuple[bytes, int, str, str | None]] = [
     (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"slippageBps":50.5}', 422, "VALIDATION_ERROR", "slippageBps"),
     (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"slippageBps":NaN}', 422, "VALIDATION_ERROR", "slippageBps"),
     (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"orderType":7}', 422, "VALIDATION_ERROR", "orderType"),
-    (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"orderType":"limit"}', 422, "UNSUPPORTED_ORDER_TYPE", "orderType"),
+    (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"orderType":"stop"}', 422, "UNSUPPORTED_ORDER_TYPE", "orderType"),
+    (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"orderType":"limit"}', 422, "LIMIT_PRICE_REQUIRED", "limitPrice"),
     (b'{"tokenIn":"DOGE","tokenOut":"USDC","amountIn":1}', 422, "UNKNOWN_TOKEN", "tokenIn"),
     (b'{"tokenIn":"SOL","tokenOut":"","amountIn":1}', 422, "UNKNOWN_TOKEN", "tokenOut"),
     (b'{"tokenIn":"SOL","tokenOut":"sol","amountIn":1}', 422, "SAME_TOKEN", "tokenOut"),
@@ -292,7 +293,7 @@ async def broken_api(tmp_path: Path) -> AsyncIterator[Api]:
     """An API whose `recent` raises a bug: the path to a 500."""
 
     class BuggyStore(SqlAlchemyStore):
-        async def recent(self, limit: int, owner: str | None = None) -> list[Any]:
+        async def recent(self, limit: int, owner: str | None = None, **_: Any) -> list[Any]:
             raise RuntimeError("secret internals")
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'oee.sqlite3'}"

@@ -31,6 +31,7 @@ from oee.domain.events import OrderEvent
 from oee.domain.orders import Fill, SignedSwap, SubmitOrder
 from oee.domain.ports import EventBus, JobQueue, OrderStore
 from oee.domain.routing import Quote, choose_best
+from oee.domain.triggers import Firing, TriggerKind
 from oee.services.orders import OrderService
 from oee.settings import Settings
 
@@ -94,12 +95,24 @@ class Driver:
         return accepted.order_id
 
     async def advance(self, order_id: str, step: str, *, publish: bool = True) -> OrderEvent:
-        """Apply one move (`routing`, `building`, `submitted`, `confirmed`, `failed`)."""
+        """Apply one move (`routing`, `building`, `submitted`, `confirmed`, `failed`; for limit
+        and sniper orders also `watching`, `fired` and `expired`)."""
         order = await self.engine.store.get(order_id)
         assert order is not None
         now = self.engine.clock.now()
         if step == "routing":
             event = order.start_routing(now)
+        elif step == "watching":
+            event = order.arm(now)
+        elif step == "fired":
+            firing = Firing(now, price=Decimal("160.7"), venue="meteora", pool="meteora-pool")
+            if order.trigger is not None and order.trigger.kind is TriggerKind.LAUNCH:
+                firing = Firing(
+                    now, venue="raydium", pool="new-pool", signature="5Launch", slot=7, decimals=6
+                )
+            event = order.fire(firing, now)
+        elif step == "expired":
+            event = order.expire(now)
         elif step == "building":
             quotes = [
                 _quote("raydium", order.amount_in, 224_100_000),

@@ -65,7 +65,7 @@ def test_numbers_are_exact_and_defaults_apply() -> None:
         (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":".5"}', (422, "AMOUNT_NOT_NUMBER", ["amountIn"])),
         (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":"1e3"}', (422, "AMOUNT_NOT_NUMBER", ["amountIn"])),
         # A field the engine does not read is refused, never ignored while the order executes.
-        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"type":"limit"}', (422, "VALIDATION_ERROR", ["type"])),
+        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"kind":"limit"}', (422, "VALIDATION_ERROR", ["kind"])),
         (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"slipageBps":10}', (422, "VALIDATION_ERROR", ["slipageBps"])),
         (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"orderType":null}', (422, "VALIDATION_ERROR", ["orderType"])),
         (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"slippageBps":null}', (422, "VALIDATION_ERROR", ["slippageBps"])),
@@ -73,7 +73,7 @@ def test_numbers_are_exact_and_defaults_apply() -> None:
         (b'{"tokenIn":1,"tokenOut":"USDC","amountIn":"abc"}', (422, "VALIDATION_ERROR", ["tokenIn"])),
         (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"slippageBps":-1e30}', (422, "SLIPPAGE_OUT_OF_RANGE", ["slippageBps"])),
         (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"slippageBps":Infinity}', (422, "VALIDATION_ERROR", ["slippageBps"])),
-        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"orderType":"sniper"}', (422, "UNSUPPORTED_ORDER_TYPE", ["orderType"])),
+        (b'{"tokenIn":"SOL","tokenOut":"USDC","amountIn":1,"orderType":"stop"}', (422, "UNSUPPORTED_ORDER_TYPE", ["orderType"])),
         (b"\xef\xbb\xbf[]", (400, "BODY_NOT_OBJECT", [])),
         (b"{,}", (400, "MALFORMED_JSON", [])),
     ],

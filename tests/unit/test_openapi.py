@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,10 @@ import oee.api
 from oee.adapters.bus.memory import MemoryBus
 from oee.adapters.queue.memory import MemoryQueue
 from oee.api.app import create_app
-from oee.api.examples import ERRORS, ORDER_RULES
+from oee.api.examples import ERRORS, ORDER_RULES, TRIGGER_RULES
+from oee.domain.orders import OrderType
+from oee.domain.status import OrderStatus
+from oee.domain.triggers import MAX_TTL, VENUE_NAMES
 from tests.support.api import make_engine
 
 # Codes only the WebSocket routes or the pages outside the schema answer.
@@ -86,7 +90,7 @@ def test_the_table_knows_every_code_the_api_raises() -> None:
 def test_execute_documents_every_order_rule(spec: dict[str, Any]) -> None:
     responses = spec["paths"]["/api/orders/execute"]["post"]["responses"]
     codes = {body["code"] for body in examples_of(responses["422"])}
-    assert {"VALIDATION_ERROR", "UNSUPPORTED_ORDER_TYPE", *ORDER_RULES} == codes
+    assert {"VALIDATION_ERROR", "UNSUPPORTED_ORDER_TYPE", *ORDER_RULES, *TRIGGER_RULES} == codes
     assert {b["code"] for b in examples_of(responses["400"])} >= {
         "MALFORMED_JSON",
         "BODY_NOT_OBJECT",
@@ -106,6 +110,77 @@ def test_the_documented_request_is_exactly_what_the_server_reads() -> None:
     assert schema["additionalProperties"] is False
     string_amount = [s for s in schema["properties"]["amountIn"]["anyOf"] if s["type"] == "string"]
     assert string_amount == [{"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"}]
+    # Only tokenIn, tokenOut and amountIn are required; nothing optional may be null.
+    assert schema["required"] == ["tokenIn", "tokenOut", "amountIn"]
+    for name, field in schema["properties"].items():
+        assert "null" not in json.dumps(field.get("anyOf", field.get("type"))), name
+        if name not in {"slippageBps", "type"}:
+            assert "default" not in field, name
+
+
+def test_the_new_execute_fields_are_declared_as_enforced() -> None:
+    from oee.api.openapi import ExecuteRequest
+    from oee.api.requests import EXPIRES_AT_PATTERN, LIMIT_PRICE_STRING_PATTERN
+
+    props = ExecuteRequest.model_json_schema()["properties"]
+    assert props["type"]["enum"] == [t.value for t in OrderType]
+    assert props["type"]["default"] == "market"
+    assert props["orderType"]["deprecated"] is True
+    number, string = props["limitPrice"]["anyOf"]
+    assert number == {"type": "number", "exclusiveMinimum": 0, "maximum": 1e30}
+    assert string == {"type": "string", "pattern": LIMIT_PRICE_STRING_PATTERN}
+    assert props["expiresAt"]["format"] == "date-time"
+    assert props["expiresAt"]["pattern"] == EXPIRES_AT_PATTERN
+    assert (props["ttlSeconds"]["minimum"], props["ttlSeconds"]["maximum"]) == (
+        1,
+        int(MAX_TTL.total_seconds()),
+    )
+    assert props["venues"]["items"]["enum"] == list(VENUE_NAMES)
+    assert props["venues"]["minItems"] == 1
+    assert (props["maxPriceImpactBps"]["minimum"], props["maxPriceImpactBps"]["maximum"]) == (
+        1,
+        10_000,
+    )
+
+
+def test_the_served_schema_carries_this_engine_s_price_impact_cap() -> None:
+    engine = make_engine(None, MemoryQueue(), MemoryBus(), max_price_impact_cap_bps=800)  # type: ignore[arg-type]
+    body = create_app(engine).openapi()["paths"]["/api/orders/execute"]["post"]["requestBody"]
+    field = body["content"]["application/json"]["schema"]["properties"]["maxPriceImpactBps"]
+    assert field["maximum"] == 800
+
+
+def test_cancel_is_documented_with_its_answers(spec: dict[str, Any]) -> None:
+    cancel = spec["paths"]["/api/orders/{order_id}/cancel"]["post"]
+    assert set(cancel["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "404",
+        "409",
+        "413",
+        "415",
+        "422",
+        "500",
+        "503",
+    }
+    assert cancel["responses"]["200"]["content"]["application/json"]["example"]["status"] == (
+        "cancelled"
+    )
+    (conflict,) = examples_of(cancel["responses"]["409"])
+    assert (conflict["code"], conflict["status"]) == ("ORDER_NOT_CANCELLABLE", "confirmed")
+    (param,) = [p for p in cancel["parameters"] if p["in"] == "path"]
+    assert param["schema"]["format"] == "uuid"
+    assert "status" in spec["components"]["schemas"]["ErrorBody"]["properties"]
+
+
+def test_recent_declares_its_filters(spec: dict[str, Any]) -> None:
+    recent = spec["paths"]["/api/orders/recent"]["get"]
+    params = {p["name"]: p["schema"] for p in recent["parameters"]}
+    assert params["status"]["enum"] == [s.value for s in OrderStatus]
+    assert params["type"]["enum"] == [t.value for t in OrderType]
+    codes = {b["code"] for b in examples_of(recent["responses"]["422"])}
+    assert codes == {"INVALID_LIMIT", "INVALID_STATUS", "INVALID_TYPE"}
 
 
 def test_order_ids_are_declared_as_uuids(spec: dict[str, Any]) -> None:

@@ -41,7 +41,11 @@ venue with the best net output, and streams every step of its life.
 **Streaming.** `WS /ws/orders/{orderId}` first sends
 `{"type": "snapshot", "orderId", "seq", "order": <order view>}`, then every later event
 (`pending`, `routing`, `building`, `submitted`, `confirmed` or `failed`, ...) exactly once, in
-`seq` order, and closes with 1000 after a terminal event. Reconnect with `?since=<seq>` to
+`seq` order, and closes with 1000 after a terminal event. A limit or sniper order goes
+`pending` → `watching` (with its `trigger`) and, when the trigger fires, `routing` (with
+`triggeredBy`: the price, or the launch's pool, signature and slot); a limit order whose price
+moved away before its swap goes back to `watching` (`error` `LIMIT_NOT_MET`). It may end
+`cancelled` (`POST /api/orders/{id}/cancel`) or `expired`, each with a `reason`. Reconnect with `?since=<seq>` to
 replay the events after `seq` instead of a snapshot. A malformed id or `since` gets an
 `{"type": "error", "code", "message"}` frame and close code 4400; an unknown order 4404.
 
@@ -56,10 +60,14 @@ order. An engine without keys runs open and ignores keys.
 **Errors.** Every 4xx and 5xx body is `{"code": "<MACHINE_CODE>", "message": "..."}`, with an
 `errors` list of `{field, message}` when fields are at fault. 400 `MALFORMED_JSON`,
 `BODY_NOT_OBJECT`, `INVALID_ORDER_ID`; 401 `UNAUTHENTICATED`; 403 `FORBIDDEN`; 404 `ORDER_NOT_FOUND`, `NOT_FOUND`; 405
-`METHOD_NOT_ALLOWED`; 413 `BODY_TOO_LARGE`; 422 `VALIDATION_ERROR`, `UNSUPPORTED_ORDER_TYPE`,
-`INVALID_LIMIT` and the order rules (`UNKNOWN_TOKEN`, `SAME_TOKEN`, `AMOUNT_NOT_POSITIVE`,
-`AMOUNT_NOT_FINITE`, `AMOUNT_NOT_NUMBER`, `AMOUNT_TOO_LARGE`, `AMOUNT_TOO_PRECISE`,
-`SLIPPAGE_OUT_OF_RANGE`), `NO_ROUTE`; 502 `CHAIN_ERROR`; 503 `SERVICE_UNAVAILABLE`,
+`METHOD_NOT_ALLOWED`; 409 `IDEMPOTENCY_KEY_REUSED`, `ORDER_NOT_CANCELLABLE` (with the order's
+`status`); 413 `BODY_TOO_LARGE`; 415 `UNSUPPORTED_MEDIA_TYPE`; 422 `VALIDATION_ERROR`,
+`UNSUPPORTED_ORDER_TYPE`, `INVALID_LIMIT`, `INVALID_STATUS`, `INVALID_TYPE` and the order
+rules (`UNKNOWN_TOKEN`, `SAME_TOKEN`, `AMOUNT_NOT_POSITIVE`, `AMOUNT_NOT_FINITE`,
+`AMOUNT_NOT_NUMBER`, `AMOUNT_TOO_LARGE`, `AMOUNT_TOO_PRECISE`, `SLIPPAGE_OUT_OF_RANGE`; for
+limit and sniper orders `FIELD_NOT_FOR_TYPE`, `LIMIT_PRICE_REQUIRED`, `LIMIT_PRICE_INVALID`,
+`EXPIRY_CONFLICT`, `EXPIRY_INVALID`, `EXPIRY_IN_PAST`, `EXPIRY_TOO_FAR`, `UNKNOWN_VENUE`,
+`PRICE_IMPACT_OUT_OF_RANGE`, `INVALID_MINT`, `SNIPER_TOKEN_IN`), `NO_ROUTE`; 502 `CHAIN_ERROR`; 503 `SERVICE_UNAVAILABLE`,
 `QUOTES_UNAVAILABLE`; 500 `INTERNAL_ERROR`. The simulator relays (`/api/sim/...`, a demo
 surface) add 422 `INVALID_FAULT_RATE`, the launch rules (`INVALID_SYMBOL`, ...) and the price
 moves' (`INVALID_PAIR`, `NO_POOL`, `PEGGED_PAIR`, `INVALID_PERCENT`), 409
@@ -145,13 +153,15 @@ def create_app(engine: Engine, keyring: KeyRing | None = None) -> FastAPI:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema, minus the 422 it adds to routes with parameters on its own.
+    """FastAPI's schema, minus the 422 it adds to routes with parameters on its own, plus
+    this engine's `maxPriceImpactBps` cap and the API key requirements.
 
     Routes parse their own input and document the 422s they can answer (with examples) via
     `oee.api.examples`; FastAPI's generic `HTTPValidationError` would describe a body they never
     send, so it goes, and so do its schemas.
     """
     if app.openapi_schema is None:
+        engine_settings = app.state.engine.settings
         schema = get_openapi(
             title=app.title,
             version=app.version,
@@ -168,6 +178,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components = schema.get("components", {}).get("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        orders.document_price_impact_cap(schema, engine_settings.max_price_impact_cap_bps)
         document_access(schema)
         app.openapi_schema = schema
     return app.openapi_schema

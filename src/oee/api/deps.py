@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Path
 from fastapi.responses import JSONResponse
+from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.websockets import WebSocket
 
@@ -107,6 +108,28 @@ async def read_body(request: Request, limit: int) -> bytes:
             if the client went away.
     """
     require_json(request)
+    return await _read_limited(request, limit)
+
+
+async def read_optional_body(request: Request, limit: int) -> bytes:
+    """The body of a POST that needs none (`POST /api/orders/{id}/cancel`), possibly empty.
+
+    No body and no Content-Type is fine (`curl -X POST`); a Content-Type that is not JSON is
+    415 even with an empty body (what an HTML form sends), and so is a body without one.
+
+    Raises:
+        ApiError: 415 `UNSUPPORTED_MEDIA_TYPE`, 413 `BODY_TOO_LARGE`, 400 `INCOMPLETE_BODY`.
+    """
+    if "content-type" in request.headers:
+        require_json(request)
+        return await _read_limited(request, limit)
+    raw = await _read_limited(request, limit)
+    if raw:
+        require_json(request)  # raises: a body must say it is JSON
+    return raw
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
     too_large = ApiError(413, "BODY_TOO_LARGE", f"the request body must be at most {limit} bytes")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -210,6 +233,23 @@ def parse_limit(raw: str | None) -> int:
             [{"field": "limit", "message": f"an integer from 1 to {RECENT_MAX}"}],
         )
     return int(text)
+
+
+def parse_choice(params: QueryParams, name: str, choices: tuple[str, ...], code: str) -> str | None:
+    """An optional query parameter that must be one of `choices` (`status`, `type` of
+    `/api/orders/recent`), given at most once.
+
+    Raises:
+        ApiError: 422 `code` (`INVALID_STATUS`, `INVALID_TYPE`) for anything else.
+    """
+    values = params.getlist(name)
+    if not values:
+        return None
+    if len(values) == 1 and values[0] in choices:
+        return values[0]
+    shown = ", ".join(repr(v if len(v) <= 20 else v[:17] + "...") for v in values[:3])
+    message = f"{name} must be one of {', '.join(choices)}, got {shown}"
+    raise ApiError(422, code, message, [{"field": name, "message": f"one of {', '.join(choices)}"}])
 
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -43,6 +43,7 @@ class ApiError(Exception):
         message: str,
         errors: list[dict[str, str]] | None = None,
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -50,15 +51,22 @@ class ApiError(Exception):
         self.message = message
         self.errors = errors
         self.headers = headers
+        self.extra = extra
 
 
 def error_body(
-    code: str, message: str, errors: list[dict[str, str]] | None = None
+    code: str,
+    message: str,
+    errors: list[dict[str, str]] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON body of every error answer; `errors` lists `{field, message}` when known."""
+    """The JSON body of every error answer; `errors` lists `{field, message}` when known, and
+    `extra` adds what a code documents beside them (`ORDER_NOT_CANCELLABLE`'s `status`)."""
     body: dict[str, Any] = {"code": code, "message": message}
     if errors:
         body["errors"] = errors
+    if extra:
+        body.update(extra)
     return body
 
 
@@ -68,9 +76,11 @@ def error_response(
     message: str,
     errors: list[dict[str, str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     """An error answer in the one shape clients can rely on."""
-    return JSONResponse(error_body(code, message, errors), status_code=status, headers=headers)
+    body = error_body(code, message, errors, extra)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -81,7 +91,7 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 async def _api_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.errors, exc.headers)
+    return error_response(exc.status, exc.code, exc.message, exc.errors, exc.headers, exc.extra)
 
 
 async def _invalid_order(_: Request, exc: Exception) -> Response:

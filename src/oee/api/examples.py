@@ -46,6 +46,11 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
         "this Idempotency-Key was already used for a different order request",
         None,
     ),
+    "ORDER_NOT_CANCELLABLE": (
+        409,
+        f"order {EXAMPLE_ID} is confirmed: only pending or watching orders can be cancelled",
+        None,
+    ),
     "DUPLICATE_SYMBOL": (409, "a token called MOON exists", None),
     "TOO_MANY_LAUNCHES": (409, "the world holds 1000 launches", None),
     "BODY_TOO_LARGE": (413, "the request body must be at most 16384 bytes", None),
@@ -62,8 +67,95 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
     ),
     "UNSUPPORTED_ORDER_TYPE": (
         422,
-        "orderType 'limit' is not supported; supported: market",
-        [{"field": "orderType", "message": "supported: market"}],
+        "type 'stop' is not an order type; the types are market, limit, sniper",
+        [
+            {
+                "field": "type",
+                "message": "type 'stop' is not an order type; the types are market, limit, sniper",
+            }
+        ],
+    ),
+    # 422: the rules of limit and sniper orders
+    "FIELD_NOT_FOR_TYPE": (
+        422,
+        "limitPrice does not apply to a market order",
+        [{"field": "limitPrice", "message": "limitPrice does not apply to a market order"}],
+    ),
+    "LIMIT_PRICE_REQUIRED": (
+        422,
+        "a limit order needs limitPrice",
+        [{"field": "limitPrice", "message": "a limit order needs limitPrice"}],
+    ),
+    "LIMIT_PRICE_INVALID": (
+        422,
+        "limitPrice must be a finite number greater than zero",
+        [
+            {
+                "field": "limitPrice",
+                "message": "limitPrice must be a finite number greater than zero",
+            }
+        ],
+    ),
+    "EXPIRY_CONFLICT": (
+        422,
+        "give expiresAt or ttlSeconds, not both",
+        [
+            {"field": "expiresAt", "message": "give expiresAt or ttlSeconds, not both"},
+            {"field": "ttlSeconds", "message": "give expiresAt or ttlSeconds, not both"},
+        ],
+    ),
+    "EXPIRY_INVALID": (
+        422,
+        "expiresAt '2026-12-04 18:00' is not an ISO-8601 date-time with a time zone offset "
+        "(e.g. 2026-12-04T18:00:00Z)",
+        [
+            {
+                "field": "expiresAt",
+                "message": "expiresAt '2026-12-04 18:00' is not an ISO-8601 date-time with a "
+                "time zone offset (e.g. 2026-12-04T18:00:00Z)",
+            }
+        ],
+    ),
+    "EXPIRY_IN_PAST": (
+        422,
+        "expiresAt is in the past",
+        [{"field": "expiresAt", "message": "expiresAt is in the past"}],
+    ),
+    "EXPIRY_TOO_FAR": (
+        422,
+        "an order may wait at most 604800 seconds",
+        [{"field": "ttlSeconds", "message": "an order may wait at most 604800 seconds"}],
+    ),
+    "UNKNOWN_VENUE": (
+        422,
+        "unknown venue 'orca'; the venues are raydium, meteora",
+        [{"field": "venues", "message": "unknown venue 'orca'; the venues are raydium, meteora"}],
+    ),
+    "PRICE_IMPACT_OUT_OF_RANGE": (
+        422,
+        "maxPriceImpactBps must be between 1 and 5000",
+        [
+            {
+                "field": "maxPriceImpactBps",
+                "message": "maxPriceImpactBps must be between 1 and 5000",
+            }
+        ],
+    ),
+    "INVALID_MINT": (
+        422,
+        "tokenOut 'not-a-mint' is neither a known token nor a valid mint address",
+        [
+            {
+                "field": "tokenOut",
+                "message": "tokenOut 'not-a-mint' is neither a known token nor a valid mint "
+                "address",
+            }
+        ],
+    ),
+    "SNIPER_TOKEN_IN": (
+        422,
+        "a sniper order pays with SOL or USDC",
+        [{"field": "tokenIn", "message": "a sniper order pays with SOL or USDC"}],
     ),
     "UNKNOWN_TOKEN": (
         422,
@@ -114,6 +206,23 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
         422,
         "limit must be an integer from 1 to 500, got '0'",
         [{"field": "limit", "message": "an integer from 1 to 500"}],
+    ),
+    "INVALID_STATUS": (
+        422,
+        "status must be one of pending, watching, routing, building, submitted, confirmed, "
+        "failed, cancelled, expired, got 'done'",
+        [
+            {
+                "field": "status",
+                "message": "one of pending, watching, routing, building, submitted, "
+                "confirmed, failed, cancelled, expired",
+            }
+        ],
+    ),
+    "INVALID_TYPE": (
+        422,
+        "type must be one of market, limit, sniper, got 'stop'",
+        [{"field": "type", "message": "one of market, limit, sniper"}],
     ),
     "NO_ROUTE": (
         422,
@@ -240,6 +349,22 @@ ORDER_RULES = (
     "AMOUNT_TOO_PRECISE",
     "SLIPPAGE_OUT_OF_RANGE",
 )
+# The rules of limit and sniper orders (execute's 422s beside `ORDER_RULES`).
+TRIGGER_RULES = (
+    "FIELD_NOT_FOR_TYPE",
+    "LIMIT_PRICE_REQUIRED",
+    "LIMIT_PRICE_INVALID",
+    "EXPIRY_CONFLICT",
+    "EXPIRY_INVALID",
+    "EXPIRY_IN_PAST",
+    "EXPIRY_TOO_FAR",
+    "UNKNOWN_VENUE",
+    "PRICE_IMPACT_OUT_OF_RANGE",
+    "INVALID_MINT",
+    "SNIPER_TOKEN_IN",
+)
+# What an error body carries beside code, message and errors, by code.
+_EXTRA: dict[str, dict[str, Any]] = {"ORDER_NOT_CANCELLABLE": {"status": "confirmed"}}
 
 _DESCRIPTIONS = {
     400: "The request is malformed; `code` says how.",
@@ -261,6 +386,7 @@ def error_example(code: str) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message}
     if errors:
         body["errors"] = errors
+    body.update(_EXTRA.get(code, {}))
     return body
 
 

@@ -11,9 +11,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from oee.api.requests import AMOUNT_STRING_PATTERN, DEFAULT_SLIPPAGE_BPS
+from oee.api.requests import (
+    AMOUNT_STRING_PATTERN,
+    DEFAULT_SLIPPAGE_BPS,
+    EXPIRES_AT_PATTERN,
+    LIMIT_PRICE_MAX,
+    LIMIT_PRICE_STRING_PATTERN,
+)
 from oee.domain.events import JSON
-from oee.domain.routing import MAX_SLIPPAGE_BPS, MIN_SLIPPAGE_BPS
+from oee.domain.orders import DEFAULT_PRICE_IMPACT_CAP_BPS, SNIPER_PAYS_WITH
+from oee.domain.routing import BPS, MAX_SLIPPAGE_BPS, MIN_SLIPPAGE_BPS
+from oee.domain.triggers import DEFAULT_TTL, MAX_TTL
 
 _EXAMPLE_ID = "0b6a3a52-3c1e-4c55-9d0e-6f1f3f1d2a10"
 _SIG = "5VfYtq3JbQ8nR2wXk1mZ9pLhT4cD7eA6sB3uN8oG2rF1yW5vK9jH3xC6bM4nQ7tP2sL8dE1fA9gR6hU3kJ5wZ"
@@ -102,11 +110,146 @@ EXAMPLE_ORDER: dict[str, JSON] = {
     "txHash": _SIG,
     "executedPrice": 150.18,
     "chosenDex": "meteora",
+    "trigger": None,
+    "triggeredBy": None,
+    "maxPriceImpactBps": None,
+}
+_NO_ROUTE_YET: dict[str, JSON] = {
+    "quotes": [],
+    "routing": None,
+    "transaction": None,
+    "result": None,
+    "error": None,
+    "reason": None,
+    "attempts": [],
+    "txHash": None,
+    "executedPrice": None,
+    "chosenDex": None,
+}
+_LIMIT_ID = "3f9d2c71-8a4b-4c2e-9b1d-7e6f5a4c3b21"
+EXAMPLE_LIMIT_ORDER: dict[str, JSON] = {
+    **EXAMPLE_ORDER,
+    **_NO_ROUTE_YET,
+    "orderId": _LIMIT_ID,
+    "type": "limit",
+    "status": "watching",
+    "amountIn": 2,
+    "amountInBaseUnits": "2000000000",
+    "seq": 2,
+    "createdAt": "2025-01-01T12:00:00.000000+00:00",
+    "updatedAt": "2025-01-01T12:00:00.004000+00:00",
+    "trigger": {
+        "kind": "price",
+        "expiresAt": "2025-01-01T18:00:00+00:00",
+        "limitPrice": "160",
+    },
+    "triggeredBy": None,
+    "maxPriceImpactBps": None,
+}
+EXAMPLE_CANCELLED_ORDER: dict[str, JSON] = {
+    **EXAMPLE_LIMIT_ORDER,
+    "status": "cancelled",
+    "seq": 3,
+    "updatedAt": "2025-01-01T12:05:00.000000+00:00",
+    "reason": "cancelled by the client",
+}
+_MOON = "8PTqJt1kC3yt8Sa6ukoVEX14QRX15QGjEmHJ79QyPGVy"
+_LAUNCH_SIG = (
+    "3UbxpM9hHvCLSQKQ6ugb3qLrsdFpQAi5RE1PmQMmYxqY2zEp4YdPsybcXxY3a5WHQGEPbfLEqk4WazPAoQznuGQK"
+)
+EXAMPLE_SNIPER_ORDER: dict[str, JSON] = {
+    **EXAMPLE_ORDER,
+    "orderId": "9a1e5b3c-6d7f-4a8b-8c2d-1e0f9a8b7c6d",
+    "type": "sniper",
+    "tokenOut": {"symbol": _MOON, "mint": _MOON, "decimals": 6},
+    "amountIn": 0.5,
+    "amountInBaseUnits": "500000000",
+    "slippageBps": 300,
+    "seq": 7,
+    "quotes": [
+        {
+            "venue": "raydium",
+            "amountOut": 74906.9,
+            "amountOutBaseUnits": "74906900000",
+            "price": 149813.8,
+            "priceImpactBps": 29.9,
+            "fee": 0.00125,
+            "feeBaseUnits": "1250000",
+            "feeBps": 25,
+            "pool": "HKnr8f2fxa5SovwvxaBS8qEDmraUPdjZsmoCsjdgwCb8",
+        }
+    ],
+    "routing": {
+        "chosenDex": "raydium",
+        "marginBps": 0,
+        "minAmountOut": 72659.693,
+        "minAmountOutBaseUnits": "72659693000",
+    },
+    "transaction": {
+        "txHash": _SIG,
+        "venue": "raydium",
+        "lastValidBlockHeight": 1150,
+        "computeUnitPrice": 1000,
+        "computeUnitLimit": 84000,
+        "minAmountOut": 72659.693,
+        "minAmountOutBaseUnits": "72659693000",
+    },
+    "result": {
+        "txHash": _SIG,
+        "executedPrice": 149806.4,
+        "amountOut": 74903.2,
+        "amountOutBaseUnits": "74903200000",
+        "chosenDex": "raydium",
+        "feeLamports": 5000,
+    },
+    "attempts": [
+        {
+            "attempt": 1,
+            "outcome": "confirmed",
+            "venue": "raydium",
+            "txHash": _SIG,
+            "error": None,
+            "reason": None,
+            "feeLamports": 7000,
+            "at": "2025-01-01T12:03:12.400000+00:00",
+        }
+    ],
+    "executedPrice": 149806.4,
+    "chosenDex": "raydium",
+    "trigger": {
+        "kind": "launch",
+        "expiresAt": "2025-01-02T12:00:00+00:00",
+        "venues": ["raydium"],
+    },
+    "triggeredBy": {
+        "at": "2025-01-01T12:03:10.100000+00:00",
+        "venue": "raydium",
+        "pool": "HKnr8f2fxa5SovwvxaBS8qEDmraUPdjZsmoCsjdgwCb8",
+        "signature": _LAUNCH_SIG,
+        "slot": 1001000,
+        "decimals": 6,
+    },
+    "maxPriceImpactBps": 800,
 }
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    # An optional field that may not be null: absent means "not given", so no default shows.
+    schema.pop("default", None)
+
+
+def _date_time(schema: dict[str, Any]) -> None:
+    _no_default(schema)
+    schema["format"] = "date-time"
+
+
+_ORDER_TYPES = Literal["market", "limit", "sniper"]
+_DEFAULT_TTL_S = int(DEFAULT_TTL.total_seconds())
+_MAX_TTL_S = int(MAX_TTL.total_seconds())
+
+
 class ExecuteRequest(BaseModel):
-    """A market swap order."""
+    """A market, limit or sniper swap order."""
 
     # extra="forbid": the server refuses any other field (additionalProperties: false).
     model_config = ConfigDict(
@@ -115,12 +258,34 @@ class ExecuteRequest(BaseModel):
             "examples": [
                 {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": 1.5, "slippageBps": 50},
                 {"tokenIn": "USDC", "tokenOut": "BONK", "amountIn": "250.000001"},
+                {
+                    "type": "limit",
+                    "tokenIn": "SOL",
+                    "tokenOut": "USDC",
+                    "amountIn": "2",
+                    "limitPrice": "160",
+                    "ttlSeconds": 21600,
+                },
+                {
+                    "type": "sniper",
+                    "tokenIn": "SOL",
+                    "tokenOut": _MOON,
+                    "amountIn": 0.5,
+                    "venues": ["raydium"],
+                    "maxPriceImpactBps": 800,
+                },
             ]
         },
     )
 
-    tokenIn: str = Field(description="Token sold: a symbol (any case) or its mint address.")
-    tokenOut: str = Field(description="Token bought; must differ from tokenIn.")
+    tokenIn: str = Field(
+        description="Token sold: a symbol (any case) or its mint address; a sniper order pays "
+        f"with {' or '.join(SNIPER_PAYS_WITH)}."
+    )
+    tokenOut: str = Field(
+        description="Token bought; must differ from tokenIn. A sniper order may name any "
+        "valid mint address (base58 of 32 bytes), traded yet or not."
+    )
     amountIn: float | Annotated[str, StringConstraints(pattern=AMOUNT_STRING_PATTERN)] = Field(
         description="Whole tokens of tokenIn, as a JSON number or a decimal string (ASCII "
         "digits with an optional point: no sign, spaces or exponent); positive, finite, at "
@@ -132,7 +297,60 @@ class ExecuteRequest(BaseModel):
         le=MAX_SLIPPAGE_BPS,
         description="Tolerated slippage in basis points; optional, default 50 (0.5 %).",
     )
-    orderType: Literal["market"] = Field("market", description="Only market orders today.")
+    type: _ORDER_TYPES = Field(
+        "market",
+        description="`market` executes now; `limit` waits for `limitPrice`; `sniper` waits "
+        "for the first pool of `tokenOut` to open. Any case.",
+    )
+    # The fields below are optional but never null (null is a 422): None only stands for
+    # "absent", and `_no_default` keeps it out of the schema.
+    orderType: _ORDER_TYPES = Field(
+        None,  # type: ignore[arg-type]
+        deprecated=True,
+        json_schema_extra=_no_default,
+        description="The older name of `type`; if both are given they must agree.",
+    )
+    limitPrice: (
+        Annotated[float, Field(gt=0, le=float(LIMIT_PRICE_MAX))]
+        | Annotated[str, StringConstraints(pattern=LIMIT_PRICE_STRING_PATTERN)]
+    ) = Field(
+        None,  # type: ignore[assignment]
+        json_schema_extra=_no_default,
+        description="Limit orders (required there): the worst acceptable price, in whole "
+        "tokenOut per whole tokenIn, as a JSON number or a decimal string like `amountIn`; "
+        "greater than zero and at most 1e30.",
+    )
+    expiresAt: Annotated[str, StringConstraints(pattern=EXPIRES_AT_PATTERN)] = Field(
+        None,  # type: ignore[assignment]
+        json_schema_extra=_date_time,
+        description="Limit and sniper orders: when to stop waiting (the order then ends "
+        "`expired`), an RFC 3339 date-time with its offset, e.g. `2026-12-04T18:00:00Z`; "
+        f"in the future and at most {_MAX_TTL_S} s away. Not with `ttlSeconds`; neither: "
+        f"{_DEFAULT_TTL_S} s from now.",
+    )
+    ttlSeconds: int = Field(
+        None,  # type: ignore[assignment]
+        ge=1,
+        le=_MAX_TTL_S,
+        json_schema_extra=_no_default,
+        description="Limit and sniper orders: or how many seconds from now to wait "
+        f"(default {_DEFAULT_TTL_S}).",
+    )
+    venues: list[Literal["raydium", "meteora"]] = Field(
+        None,  # type: ignore[arg-type]
+        min_length=1,
+        json_schema_extra=_no_default,
+        description="Sniper orders: the venues whose pool launches fire it (default both).",
+    )
+    maxPriceImpactBps: int = Field(
+        None,  # type: ignore[assignment]
+        ge=1,
+        le=BPS,
+        json_schema_extra=_no_default,
+        description="Limit and sniper orders: the most price impact their swap may have, in "
+        "basis points; at most the engine's cap (OEE_MAX_PRICE_IMPACT_CAP_BPS, default "
+        f"{DEFAULT_PRICE_IMPACT_CAP_BPS}).",
+    )
 
 
 class ExecuteAccepted(BaseModel):
@@ -207,14 +425,56 @@ class ResultView(BaseModel):
     feeLamports: int
 
 
+class TriggerView(BaseModel):
+    """What a limit or sniper order waits for."""
+
+    kind: Literal["price", "launch"] = Field(description="`price` (limit) or `launch` (sniper).")
+    expiresAt: str = Field(description="When it stops waiting (it then ends `expired`).")
+    limitPrice: str | None = Field(
+        None, description="Limit orders: the worst acceptable price, tokenOut per tokenIn, exact."
+    )
+    venues: list[str] | None = Field(
+        None, description="Sniper orders: the venues whose launches fire it."
+    )
+
+
+class FiringView(BaseModel):
+    """What fired an order's trigger: the price seen (limit) or the pool launch (sniper)."""
+
+    at: str
+    price: str | None = Field(
+        None, description="Limit orders: the best net price for the order's size, exact."
+    )
+    venue: str | None = Field(None, description="The venue that quoted it, or whose pool opened.")
+    pool: str | None = Field(None, description="The pool's address.")
+    signature: str | None = Field(None, description="Sniper orders: the launch transaction.")
+    slot: int | None = Field(None, description="The launch's slot, when known.")
+    decimals: int | None = Field(None, description="Sniper orders: the new mint's decimals.")
+
+
 class OrderView(BaseModel):
     """Everything persisted about an order (also the `order` of a WebSocket snapshot)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_ORDER]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [EXAMPLE_ORDER, EXAMPLE_LIMIT_ORDER, EXAMPLE_SNIPER_ORDER]}
+    )
 
     orderId: str
-    type: str
-    status: str = Field(description="pending, routing, building, submitted, confirmed, failed, ...")
+    type: _ORDER_TYPES
+    status: Literal[
+        "pending",
+        "watching",
+        "routing",
+        "building",
+        "submitted",
+        "confirmed",
+        "failed",
+        "cancelled",
+        "expired",
+    ] = Field(
+        description="pending, then for limit and sniper orders watching (for the trigger), "
+        "routing, building, submitted, and one of confirmed, failed, cancelled, expired."
+    )
     tokenIn: TokenView
     tokenOut: TokenView
     amountIn: float
@@ -237,6 +497,15 @@ class OrderView(BaseModel):
     txHash: str | None
     executedPrice: float | None
     chosenDex: str | None
+    trigger: TriggerView | None = Field(
+        description="Limit and sniper orders: what they wait for; null for market orders."
+    )
+    triggeredBy: FiringView | None = Field(
+        description="What fired the trigger (the last firing); null until it fires."
+    )
+    maxPriceImpactBps: int | None = Field(
+        description="The order's own price-impact ceiling, when it set one."
+    )
 
 
 class FieldError(BaseModel):
@@ -250,6 +519,9 @@ class ErrorBody(BaseModel):
     code: str = Field(description="Stable machine code, e.g. VALIDATION_ERROR, ORDER_NOT_FOUND.")
     message: str = Field(description="What went wrong, in words.")
     errors: list[FieldError] | None = Field(None, description="Per-field problems, when known.")
+    status: str | None = Field(
+        None, description="`ORDER_NOT_CANCELLABLE` only: the order's status now."
+    )
 
 
 EXAMPLE_WALLET: dict[str, JSON] = {

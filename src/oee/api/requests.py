@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from solders.pubkey import Pubkey
+
 from oee.api.errors import ApiError
 from oee.domain.errors import InvalidOrder
-from oee.domain.orders import OrderType, SubmitOrder
+from oee.domain.orders import DEFAULT_PRICE_IMPACT_CAP_BPS, OrderTerms, OrderType, SubmitOrder
 from oee.domain.tokens import MAINNET_TOKENS, Registry
 
 DEFAULT_SLIPPAGE_BPS = 50
@@ -29,10 +32,49 @@ _AMOUNT_STRING = re.compile(AMOUNT_STRING_PATTERN, re.ASCII)
 # A query parameter's number (slippageBps): the same, signed digits allowed so that "-5"
 # reaches the range check and says so.
 _QUERY_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
-_FIELD_OF_CODE = {"SAME_TOKEN": "tokenOut", "SLIPPAGE_OUT_OF_RANGE": "slippageBps"}
+# A limit price written as a string: an amount string that is not zero ("0", "0.00").
+LIMIT_PRICE_STRING_PATTERN = r"^(0*[1-9][0-9]*(\.[0-9]+)?|0+\.[0-9]*[1-9][0-9]*)$"  # and schema's
+_LIMIT_PRICE_STRING = re.compile(LIMIT_PRICE_STRING_PATTERN, re.ASCII)
+# A limit price above this can never be met (no u64 amount pays it) and would only overflow
+# the arithmetic that compares quotes with it.
+LIMIT_PRICE_MAX = Decimal(10) ** 30
+# An expiry: an RFC 3339 date-time, which must carry its offset (or Z); the schema's pattern.
+EXPIRES_AT_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+_EXPIRES_AT = re.compile(EXPIRES_AT_PATTERN, re.ASCII)
+# The body field a domain code is about (UNKNOWN_TOKEN, FIELD_NOT_FOR_TYPE and the expiry
+# codes are worked out from the body in `_fields_of`; amount codes default to amountIn).
+_FIELD_OF_CODE = {
+    "SAME_TOKEN": "tokenOut",
+    "SLIPPAGE_OUT_OF_RANGE": "slippageBps",
+    "UNSUPPORTED_ORDER_TYPE": "type",
+    "LIMIT_PRICE_REQUIRED": "limitPrice",
+    "LIMIT_PRICE_INVALID": "limitPrice",
+    "EXPIRY_INVALID": "expiresAt",
+    "UNKNOWN_VENUE": "venues",
+    "PRICE_IMPACT_OUT_OF_RANGE": "maxPriceImpactBps",
+    "INVALID_MINT": "tokenOut",
+    "SNIPER_TOKEN_IN": "tokenIn",
+}
 # Every field POST /api/orders/execute reads; anything else is refused, so a misspelt field
 # (or one from a newer client) can never be ignored while the order executes anyway.
-EXECUTE_FIELDS = ("tokenIn", "tokenOut", "amountIn", "slippageBps", "orderType")
+# `orderType` is the older name of `type`.
+EXECUTE_FIELDS = (
+    "tokenIn",
+    "tokenOut",
+    "amountIn",
+    "slippageBps",
+    "type",
+    "orderType",
+    "limitPrice",
+    "expiresAt",
+    "ttlSeconds",
+    "venues",
+    "maxPriceImpactBps",
+)
+_TERMS_FIELDS = ("limitPrice", "expiresAt", "ttlSeconds", "venues", "maxPriceImpactBps")
 
 
 def _exact_float(text: str) -> Decimal:
@@ -119,8 +161,12 @@ class _Fields:
         return Decimal(1)
 
     def integer(self, field: str, default: int) -> int:
+        found = self.optional_integer(field)
+        return default if found is None else found
+
+    def optional_integer(self, field: str) -> int | None:
         if field not in self.body:
-            return default
+            return None
         value = self.body[field]
         # Booleans are not numbers, and 50.0 is the integer 50 whatever the client's encoder did.
         if (
@@ -129,18 +175,104 @@ class _Fields:
             or value != value.to_integral_value()
         ):
             self.fail(field, f"{field} must be an integer")
-            return default
+            return None
         # Far outside any range: don't build a million-digit int just to reject it.
         return int(value) if value.adjusted() < 12 else int(value.copy_sign(Decimal(10) ** 12))
 
+    def optional_string(self, field: str) -> str | None:
+        if field not in self.body:
+            return None
+        value = self.body[field]
+        if not isinstance(value, str):
+            self.fail(field, f"{field} must be a string" + (", not null" if value is None else ""))
+            return None
+        return value
 
-def parse_execute(raw: bytes, registry: Registry = MAINNET_TOKENS) -> SubmitOrder:
+    def limit_price(self, field: str) -> Decimal | None:
+        """A positive price as a JSON number or a decimal string (the domain checks the rest)."""
+        if field not in self.body:
+            return None
+        value = self.body[field]
+        if isinstance(value, str):
+            if _LIMIT_PRICE_STRING.fullmatch(value):
+                value = Decimal(value)
+            else:
+                self._price_broken(
+                    field,
+                    f"{field} {value[:40]!r} is not a positive decimal number: write ASCII digits "
+                    'with an optional point, no sign, spaces or exponent (e.g. "160.5")',
+                )
+                return None
+        if not isinstance(value, Decimal):
+            self.fail(field, f"{field} must be a number or a decimal string")
+            return None
+        if value.is_finite() and value > LIMIT_PRICE_MAX:
+            self._price_broken(field, f"{field} must be at most 1e30")
+            return None
+        return value  # zero, negative and non-finite: the domain's LIMIT_PRICE_INVALID
+
+    def _price_broken(self, field: str, message: str) -> None:
+        detail = [{"field": field, "message": message}]
+        self.rule_broken = self.rule_broken or ApiError(422, "LIMIT_PRICE_INVALID", message, detail)
+
+    def expiry(self, field: str) -> datetime | None:
+        """An RFC 3339 date-time with its offset (`EXPIRES_AT_PATTERN`)."""
+        text = self.optional_string(field)
+        if text is None:
+            return None
+        try:
+            if not _EXPIRES_AT.fullmatch(text):
+                raise ValueError(text)
+            return datetime.fromisoformat(text)
+        except ValueError:
+            message = (
+                f"{field} {text[:40]!r} is not an ISO-8601 date-time with a time zone offset "
+                "(e.g. 2026-12-04T18:00:00Z)"
+            )
+            detail = [{"field": field, "message": message}]
+            self.rule_broken = self.rule_broken or ApiError(422, "EXPIRY_INVALID", message, detail)
+            return None
+
+    def names(self, field: str) -> tuple[str, ...] | None:
+        if field not in self.body:
+            return None
+        value = self.body[field]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(field, f"{field} must be an array of strings")
+            return None
+        return tuple(value)
+
+
+def is_mint(text: str) -> bool:
+    """Whether `text` is a mint address as it is written: base58 of 32 bytes, canonical."""
+    if not 32 <= len(text) <= 44:
+        return False
+    try:
+        return str(Pubkey.from_string(text)) == text
+    except ValueError:
+        return False
+
+
+def parse_execute(
+    raw: bytes,
+    registry: Registry = MAINNET_TOKENS,
+    *,
+    now: datetime | None = None,
+    price_impact_cap_bps: int = DEFAULT_PRICE_IMPACT_CAP_BPS,
+) -> SubmitOrder:
     """Turn the body of `POST /api/orders/execute` into a validated command.
 
+    Args:
+        raw: The request body.
+        registry: The tokens this cluster trades.
+        now: The engine clock's reading that an expiry counts from (default: the wall clock).
+        price_impact_cap_bps: The most `maxPriceImpactBps` an order may ask for.
+
     Raises:
-        ApiError: 400 for a body that is not a JSON object, 422 `VALIDATION_ERROR` for missing
-            or mistyped fields, 422 `UNSUPPORTED_ORDER_TYPE`, or 422 with the domain's code
-            (`UNKNOWN_TOKEN`, `AMOUNT_NOT_FINITE`, ...) for a rule the order breaks.
+        ApiError: 400 for a body that is not a JSON object, 422 `VALIDATION_ERROR` for missing,
+            mistyped or unknown fields (and `type` and `orderType` that disagree), or 422 with
+            the domain's code (`UNKNOWN_TOKEN`, `UNSUPPORTED_ORDER_TYPE`, `LIMIT_PRICE_INVALID`,
+            `EXPIRY_IN_PAST`, ...) for a rule the order breaks, naming the field at fault.
     """
     body = loads_exact(raw)
     if not isinstance(body, dict):
@@ -150,20 +282,65 @@ def parse_execute(raw: bytes, registry: Registry = MAINNET_TOKENS) -> SubmitOrde
     token_in, token_out = fields.string("tokenIn"), fields.string("tokenOut")
     amount = fields.amount("amountIn")
     slippage = fields.integer("slippageBps", DEFAULT_SLIPPAGE_BPS)
-    order_type = fields.string("orderType", default=OrderType.MARKET.value)
+    order_type = _order_type(fields)
+    terms = OrderTerms(
+        type=order_type,
+        limit_price=fields.limit_price("limitPrice"),
+        expires_at=fields.expiry("expiresAt"),
+        ttl_seconds=fields.optional_integer("ttlSeconds"),
+        venues=fields.names("venues"),
+        max_price_impact_bps=fields.optional_integer("maxPriceImpactBps"),
+    )
     if fields.errors:
         message = "; ".join(e["message"] for e in fields.errors)
         raise ApiError(422, "VALIDATION_ERROR", message, fields.errors)
     if fields.rule_broken is not None:
         raise fields.rule_broken
-    if order_type.lower() != OrderType.MARKET.value:
-        raise ApiError(
-            422,
-            "UNSUPPORTED_ORDER_TYPE",
-            f"orderType {order_type[:40]!r} is not supported; supported: market",
-            [{"field": "orderType", "message": "supported: market"}],
+    return _command(
+        token_in,
+        token_out,
+        amount,
+        slippage,
+        registry,
+        terms,
+        body=body,
+        now=now or datetime.now(UTC),
+        price_impact_cap_bps=price_impact_cap_bps,
+    )
+
+
+def _order_type(fields: _Fields) -> str:
+    """`type`, or its older name `orderType`; both may be given only if they agree."""
+    new, old = fields.optional_string("type"), fields.optional_string("orderType")
+    if new is not None and old is not None and new.lower() != old.lower():
+        fields.fail(
+            "orderType",
+            f"orderType {old[:40]!r} contradicts type {new[:40]!r}; send type alone "
+            "(orderType is its older name)",
         )
-    return _command(token_in, token_out, amount, slippage, registry)
+    if new is not None:
+        return new
+    return old if old is not None else OrderType.MARKET.value
+
+
+def parse_cancel(raw: bytes) -> None:
+    """Check the body of `POST /api/orders/{id}/cancel`: none, or an empty JSON object.
+
+    Raises:
+        ApiError: 400 `MALFORMED_JSON` or `BODY_NOT_OBJECT`, 422 `VALIDATION_ERROR` for any
+            field (a cancel takes none: a field it would ignore is refused, as on execute).
+    """
+    if not raw.strip():
+        return
+    body = loads_exact(raw)
+    if not isinstance(body, dict):
+        raise ApiError(400, "BODY_NOT_OBJECT", "the request body must be a JSON object")
+    if body:
+        errors = [
+            {"field": name[:40], "message": f"unknown field {name[:40]!r}; a cancel takes no body"}
+            for name in body
+        ]
+        raise ApiError(422, "VALIDATION_ERROR", "; ".join(e["message"] for e in errors), errors)
 
 
 def parse_quote_query(
@@ -194,12 +371,32 @@ def parse_quote_query(
 
 
 def _command(
-    token_in: str, token_out: str, amount: Decimal, slippage: int, registry: Registry
+    token_in: str,
+    token_out: str,
+    amount: Decimal,
+    slippage: int,
+    registry: Registry,
+    terms: OrderTerms | None = None,
+    *,
+    body: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+    price_impact_cap_bps: int = DEFAULT_PRICE_IMPACT_CAP_BPS,
 ) -> SubmitOrder:
     try:
-        cmd = SubmitOrder.parse(token_in, token_out, amount, slippage, registry)
+        cmd = SubmitOrder.parse(
+            token_in,
+            token_out,
+            amount,
+            slippage,
+            registry,
+            terms,
+            now=now,
+            is_mint=is_mint,
+            price_impact_cap_bps=price_impact_cap_bps,
+        )
     except InvalidOrder as exc:
-        raise ApiError(422, exc.code, exc.message, [_field_of(exc, token_in, registry)]) from None
+        errors = _fields_of(exc, token_in, registry, body or {})
+        raise ApiError(422, exc.code, exc.message, errors) from None
     if cmd.amount_in <= 0:  # an exponent so small that Decimal underflowed to zero units
         message = f"{cmd.token_in.symbol} has {cmd.token_in.decimals} decimals; amountIn is finer than that"
         raise ApiError(
@@ -208,12 +405,26 @@ def _command(
     return cmd
 
 
-def _field_of(exc: InvalidOrder, token_in: str, registry: Registry) -> dict[str, str]:
-    field = _FIELD_OF_CODE.get(exc.code, "amountIn")
-    if exc.code == "UNKNOWN_TOKEN":
+def _fields_of(
+    exc: InvalidOrder, token_in: str, registry: Registry, body: Mapping[str, Any]
+) -> list[dict[str, str]]:
+    """The `errors` entries of a domain refusal: the body field (or fields) it is about."""
+    code = exc.code
+    fields = [_FIELD_OF_CODE.get(code, "amountIn")]
+    if code == "UNSUPPORTED_ORDER_TYPE" and "type" not in body:
+        fields = ["orderType"]
+    elif code == "UNKNOWN_TOKEN":
         try:
             registry.resolve(token_in)
-            field = "tokenOut"
+            fields = ["tokenOut"]
         except InvalidOrder:
-            field = "tokenIn"
-    return {"field": field, "message": exc.message}
+            fields = ["tokenIn"]
+    elif code == "FIELD_NOT_FOR_TYPE":
+        # The domain names the field first ("limitPrice does not apply to a market order").
+        named = exc.message.split(" ", 1)[0]
+        fields = [named if named in _TERMS_FIELDS else "type"]
+    elif code == "EXPIRY_CONFLICT":
+        fields = ["expiresAt", "ttlSeconds"]
+    elif code in ("EXPIRY_IN_PAST", "EXPIRY_TOO_FAR"):
+        fields = ["ttlSeconds" if "ttlSeconds" in body else "expiresAt"]
+    return [{"field": field, "message": exc.message} for field in fields]

@@ -57,6 +57,10 @@ def order_view(order: Order) -> dict[str, JSON]:
         "txHash": fill.tx_hash if fill else (tx.signature if tx else None),
         "executedPrice": result["executedPrice"] if result else None,
         "chosenDex": fill.venue if fill else (decision.chosen.venue if decision else None),
+        # Limit and sniper orders: what they wait for, and what fired them (null until then).
+        "trigger": order.trigger.to_dict() if order.trigger else None,
+        "triggeredBy": order.fired.to_dict() if order.fired else None,
+        "maxPriceImpactBps": order.max_price_impact_bps,
     }
 
 

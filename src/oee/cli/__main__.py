@@ -31,6 +31,7 @@ PANELS: dict[str, tuple[Callable[..., None], ...]] = {
     ),
     "Use a running engine": (
         remote.submit,
+        remote.cancel,
         remote.orders,
         remote.wallet,
         remote.watch,

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -134,14 +135,29 @@ class EngineClient:
         return answer
 
     async def submit(
-        self, token_in: str, token_out: str, amount: str, slippage_bps: int
+        self,
+        token_in: str,
+        token_out: str,
+        amount: str,
+        slippage_bps: int,
+        terms: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """`POST /api/orders/execute`; the amount goes out as the decimal string typed."""
-        body = {
+        """`POST /api/orders/execute`; the amount goes out as the decimal string typed.
+
+        Args:
+            token_in: Token sold.
+            token_out: Token bought (a sniper order's mint).
+            amount: Whole tokens of `token_in`, as typed.
+            slippage_bps: Tolerated slippage.
+            terms: The body's other fields as the API names them (`type`, `limitPrice`,
+                `expiresAt`, `ttlSeconds`, `venues`, `maxPriceImpactBps`); only those given.
+        """
+        body: dict[str, Any] = {
             "tokenIn": token_in,
             "tokenOut": token_out,
             "amountIn": amount,
             "slippageBps": slippage_bps,
+            **(terms or {}),
         }
         answer: dict[str, Any] = await self._call("POST", "/api/orders/execute", json=body)
         return answer
@@ -151,16 +167,27 @@ class EngineClient:
         answer: dict[str, Any] = await self._call("GET", f"/api/orders/{order_id}")
         return answer
 
+    async def cancel(self, order_id: str) -> dict[str, Any]:
+        """`POST /api/orders/{id}/cancel` (no body): the order view, cancelled."""
+        path = f"/api/orders/{quote(order_id, safe='')}/cancel"
+        answer: dict[str, Any] = await self._call("POST", path)
+        return answer
+
     async def active(self) -> dict[str, Any]:
         """`GET /api/orders/active`: `{"activeCount", "orderIds"}`."""
         answer: dict[str, Any] = await self._call("GET", "/api/orders/active")
         return answer
 
-    async def recent(self, limit: int) -> list[dict[str, Any]]:
-        """`GET /api/orders/recent?limit=N`: order views, newest first."""
-        answer: list[dict[str, Any]] = await self._call(
-            "GET", "/api/orders/recent", params={"limit": limit}
-        )
+    async def recent(
+        self, limit: int, *, status: str | None = None, order_type: str | None = None
+    ) -> list[dict[str, Any]]:
+        """`GET /api/orders/recent?limit=N[&status=S][&type=T]`: order views, newest first."""
+        params: dict[str, str | int] = {"limit": limit}
+        if status is not None:
+            params["status"] = status
+        if order_type is not None:
+            params["type"] = order_type
+        answer: list[dict[str, Any]] = await self._call("GET", "/api/orders/recent", params=params)
         return answer
 
     async def wallet(self) -> dict[str, Any]:

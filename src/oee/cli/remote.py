@@ -1,8 +1,9 @@
 """The client commands: talk to a running engine over HTTP and WebSocket.
 
-`submit`, `orders`, `wallet`, `watch`, `loadtest` and `sim move` import no part of the engine
-(see `oee.cli.client`), so they start fast and work from any machine that can reach the engine's
-URL. Every failure is one red line on stderr (`error: CODE: message`) and a non-zero exit, never
+`submit`, `cancel`, `orders`, `wallet`, `watch`, `loadtest` and `sim move` import no part of
+the engine
+(see `oee.cli.client`), so they start fast and work from any machine that can reach the
+engine's URL. Every failure is one red line on stderr (`error: CODE: message`) and a non-zero exit, never
 a traceback.
 """
 
@@ -21,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from oee.cli.client import DEFAULT_URL, KEY_ENV, URL_ENV, CliError, EngineClient
-from oee.cli.state import OrderState
+from oee.cli.state import OrderState, parse_time
 
 
 def _stdout() -> Console:
@@ -70,29 +71,175 @@ def submit(
     token_in: Annotated[
         str, typer.Argument(help="Token sold: SOL, USDC, USDT, BONK, JUP, WIF, RAY or a mint.")
     ],
-    token_out: Annotated[str, typer.Argument(help="Token bought (same choices, not TOKEN_IN).")],
-    amount: Annotated[
-        str, typer.Argument(help="Whole tokens of TOKEN_IN, e.g. 1.5; sent exactly as typed.")
+    token_out: Annotated[
+        str,
+        typer.Argument(
+            help="Token bought (same choices, not TOKEN_IN); for a sniper order, any mint. "
+            "With --mint, leave it out: oee submit SOL 0.5 --mint MINT."
+        ),
     ],
+    amount: Annotated[
+        str | None,
+        typer.Argument(
+            help="Whole tokens of TOKEN_IN, e.g. 1.5; sent exactly as typed.", show_default=False
+        ),
+    ] = None,
     slippage_bps: Annotated[
         int, typer.Option("--slippage-bps", help="Tolerated slippage in basis points (1-5000).")
     ] = 50,
+    order_type: Annotated[
+        str | None,
+        typer.Option(
+            "--type",
+            help="market (the default: now), limit (waits for --limit-price) or sniper (waits "
+            "for the first pool of TOKEN_OUT to open).",
+            show_default=False,
+        ),
+    ] = None,
+    limit_price: Annotated[
+        str | None,
+        typer.Option(
+            "--limit-price",
+            help="Limit orders: the worst acceptable price in TOKEN_OUT per TOKEN_IN, e.g. 160; "
+            "sent exactly as typed.",
+            show_default=False,
+        ),
+    ] = None,
+    expires_at: Annotated[
+        str | None,
+        typer.Option(
+            "--expires-at",
+            help="Limit and sniper orders: stop waiting at this ISO-8601 time with its offset, "
+            "e.g. 2026-12-04T18:00:00Z (default: in 24 h; at most 7 days away).",
+            show_default=False,
+        ),
+    ] = None,
+    ttl: Annotated[
+        int | None,
+        typer.Option(
+            "--ttl",
+            help="Limit and sniper orders: or stop waiting after this many seconds.",
+            show_default=False,
+        ),
+    ] = None,
+    mint: Annotated[
+        str | None,
+        typer.Option(
+            "--mint",
+            help="The mint a sniper order buys (its TOKEN_OUT); implies --type sniper.",
+            show_default=False,
+        ),
+    ] = None,
+    venues: Annotated[
+        str | None,
+        typer.Option(
+            "--venues",
+            help="Sniper orders: the venues whose pool launches fire it, comma-separated, e.g. "
+            "raydium,meteora (default: both).",
+            show_default=False,
+        ),
+    ] = None,
+    max_impact_bps: Annotated[
+        int | None,
+        typer.Option(
+            "--max-impact-bps",
+            help="Limit and sniper orders: the most price impact the swap may have, in basis "
+            "points.",
+            show_default=False,
+        ),
+    ] = None,
     watch: Annotated[
         bool,
         typer.Option(
             "--watch",
-            help="Follow the order live (stages, quotes, routing, retries, result); exit 0 "
-            "when it is confirmed, 1 when it fails.",
+            help="Follow the order live (what it waits for, what fired it, stages, quotes, "
+            "routing, retries, result); exit 0 when it is confirmed, 1 when it fails, is "
+            "cancelled or expires.",
         ),
     ] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=1, help="With --watch: longest wait, in seconds.")
-    ] = 120.0,
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=1,
+            help="With --watch: longest wait, in seconds (default: 120; for limit and sniper "
+            "orders, until 120 s after they expire).",
+            show_default=False,
+        ),
+    ] = None,
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = None,
 ) -> None:
-    """Submit a market swap order and print its id (with --watch, follow it to the end)."""
-    run_client(_submit(url, api_key, token_in, token_out, amount, slippage_bps, watch, timeout))
+    """Submit a swap order and print its id (with --watch, follow it to the end).
+
+    A market order executes now. A limit order waits until TOKEN_IN fetches
+    at least --limit-price: oee submit SOL USDC 2 --type limit --limit-price
+    160 --ttl 3600. A sniper order buys a mint when its first pool opens:
+    oee submit SOL 0.5 --mint MINT --venues raydium --max-impact-bps 800.
+    """
+    try:
+        token_out, amount, terms = _order_terms(
+            token_out,
+            amount,
+            order_type=order_type,
+            limit_price=limit_price,
+            expires_at=expires_at,
+            ttl=ttl,
+            mint=mint,
+            venues=venues,
+            max_impact_bps=max_impact_bps,
+        )
+    except CliError as error:
+        err.print(f"[red]error:[/] {escape(error.code)}: {escape(error.message)}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    run_client(
+        _submit(url, api_key, token_in, token_out, amount, slippage_bps, terms, watch, timeout)
+    )
+
+
+def _order_terms(
+    token_out: str,
+    amount: str | None,
+    *,
+    order_type: str | None,
+    limit_price: str | None,
+    expires_at: str | None,
+    ttl: int | None,
+    mint: str | None,
+    venues: str | None,
+    max_impact_bps: int | None,
+) -> tuple[str, str, dict[str, Any]]:
+    """TOKEN_OUT, AMOUNT and the body's other fields, from the command line.
+
+    The engine checks every value; only how the arguments fit together is checked here.
+
+    Raises:
+        CliError: `USAGE` for arguments that do not fit together.
+    """
+    if mint is not None:
+        if order_type is not None and order_type.lower() != "sniper":
+            message = f"--mint names a sniper order's token; it cannot be --type {order_type}"
+            raise CliError("USAGE", message)
+        if amount is None:  # oee submit SOL 0.5 --mint MINT
+            token_out, amount = mint, token_out
+        elif token_out != mint:
+            raise CliError("USAGE", "give the mint as TOKEN_OUT or as --mint, not both")
+        order_type = "sniper"
+    if amount is None:
+        raise CliError("USAGE", "Missing argument 'AMOUNT'")
+    terms: dict[str, Any] = {}
+    for name, value in (
+        ("type", order_type),
+        ("limitPrice", limit_price),
+        ("expiresAt", expires_at),
+        ("ttlSeconds", ttl),
+        ("maxPriceImpactBps", max_impact_bps),
+    ):
+        if value is not None:
+            terms[name] = value
+    if venues is not None:
+        terms["venues"] = [v.strip() for v in venues.split(",") if v.strip()]
+    return token_out, amount, terms
 
 
 async def _submit(
@@ -102,18 +249,56 @@ async def _submit(
     token_out: str,
     amount: str,
     slippage: int,
+    terms: dict[str, Any],
     watch: bool,
-    wait_s: float,
+    wait_s: float | None,
 ) -> int:
     async with EngineClient(url, api_key=api_key) as client:
-        order_id = (await client.submit(token_in, token_out, amount, slippage))["orderId"]
+        answer = await client.submit(token_in, token_out, amount, slippage, terms)
+        order_id = answer["orderId"]
         out.print(order_id, soft_wrap=True)
         if not watch:
             return 0
         from oee.cli.live import follow_order
 
+        if wait_s is None:
+            wait_s = await _default_wait(client, order_id)
         state = await follow_order(client, order_id, out, wait_s)
         return 0 if state.status == "confirmed" else 1
+
+
+WATCH_S = 120.0  # how long --watch follows a market order, and a triggered one past its expiry
+
+
+async def _default_wait(client: EngineClient, order_id: str) -> float:
+    """How long --watch waits by default: 120 s, or for a limit or sniper order until 120 s
+    after it expires (the engine ends it then)."""
+    trigger = (await client.order(order_id)).get("trigger") or {}
+    expires = parse_time(trigger.get("expiresAt"))
+    if expires is None:
+        return WATCH_S
+    return max((expires - datetime.now(UTC)).total_seconds(), 0.0) + WATCH_S
+
+
+def cancel(
+    order_id: Annotated[str, typer.Argument(help="The order's id.")],
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = None,
+) -> None:
+    """Cancel an order that is still pending or watching, and print its status.
+
+    Cancelling a cancelled order prints the same again. An order already
+    routing or later cannot be stopped: exit 1 with the engine's answer
+    (ORDER_NOT_CANCELLABLE and its status); an unknown id is ORDER_NOT_FOUND.
+    """
+    run_client(_cancel(url, api_key, order_id))
+
+
+async def _cancel(url: str, api_key: str | None, order_id: str) -> int:
+    async with EngineClient(url, api_key=api_key) as client:
+        view = await client.cancel(order_id)
+    out.print(f"{view['orderId']} {view['status']}", soft_wrap=True)
+    return 0
 
 
 # `+3%`, `-2.5%`, `3`, `3.0 %`: a signed decimal, the percent sign optional.
@@ -180,17 +365,47 @@ def orders(
             "--recent", min=1, max=500, help="The N most recently created orders (default: 20)."
         ),
     ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            help="Only recent orders in this status (pending, watching, routing, building, "
+            "submitted, confirmed, failed, cancelled, expired).",
+            show_default=False,
+        ),
+    ] = None,
+    order_type: Annotated[
+        str | None,
+        typer.Option(
+            "--type",
+            help="Only recent orders of this type (market, limit, sniper).",
+            show_default=False,
+        ),
+    ] = None,
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = None,
 ) -> None:
-    """List orders as a table: id, status, pair, amount, venue, price, age."""
+    """List orders as a table: id, status, pair, type, amount, venue, price, age."""
     if active and recent is not None:
         err.print("[red]error:[/] USAGE: use --active or --recent N, not both", soft_wrap=True)
         raise typer.Exit(2)
-    run_client(_orders(url, api_key, active, recent or 20))
+    if active and (status is not None or order_type is not None):
+        err.print(
+            "[red]error:[/] USAGE: --status and --type filter the recent orders, not --active",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    run_client(_orders(url, api_key, active, recent or 20, status, order_type))
 
 
-async def _orders(url: str, api_key: str | None, active: bool, recent: int) -> int:
+async def _orders(
+    url: str,
+    api_key: str | None,
+    active: bool,
+    recent: int,
+    status: str | None = None,
+    order_type: str | None = None,
+) -> int:
     from oee.cli.views import orders_table
 
     async with EngineClient(url, api_key=api_key) as client:
@@ -201,8 +416,10 @@ async def _orders(url: str, api_key: str | None, active: bool, recent: int) -> i
             shown = f"{count} active" if len(views) == count else f"{len(views)} of {count} active"
             title, empty = f"{shown} orders", "no active orders"
         else:
-            views = await client.recent(recent)
-            title, empty = f"{len(views)} most recent orders, newest first", "no orders yet"
+            views = await client.recent(recent, status=status, order_type=order_type)
+            which = " ".join(w for w in (status, order_type) if w)
+            title = f"{len(views)} most recent {which + ' ' if which else ''}orders, newest first"
+            empty = f"no {which} orders" if which else "no orders yet"
     if not views:
         out.print(empty)
         return 0

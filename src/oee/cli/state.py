@@ -1,8 +1,9 @@
 """What the live views know: orders folded from order views and stream events (pure, no I/O).
 
-`OrderState` is one order as far as the client has heard (its stages with their times, the
-venues' quotes, retries, the result); `Board` is the firehose's picture of all orders, bounded:
-unfinished orders are kept, finished ones only the newest few.
+`OrderState` is one order as far as the client has heard (its stages with their times, what it
+waits for and what fired it, the venues' quotes, retries, the result); `Board` is the
+firehose's picture of all orders, bounded: unfinished orders are kept, finished ones only the
+newest few.
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ class Retry:
 
 
 @dataclass
+class Rearm:
+    """A limit order whose price moved away between its trigger and its quote: it waits again."""
+
+    at: datetime | None
+    error: str | None
+    reason: str | None
+    price: str | None
+
+
+@dataclass
 class OrderState:
     """One order as the client knows it."""
 
@@ -58,6 +69,12 @@ class OrderState:
     result: dict[str, Any] = field(default_factory=dict)  # txHash, executedPrice, amountOut
     error: str | None = None
     reason: str | None = None
+    # Limit and sniper orders: what they wait for, what fired them, their price-impact cap.
+    order_type: str = "market"
+    trigger: dict[str, Any] | None = None
+    triggered_by: dict[str, Any] | None = None
+    max_impact_bps: int | None = None
+    rearms: list[Rearm] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -89,6 +106,10 @@ class OrderState:
             self.margin_bps = self.routing.get("marginBps")
         self.venue = view.get("chosenDex") or self.venue
         self.result = dict(view.get("result") or self.result)
+        self.order_type = view.get("type") or self.order_type
+        self.trigger = view.get("trigger") or self.trigger
+        self.triggered_by = view.get("triggeredBy") or self.triggered_by
+        self.max_impact_bps = view.get("maxPriceImpactBps", self.max_impact_bps)
         if with_status and view.get("seq", 0) >= self.seq:  # never behind events applied
             self.status, self.seq = view["status"], view["seq"]
             self.attempt = view.get("attempt", self.attempt)
@@ -106,7 +127,20 @@ class OrderState:
         if kind == "pending" and event["seq"] == 1:
             self.token_in, self.token_out = event.get("tokenIn", "?"), event.get("tokenOut", "?")
             self.amount_in, self.slippage_bps = event.get("amountIn"), event.get("slippageBps")
+            self.order_type = event.get("orderType") or self.order_type
+            self.trigger = event.get("trigger") or self.trigger
+            self.max_impact_bps = event.get("maxPriceImpactBps", self.max_impact_bps)
             self.created = at
+        elif kind == "watching":
+            self.trigger = event.get("trigger") or self.trigger
+            if "error" in event:  # re-armed: the stages after watching start over
+                self.rearms.append(
+                    Rearm(at, event.get("error"), event.get("reason"), event.get("price"))
+                )
+                for later in STAGES[1:]:
+                    self.stages.pop(later, None)
+        elif kind == "routing" and "triggeredBy" in event:
+            self.triggered_by = event["triggeredBy"]
         elif kind == "pending":  # back to pending: the previous attempt is being retried
             self.retries.append(
                 Retry(
@@ -124,6 +158,8 @@ class OrderState:
                 self.result[key] = event[key]
         if kind == "failed":
             self.error, self.reason = event.get("error"), event.get("reason")
+        elif kind in ("cancelled", "expired"):
+            self.reason = event.get("reason", self.reason)
         if at is not None:
             self.stages[kind] = at
 

@@ -16,7 +16,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from oee.cli.state import STAGES, Board, OrderState
+from oee.cli.state import STAGES, Board, OrderState, parse_time
 
 STATUS_STYLE = {
     "pending": "yellow",
@@ -59,11 +59,12 @@ def age(since: datetime | None, now: datetime) -> str:
 def orders_table(
     orders: list[OrderState], now: datetime, *, title: str | None = None, short_ids: bool = False
 ) -> Table:
-    """One row per order: id, status, pair, amount, venue, price, age."""
+    """One row per order: id, status, pair, type, amount, venue, price, age."""
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
     table.add_column("id", no_wrap=True, style="dim" if short_ids else "")
     table.add_column("status", no_wrap=True)
     table.add_column("pair", no_wrap=True)
+    table.add_column("type", no_wrap=True)
     table.add_column("amount", justify="right")
     table.add_column("venue")
     table.add_column("price", justify="right")
@@ -75,7 +76,8 @@ def orders_table(
         table.add_row(
             state.order_id[:8] if short_ids else state.order_id,
             status,
-            f"{state.token_in}→{state.token_out}",
+            f"{state.token_in}→{_short(state.token_out)}",
+            state.order_type,
             num(state.amount_in),
             state.venue or "-",
             num(state.result.get("executedPrice")),
@@ -137,19 +139,85 @@ def _change(before: Any, now: Any) -> Text:
     return Text(f"{change:+.2f}%", style=style)
 
 
+def _short(token: str) -> str:
+    """A token for a table cell: a symbol as is, a mint (a sniper's target) shortened."""
+    return token if len(token) <= 12 else f"{token[:4]}…{token[-4:]}"
+
+
+def _offset(seconds: float) -> str:
+    """Time since submission: milliseconds for a market order's quick stages, else larger units."""
+    if seconds < 60:
+        return f"+{seconds * 1000:,.0f} ms"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"+{hours}h {minutes}m {secs}s" if hours else f"+{minutes}m {secs}s"
+
+
+ENDINGS = frozenset({"failed", "cancelled", "expired"})
+
+
 def _stages(state: OrderState) -> Table:
     table = Table.grid(padding=(0, 2))
     start = state.created or state.stages.get("pending")  # times count from submission
-    last = "failed" if state.status == "failed" else "confirmed"
-    for stage in (*STAGES[:-1], last):
+    last = state.status if state.status in ENDINGS else "confirmed"
+    waits = state.trigger is not None or state.order_type != "market"
+    stages = ("pending", "watching", *STAGES[1:-1]) if waits else STAGES[:-1]
+    for stage in (*stages, last):
         at = state.stages.get(stage)
         if at is not None:
-            mark = Text("✗" if stage == "failed" else "✓", style=STATUS_STYLE[stage])
-            offset = f"+{(at - start).total_seconds() * 1000:,.0f} ms" if start else ""
+            mark = Text("✗" if stage in ENDINGS else "✓", style=STATUS_STYLE[stage])
+            offset = _offset((at - start).total_seconds()) if start else ""
             table.add_row(mark, Text(stage), at.strftime("%H:%M:%S.%f")[:-3], offset)
         else:
             table.add_row(Text("·", style="dim"), Text(stage, style="dim"), "", "")
     return table
+
+
+def _when(text: Any) -> str:
+    at = parse_time(text)
+    return at.isoformat(sep=" ", timespec="seconds") if at else str(text)
+
+
+def _waits_for(state: OrderState) -> list[RenderableType]:
+    """What a limit or sniper order waits for, what fired it, and each time it waited again."""
+    trigger = state.trigger
+    if not trigger:
+        return []
+    if trigger.get("kind") == "price":
+        what = (
+            f"a price of at least {trigger.get('limitPrice')} {state.token_out} per "
+            f"{state.token_in} (the best quote for its size)"
+        )
+    else:
+        venues = " or ".join(trigger.get("venues") or ("any venue",))
+        what = f"the first pool of {state.token_out} to open on {venues}"
+    line = f"waits for {what}, until {_when(trigger.get('expiresAt'))}"
+    if state.max_impact_bps is not None:
+        line += f" · price impact at most {state.max_impact_bps} bps"
+    parts: list[RenderableType] = [Text(line, style="yellow")]
+    fired = state.triggered_by
+    if fired:
+        at = parse_time(fired.get("at"))
+        when = at.strftime("%H:%M:%S.%f")[:-3] if at else "?"
+        if trigger.get("kind") == "price":
+            why = f"a price of {fired.get('price')} on {fired.get('venue', '?')}"
+        else:
+            why = f"a {fired.get('venue', '?')} pool launch: pool {fired.get('pool', '?')}"
+            if fired.get("slot") is not None:
+                why += f", slot {fired['slot']}"
+            if fired.get("signature"):
+                why += f", tx {fired['signature']}"
+        parts.append(Text(f"triggered at {when} by {why}", style="cyan"))
+    for rearm in state.rearms:
+        price = f" (price {rearm.price})" if rearm.price else ""
+        parts.append(
+            Text(
+                f"price moved away before the swap{price}: {rearm.error} — {rearm.reason}; "
+                "watching again",
+                style="yellow",
+            )
+        )
+    return parts
 
 
 def _quotes(state: OrderState) -> Table | None:
@@ -173,14 +241,16 @@ def _quotes(state: OrderState) -> Table | None:
 
 
 def order_panel(state: OrderState) -> RenderableType:
-    """One order's life so far: stages with times, quotes, routing, retries, result."""
+    """One order's life so far: what it waits for and what fired it, stages with times, quotes,
+    routing, retries, result."""
+    kind = f" · {state.order_type} order" if state.order_type != "market" else ""
     head = Text.assemble(
         (f"order {state.order_id}  ", "bold"),
         status_text(state.status),
-        f"\n{num(state.amount_in)} {state.token_in} → {state.token_out}",
+        f"\n{num(state.amount_in)} {state.token_in} → {state.token_out}{kind}",
         f" · slippage {num(state.slippage_bps)} bps · attempt {state.attempt}",
     )
-    parts: list[RenderableType] = [head, _stages(state)]
+    parts: list[RenderableType] = [head, *_waits_for(state), _stages(state)]
     quotes = _quotes(state)
     if quotes is not None:
         parts.append(quotes)
@@ -208,8 +278,9 @@ def _outcome(state: OrderState) -> list[RenderableType]:
         ]
     if state.status == "failed":
         return [Text(f"failed: {state.error} — {state.reason}", style="bold red")]
-    if state.finished:
-        return [Text(state.status, style="magenta")]
+    if state.finished:  # cancelled or expired
+        why = f" — {state.reason}" if state.reason else ""
+        return [Text(f"{state.status}{why}", style="magenta")]
     return []
 
 

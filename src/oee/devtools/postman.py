@@ -22,7 +22,14 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from oee.api.openapi import EXAMPLE_LAUNCH, EXAMPLE_MOVE, EXAMPLE_ORDER, EXAMPLE_WALLET
+from oee.api.openapi import (
+    EXAMPLE_CANCELLED_ORDER,
+    EXAMPLE_LAUNCH,
+    EXAMPLE_LIMIT_ORDER,
+    EXAMPLE_MOVE,
+    EXAMPLE_ORDER,
+    EXAMPLE_WALLET,
+)
 
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 NAME = "Order Execution Engine"
@@ -113,6 +120,31 @@ def _error(
 
 
 _MARKET = {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": 1.5, "slippageBps": 50}
+# A limit price no SOL/USDC pool pays, so the order waits until it is cancelled.
+_LIMIT = {
+    "type": "limit",
+    "tokenIn": "SOL",
+    "tokenOut": "USDC",
+    "amountIn": "0.5",
+    "limitPrice": "1000000",
+    "ttlSeconds": 3600,
+}
+# A valid mint no pool trades and nothing launches: the sniper order waits until cancelled.
+SNIPER_MINT = "CozpnbMWCNTmc3N4YdWJMixMiuBX5otpMoewzDdV4GsU"
+_SNIPER = {
+    "type": "sniper",
+    "tokenIn": "SOL",
+    "tokenOut": SNIPER_MINT,
+    "amountIn": 0.1,
+    "slippageBps": 300,
+    "venues": ["raydium", "meteora"],
+    "maxPriceImpactBps": 800,
+    "ttlSeconds": 3600,
+}
+_SNIPER_ACCEPTED = {
+    "orderId": "9a1e5b3c-6d7f-4a8b-8c2d-1e0f9a8b7c6d",
+    "wsUrl": "/ws/orders/9a1e5b3c-6d7f-4a8b-8c2d-1e0f9a8b7c6d",
+}
 _ACCEPTED = {"orderId": _EXAMPLE_ID, "wsUrl": f"/ws/orders/{_EXAMPLE_ID}"}
 _IDEMPOTENT = (("Idempotency-Key", "{{idempotencyKey}}"),)
 # The default of `{{launchSymbol}}`; a digit keeps it clear of the simulator's random launches.
@@ -273,6 +305,99 @@ ORDERS: tuple[Call, ...] = (
         },
     ),
     Call(
+        name="Execute a limit order",
+        method="POST",
+        path="/api/orders/execute",
+        status=200,
+        description=(
+            '`"type": "limit"` waits (`watching`) until the best quote for the order\'s size '
+            "pays at least `limitPrice` (whole tokenOut per whole tokenIn) and then executes, "
+            "never below it. `expiresAt` (RFC 3339 with an offset) or `ttlSeconds` bound the "
+            "wait (default 24 h, at most 7 days); `maxPriceImpactBps` is optional. This one asks "
+            "a price no pool pays, so it waits until *Cancel the limit order*; the test script "
+            "saves `limitOrderId`."
+        ),
+        body=_body(_LIMIT),
+        has=("orderId", "wsUrl"),
+        saves=(("limitOrderId", "orderId"),),
+        example={"orderId": EXAMPLE_LIMIT_ORDER["orderId"], "wsUrl": "/ws/orders/..."},
+    ),
+    Call(
+        name="Get the limit order",
+        method="GET",
+        path="/api/orders/{{limitOrderId}}",
+        status=200,
+        description=(
+            "The order view of a limit order adds `trigger` (`kind` `price`, `limitPrice`, "
+            "`expiresAt`), `triggeredBy` (null until it fires: then the price and venue) and "
+            "`maxPriceImpactBps`."
+        ),
+        same_as=(("orderId", "limitOrderId"),),
+        equals=(("type", "limit"),),
+        has=("status", "trigger", "triggeredBy", "maxPriceImpactBps"),
+        example=EXAMPLE_LIMIT_ORDER,
+    ),
+    Call(
+        name="Execute a sniper order",
+        method="POST",
+        path="/api/orders/execute",
+        status=200,
+        description=(
+            '`"type": "sniper"` buys `tokenOut`, any valid mint address (traded yet or not), '
+            "with `amountIn` of SOL or USDC as soon as its first pool opens on one of `venues` "
+            "(default both), within `slippageBps` and `maxPriceImpactBps`. This mint never "
+            "launches, so the order waits until *Cancel the sniper order*. (To see one fire, "
+            "submit a sniper for the `launchMint` of *Launch a pool* before launching it.)"
+        ),
+        body=_body(_SNIPER),
+        has=("orderId", "wsUrl"),
+        saves=(("sniperOrderId", "orderId"),),
+        example=_SNIPER_ACCEPTED,
+    ),
+    Call(
+        name="Cancel the limit order",
+        method="POST",
+        path="/api/orders/{{limitOrderId}}/cancel",
+        status=200,
+        description=(
+            "A `pending` or `watching` order ends `cancelled` (its stream gets the `cancelled` "
+            "event); the answer is the order. No body is needed. Once an order is routing or "
+            "later the answer is 409 `ORDER_NOT_CANCELLABLE` with its `status`."
+        ),
+        equals=(("status", "cancelled"),),
+        same_as=(("orderId", "limitOrderId"),),
+        has=("reason",),
+        example=EXAMPLE_CANCELLED_ORDER,
+    ),
+    Call(
+        name="Cancel the limit order again",
+        method="POST",
+        path="/api/orders/{{limitOrderId}}/cancel",
+        status=200,
+        description="Cancelling is idempotent: a cancelled order answers the same again.",
+        equals=(("status", "cancelled"),),
+        example=EXAMPLE_CANCELLED_ORDER,
+    ),
+    Call(
+        name="Cancel the sniper order",
+        method="POST",
+        path="/api/orders/{{sniperOrderId}}/cancel",
+        status=200,
+        description="The sniper order of *Execute a sniper order*, cancelled while it waits.",
+        equals=(("status", "cancelled"), ("type", "sniper")),
+        example={**EXAMPLE_CANCELLED_ORDER, "type": "sniper"},
+    ),
+    Call(
+        name="Recent cancelled limit orders",
+        method="GET",
+        path="/api/orders/recent",
+        query=(("status", "cancelled"), ("type", "limit"), ("limit", "5")),
+        status=200,
+        description="`recent` filtered by `status` and `type` (each optional).",
+        kind="array",
+        example=[EXAMPLE_CANCELLED_ORDER],
+    ),
+    Call(
         name="Active orders",
         method="GET",
         path="/api/orders/active",
@@ -409,9 +534,42 @@ ERRORS: tuple[Call, ...] = (
         "Unsupported order type",
         422,
         "UNSUPPORTED_ORDER_TYPE",
-        "orderType 'limit' is not supported; supported: market",
-        "Only market orders are accepted today.",
-        body=_body({**_MARKET, "orderType": "limit"}),
+        "type 'stop' is not an order type; the types are market, limit, sniper",
+        "`type` is `market` (the default), `limit` or `sniper`.",
+        body=_body({**_MARKET, "type": "stop"}),
+    ),
+    _error(
+        "Limit order without limitPrice",
+        422,
+        "LIMIT_PRICE_REQUIRED",
+        "a limit order needs limitPrice",
+        "A limit order needs `limitPrice`, greater than zero (0, negative and non-finite "
+        "prices are `LIMIT_PRICE_INVALID`); a field of another type, e.g. `limitPrice` on a "
+        "market order, is `FIELD_NOT_FOR_TYPE`.",
+        body=_body({**_MARKET, "type": "limit"}),
+    ),
+    _error(
+        "Expiry in the past",
+        422,
+        "EXPIRY_IN_PAST",
+        "expiresAt is in the past",
+        "`expiresAt` must be in the future and at most 7 days away (`EXPIRY_TOO_FAR`), an "
+        "RFC 3339 date-time with its offset (`EXPIRY_INVALID`), and not given with "
+        "`ttlSeconds` (`EXPIRY_CONFLICT`).",
+        body=_body(
+            {k: v for k, v in _LIMIT.items() if k != "ttlSeconds"}
+            | {"expiresAt": "2020-01-01T00:00:00Z"}
+        ),
+    ),
+    _error(
+        "Sniper order for an invalid mint",
+        422,
+        "INVALID_MINT",
+        "tokenOut 'not-a-mint' is neither a known token nor a valid mint address",
+        "A sniper's `tokenOut` is a registry token or a valid mint address (base58 of 32 "
+        "bytes); it pays with SOL or USDC (`SNIPER_TOKEN_IN`) on known venues "
+        "(`UNKNOWN_VENUE`).",
+        body=_body({**_SNIPER, "tokenOut": "not-a-mint"}),
     ),
     _error(
         "Idempotency-Key reused for a different request",
@@ -450,6 +608,14 @@ ERRORS: tuple[Call, ...] = (
         path=f"/api/orders/{UNKNOWN_ORDER_ID}",
     ),
     _error(
+        "Cancel an unknown order",
+        404,
+        "ORDER_NOT_FOUND",
+        f"no order with id {UNKNOWN_ORDER_ID}",
+        "A cancel of an order no one has (or another API key's) is 404.",
+        path=f"/api/orders/{UNKNOWN_ORDER_ID}/cancel",
+    ),
+    _error(
         "Events since a seq the order has not reached",
         400,
         "INVALID_SINCE",
@@ -477,6 +643,18 @@ ERRORS: tuple[Call, ...] = (
         method="GET",
         path="/api/orders/recent",
         query=(("limit", "0"),),
+    ),
+    _error(
+        "Recent with an unknown status",
+        422,
+        "INVALID_STATUS",
+        "status must be one of pending, watching, routing, building, submitted, confirmed, "
+        "failed, cancelled, expired, got 'done'",
+        "`status` is one of the order statuses (`type`: market, limit, sniper, else "
+        "`INVALID_TYPE`).",
+        method="GET",
+        path="/api/orders/recent",
+        query=(("status", "done"),),
     ),
     _error(
         "Quotes without amountIn",
@@ -629,8 +807,9 @@ FOLDERS: tuple[tuple[str, str, tuple[Call, ...]], ...] = (
     ("Service", "Liveness, readiness and metrics of the process.", SERVICE),
     (
         "Orders",
-        "Submit market orders and read them back. Run in order: *Execute a market order* "
-        "saves `orderId` for the others.",
+        "Submit market, limit and sniper orders, read them back and cancel them. Run in "
+        "order: *Execute a market order* saves `orderId` for the others, *Execute a limit "
+        "order* and *Execute a sniper order* the ids their cancels use.",
         ORDERS,
     ),
     ("Wallet", "The engine wallet that pays for every swap, and its balances.", WALLET),
@@ -671,7 +850,9 @@ hold WebSocket requests (postmanlabs/postman-app-support#11252). Open them by ha
   then every later event exactly once in `seq` order: `pending` (seq 1), `routing`,
   `building`, `submitted`, `confirmed` (seq 5, with `txHash`, `executedPrice`, `chosenDex`,
   `amountOut`) or `failed` (with `error` and `reason`). A retry shows as `pending` with the
-  next `attempt` and `retryInMs`.
+  next `attempt` and `retryInMs`. A limit or sniper order goes `pending` → `watching` (with
+  its `trigger`) → `routing` (with `triggeredBy`) when its trigger fires, or ends
+  `cancelled` or `expired` (with `reason`).
 - The server closes with 1000 after a terminal event (`confirmed`, `failed`, `cancelled`,
   `expired`), or right after the snapshot when the order is already finished.
 - `?since=<seq>` replays the event log after `seq` instead of the snapshot; `?since=0` replays
@@ -849,6 +1030,8 @@ def build_collection() -> dict[str, Any]:
                 "idempotencyKey", "", "Set by *Execute with an Idempotency-Key* before it runs."
             ),
             _variable("idempotentOrderId", "", "Set by the test script of the same request."),
+            _variable("limitOrderId", "", "Set by the test script of *Execute a limit order*."),
+            _variable("sniperOrderId", "", "Set by the test script of *Execute a sniper order*."),
             _variable(
                 "launchSymbol",
                 LAUNCH_SYMBOL,
