@@ -154,3 +154,35 @@ async def test_a_restart_rearms_watching_orders(settings_factory: Callable[..., 
         assert (await until_status(server, order_id, "confirmed", "failed"))[
             "status"
         ] == "confirmed"
+
+
+async def test_a_fired_limit_order_whose_price_moved_away_waits_again(
+    engine_server: EngineServer,
+) -> None:
+    from oee.domain.triggers import Firing
+
+    limit = (await best_price(engine_server) * Decimal("1.02")).quantize(Decimal("0.01"))
+    order_id = await place(engine_server, "SOL", "USDC", "1", type="limit", limit_price=limit)
+    await until_status(engine_server, order_id, "watching")
+    triggers = engine_server.engine.worker.triggers  # type: ignore[union-attr]
+    async with asyncio.timeout(10):
+        while order_id not in triggers.held:
+            await asyncio.sleep(0.02)
+    # A trigger that saw a price the routing quote no longer pays (as after a brief spike).
+    now = engine_server.engine.clock.now()
+    seen = Firing(at=now, price=limit + 1, venue="raydium", pool="spike")
+    assert await triggers.fire([(triggers.held[order_id], seen)]) == 1
+    rearmed = await until_status(engine_server, order_id, "watching")
+    assert rearmed["triggeredBy"]["pool"] == "spike"
+    async with asyncio.timeout(10):
+        while order_id not in triggers.held:  # claimed again by the watcher
+            await asyncio.sleep(0.02)
+    await move(engine_server, 5)
+    frames = await follow(engine_server, order_id, "?since=0")
+    assert [f["type"] for f in frames] == [
+        "pending", "watching", "routing", "watching", "routing", "building", "submitted",
+        "confirmed",
+    ]  # fmt: skip
+    assert frames[3]["error"] == "LIMIT_NOT_MET"
+    assert Decimal(frames[3]["price"]) < limit
+    assert Decimal(str(frames[-1]["executedPrice"])) >= limit
