@@ -28,6 +28,7 @@ from oee.api.deps import (
 )
 from oee.api.errors import ApiError
 from oee.api.examples import EXAMPLE_ID, ORDER_RULES, error_responses, ok
+from oee.api.limits import check_open_orders
 from oee.api.openapi import (
     EXAMPLE_ORDER,
     ActiveOrders,
@@ -107,6 +108,7 @@ async def execute(request: Request) -> JSONResponse:
     engine = engine_of(request)
     key = parse_idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
     cmd = parse_execute(await read_body(request, engine.settings.max_body_bytes), engine.registry)
+    await check_open_orders(request)  # 429 TOO_MANY_OPEN_ORDERS (oee.api.limits)
     accepted = await engine.orders.submit(cmd, key, principal_of(request).name)
     oid = accepted.order_id
     headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
