@@ -112,6 +112,10 @@ async def run_one(mode: Mode, args: argparse.Namespace) -> dict[str, Any]:
         "OEE_SIM_LATENCY_SCALE": str(args.latency_scale),
         "OEE_WORKER_CONCURRENCY": str(args.worker_concurrency),
         "OEE_LOG_LEVEL": "WARNING",
+        # One client drives all the load: the per-client limits would measure themselves.
+        "OEE_RATE_LIMIT": "off",
+        "OEE_MAX_STREAMS_PER_KEY": "",
+        "OEE_MAX_OPEN_ORDERS_PER_KEY": "",
     }
     console.print(f"[bold]{mode}[/]: starting oee serve ...")
     engine = EngineProcess(mode, env=env, redis_url=args.redis_url, pg_dsn=args.pg_dsn)

@@ -15,7 +15,16 @@ import structlog
 
 from oee.adapters.clock import SystemClock
 from oee.clusters import PROFILES, pubsub_url
-from oee.domain.ports import Chain, Clock, EventBus, JobQueue, LaunchFeed, OrderStore, Venue
+from oee.domain.ports import (
+    Chain,
+    Clock,
+    EventBus,
+    JobQueue,
+    LaunchFeed,
+    OrderStore,
+    RateLimiter,
+    Venue,
+)
 from oee.domain.tokens import MAINNET_TOKENS, Registry
 from oee.metrics import Metrics
 from oee.services.orders import OrderService
@@ -67,6 +76,9 @@ class Engine:
     sim_snapshots: Snapshots | None = None
     # Pool launches heard on the chain's PubSub (what sniper orders wait for); idle until run.
     launches: LaunchFeed | None = None
+    # How often each client may call the API (`OEE_RATE_LIMIT`); None: no rate limit. Built for
+    # the processes that serve the API: in memory when alone, in Redis when there are several.
+    rate_limiter: RateLimiter | None = None
 
     async def start(self) -> None:
         """Connect the bus, then start consuming jobs (if this process is a worker)."""
@@ -85,6 +97,8 @@ class Engine:
             await self.sim_snapshots.close()
         if self.http is not None:
             await self.http.aclose()
+        if self.rate_limiter is not None:
+            await self.rate_limiter.close()
         await self.queue.close()
         await self.bus.close()
         await self.store.close()
@@ -164,6 +178,7 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
         # create the wallet after the API has started.
         wallet=wallet,
         sim_snapshots=side.snapshots,
+        rate_limiter=_build_rate_limiter(settings) if role != "worker" else None,
     )
 
 
@@ -196,6 +211,20 @@ def _build_bus(settings: Settings) -> EventBus:
     from oee.adapters.bus.redis import RedisBus
 
     return RedisBus(settings.redis_url, settings.redis_prefix)
+
+
+def _build_rate_limiter(settings: Settings) -> RateLimiter | None:
+    """Shared through Redis whenever there is one (every API process draws on one budget per
+    client), else in this process's memory; None when `OEE_RATE_LIMIT` is off."""
+    if settings.rate_policy is None:
+        return None
+    if settings.redis_url is None:
+        from oee.adapters.ratelimit.memory import MemoryRateLimiter
+
+        return MemoryRateLimiter()
+    from oee.adapters.ratelimit.redis import RedisRateLimiter
+
+    return RedisRateLimiter(settings.redis_url, settings.redis_prefix)
 
 
 def _build_worker(

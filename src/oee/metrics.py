@@ -46,6 +46,7 @@ LATENCY_BUCKETS_S = (
 STAGES = ("routing", "building", "submitted")
 FINAL_STATUSES = tuple(s.value for s in OrderStatus if s in TERMINAL)
 ORDER_TYPES = tuple(t.value for t in OrderType)
+LIMIT_CODES = ("RATE_LIMITED", "TOO_MANY_OPEN_ORDERS", "TOO_MANY_STREAMS", "IDLE_TIMEOUT")
 # Codes and venue names come from adapters; past this many distinct values a family records
 # "OTHER", so a misbehaving adapter cannot grow the number of series without bound.
 MAX_LABEL_VALUES = 64
@@ -137,6 +138,13 @@ class Metrics:
         self.ws_connections = Gauge(
             "oee_ws_connections", "WebSocket clients connected to this process.", registry=r
         )
+        self.limited = Counter(
+            "oee_api_limited",
+            "Requests refused and streams closed by the API's limits, by code (RATE_LIMITED, "
+            "TOO_MANY_OPEN_ORDERS, TOO_MANY_STREAMS, IDLE_TIMEOUT).",
+            ["code"],
+            registry=r,
+        )
         self.queue_depth = QueueDepth()
         r.register(self.queue_depth)
         if process_collectors:
@@ -154,6 +162,7 @@ class Metrics:
         self.quote_seconds_for = Children(self.quote_seconds)
         self.quote_errors_for = Children(self.quote_errors)
         self.routing_wins_for = Children(self.routing_wins)
+        self.limited_for = Children(self.limited, *((c,) for c in LIMIT_CODES))
 
     def render(self, accept: str | None = None) -> tuple[bytes, str]:
         """The exposition (OpenMetrics when `accept` asks for it, else Prometheus text).

@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from oee.domain.ratelimit import RatePolicy, parse_rate
+
 
 class WorkerSettings(BaseSettings):
     """How a worker takes and runs jobs."""
@@ -300,6 +302,33 @@ class Settings(BaseSettings):
         description="Signs WebSocket stream tokens; unset: derived from the configured keys.",
     )
 
+    # Limits per client (API key; the address in open mode): see `oee.api.limits`.
+    rate_limit: str = Field(
+        "50/s",
+        description="Requests per API key (per client address in open mode): `<count>/s`, "
+        "`/min` or `/h`; `off` for none. 429 RATE_LIMITED beyond it.",
+    )
+    rate_limit_burst: int | None = Field(
+        None, ge=1, description="Requests a client may make at once; unset: twice the count."
+    )
+    max_open_orders_per_key: int | None = Field(
+        1000,
+        ge=1,
+        description="Unfinished orders one API key may have; a submit beyond answers 429 "
+        "TOO_MANY_OPEN_ORDERS; empty: no cap.",
+    )
+    max_streams_per_key: int | None = Field(
+        100,
+        ge=1,
+        description="Open streams (WebSocket and SSE) per API key, per API process; empty: no cap.",
+    )
+    stream_idle_timeout_s: float | None = Field(
+        300.0,
+        gt=0,
+        description="A stream that sent no event and heard nothing from its client this long "
+        "is closed; empty: never.",
+    )
+
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
     recovery: RecoverySettings = Field(default_factory=RecoverySettings)
@@ -318,6 +347,10 @@ class Settings(BaseSettings):
         "api_keys_file",
         "admin_keys_file",
         "stream_token_secret",
+        "rate_limit_burst",
+        "max_open_orders_per_key",
+        "max_streams_per_key",
+        "stream_idle_timeout_s",
         mode="before",
     )
     @classmethod
@@ -354,6 +387,17 @@ class Settings(BaseSettings):
                 "OEE_WALLET_AIRDROP_SOL=2 and OEE_WALLET_MIN_SOL=1 (or 0 to disable)"
             )
         return self
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        parse_rate(value)  # refused at start, with the form it must take
+        return value
+
+    @property
+    def rate_policy(self) -> RatePolicy | None:
+        """`rate_limit` and `rate_limit_burst` as a policy; None: no rate limit."""
+        return parse_rate(self.rate_limit, self.rate_limit_burst)
 
     @property
     def chain_quotes(self) -> bool:

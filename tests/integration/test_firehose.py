@@ -190,6 +190,9 @@ async def test_many_clients_connected_before_the_orders_each_get_every_event_in_
         return frames
 
     monkeypatch.setattr(api.engine.orders, "active", loaded_active)
+    # 200 streams from one address: more than one client may hold by default.
+    no_cap = api.engine.settings.model_copy(update={"max_streams_per_key": None})
+    monkeypatch.setattr(api.engine, "settings", no_cap)
     async with contextlib.AsyncExitStack() as stack:
         sockets = await asyncio.gather(
             *(stack.enter_async_context(api.ws("/ws/orders?recent=20")) for _ in range(clients))

@@ -43,6 +43,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "recovery": RecoverySettings(interval_s=0.5, stale_after_s=1.0),
         "database_url": None,
         "redis_url": None,
+        # Tests poll the API as fast as they like; the limits have tests of their own.
+        "rate_limit": "off",
     }
     base.update(overrides)
     return Settings(**base)

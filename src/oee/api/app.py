@@ -29,6 +29,7 @@ from oee.api.access import AccessMiddleware, document_access
 from oee.api.errors import install_error_handlers
 from oee.api.examples import ok
 from oee.api.keys import KeyRing, load_keyring
+from oee.api.limits import EXPOSED_HEADERS, document_limits, install_limits
 from oee.api.stream_tokens import StreamTokens, signing_secret
 from oee.bootstrap import Engine
 
@@ -57,6 +58,17 @@ replay the events after `seq` instead of a snapshot. A malformed id or `since` g
 gets 404 `ORDER_NOT_FOUND` for it and never sees it listed or streamed. Admin keys see every
 order. An engine without keys runs open and ignores keys.
 
+**Limits.** Each key (each client address, without keys) may make `OEE_RATE_LIMIT` requests
+(default 50 a second, 100 at once); every call but `/health`, `/ready` and `/metrics` counts,
+WebSocket handshakes too. Beyond it: 429 `RATE_LIMITED` with `Retry-After`. Every counted answer
+carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy`
+(IETF draft-ietf-httpapi-ratelimit-headers-06). A key may have `OEE_MAX_OPEN_ORDERS_PER_KEY`
+unfinished orders (429 `TOO_MANY_OPEN_ORDERS` beyond) and `OEE_MAX_STREAMS_PER_KEY` open streams
+per server (429 `TOO_MANY_STREAMS`, at the handshake for a WebSocket). A stream with no event and
+no message from its client for `OEE_STREAM_IDLE_TIMEOUT_S` (300 s) is closed: an
+`IDLE_TIMEOUT` error frame and close code 4408 (SSE: an `error` event); send any text message
+to keep a quiet WebSocket open.
+
 **Errors.** Every 4xx and 5xx body is `{"code": "<MACHINE_CODE>", "message": "..."}`, with an
 `errors` list of `{field, message}` when fields are at fault. 400 `MALFORMED_JSON`,
 `BODY_NOT_OBJECT`, `INVALID_ORDER_ID`; 401 `UNAUTHENTICATED`; 403 `FORBIDDEN`; 404 `ORDER_NOT_FOUND`, `NOT_FOUND`; 405
@@ -67,7 +79,8 @@ rules (`UNKNOWN_TOKEN`, `SAME_TOKEN`, `AMOUNT_NOT_POSITIVE`, `AMOUNT_NOT_FINITE`
 `AMOUNT_NOT_NUMBER`, `AMOUNT_TOO_LARGE`, `AMOUNT_TOO_PRECISE`, `SLIPPAGE_OUT_OF_RANGE`; for
 limit and sniper orders `FIELD_NOT_FOR_TYPE`, `LIMIT_PRICE_REQUIRED`, `LIMIT_PRICE_INVALID`,
 `EXPIRY_CONFLICT`, `EXPIRY_INVALID`, `EXPIRY_IN_PAST`, `EXPIRY_TOO_FAR`, `UNKNOWN_VENUE`,
-`PRICE_IMPACT_OUT_OF_RANGE`, `INVALID_MINT`, `SNIPER_TOKEN_IN`), `NO_ROUTE`; 502 `CHAIN_ERROR`; 503 `SERVICE_UNAVAILABLE`,
+`PRICE_IMPACT_OUT_OF_RANGE`, `INVALID_MINT`, `SNIPER_TOKEN_IN`), `NO_ROUTE`; 429 `RATE_LIMITED`,
+`TOO_MANY_OPEN_ORDERS`, `TOO_MANY_STREAMS`; 502 `CHAIN_ERROR`; 503 `SERVICE_UNAVAILABLE`,
 `QUOTES_UNAVAILABLE`; 500 `INTERNAL_ERROR`. The simulator relays (`/api/sim/...`, a demo
 surface) add 422 `INVALID_FAULT_RATE`, the launch rules (`INVALID_SYMBOL`, ...) and the price
 moves' (`INVALID_PAIR`, `NO_POOL`, `PEGGED_PAIR`, `INVALID_PERCENT`), 409
@@ -113,6 +126,8 @@ def create_app(engine: Engine, keyring: KeyRing | None = None) -> FastAPI:
     app.state.keyring = keyring
     app.state.stream_tokens = StreamTokens(keyring, signing_secret(engine.settings, keyring))
     install_error_handlers(app)
+    # Inside the access check (added before it): limits count the authenticated key.
+    install_limits(app, engine)
     if keyring.enabled:
         # Outside the routes and inside CORS, so a preflight needs no key and a refusal still
         # carries the CORS headers a configured origin's page needs to read it.
@@ -126,7 +141,7 @@ def create_app(engine: Engine, keyring: KeyRing | None = None) -> FastAPI:
             allow_origins=sorted(engine.settings.allowed_origins),
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Authorization", "X-API-Key", "Idempotency-Key"],
-            expose_headers=["Idempotent-Replayed", "Retry-After"],
+            expose_headers=["Idempotent-Replayed", "Retry-After", *EXPOSED_HEADERS],
         )
 
     @app.get(
@@ -180,5 +195,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             components.pop(name, None)
         orders.document_price_impact_cap(schema, engine_settings.max_price_impact_cap_bps)
         document_access(schema)
+        document_limits(schema)
         app.openapi_schema = schema
     return app.openapi_schema

@@ -312,6 +312,24 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
         "percent must be a number from -90 to 900, got 1000",
         [{"field": "percent", "message": "percent must be a number from -90 to 900, got 1000"}],
     ),
+    # 429: the limits of a key (or, without keys, of an address); see `oee.api.limits`
+    "RATE_LIMITED": (
+        429,
+        "too many requests from key 'desk': at most 50/s (burst 100); retry in 1 s",
+        None,
+    ),
+    "TOO_MANY_OPEN_ORDERS": (
+        429,
+        "key 'desk' has 1000 unfinished orders, the most allowed "
+        "(OEE_MAX_OPEN_ORDERS_PER_KEY=1000): wait for some to finish, or cancel some",
+        None,
+    ),
+    "TOO_MANY_STREAMS": (
+        429,
+        "key 'desk' has 100 streams open on this server, the most allowed "
+        "(OEE_MAX_STREAMS_PER_KEY=100): close one first",
+        None,
+    ),
     # 5xx
     "INTERNAL_ERROR": (500, "internal error; it has been logged", None),
     "SIMULATOR_ERROR": (502, "the simulator at http://sim/admin/faults answered 500: ...", None),
@@ -374,6 +392,7 @@ _DESCRIPTIONS = {
     413: "The body is larger than the server accepts.",
     415: "The body is not sent as `application/json`.",
     422: "A missing or mistyped field, or a rule broken; `code` says which.",
+    429: "A limit of the caller's key (or address) is reached; `code` says which.",
     500: "A bug; it has been logged and no traceback leaks.",
     502: "The simulator refused.",
     503: "A backing service cannot be reached; retry shortly.",

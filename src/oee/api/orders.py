@@ -34,6 +34,7 @@ from oee.api.deps import (
 )
 from oee.api.errors import ApiError
 from oee.api.examples import EXAMPLE_ID, ORDER_RULES, TRIGGER_RULES, error_responses, ok
+from oee.api.limits import check_open_orders
 from oee.api.openapi import (
     EXAMPLE_CANCELLED_ORDER,
     EXAMPLE_ORDER,
@@ -171,6 +172,7 @@ async def execute(request: Request) -> JSONResponse:
         now=engine.clock.now(),
         price_impact_cap_bps=engine.settings.max_price_impact_cap_bps,
     )
+    await check_open_orders(request)  # 429 TOO_MANY_OPEN_ORDERS (oee.api.limits)
     accepted = await engine.orders.submit(cmd, key, principal_of(request).name)
     oid = accepted.order_id
     headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None

@@ -3,7 +3,8 @@
 The same stream as the WebSocket (`OrderStream`: snapshot or replay, then every event once, in
 seq order, gaps filled from the log), for clients without WebSocket. Each event carries its seq
 as the SSE `id`, so a browser's `EventSource` reconnects with `Last-Event-ID` and gets exactly
-what it missed. The response ends after a terminal event.
+what it missed. The response ends after a terminal event, or with an `error` event
+(`IDLE_TIMEOUT`) after `OEE_STREAM_IDLE_TIMEOUT_S` without one (`oee.api.limits`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from oee.api.deps import OrderIdPath, engine_of, parse_order_id, principal_of, visible_order
 from oee.api.errors import ApiError
 from oee.api.examples import EXAMPLE_ID, error_responses, ok
+from oee.api.limits import idle_frame
 from oee.api.streams import OrderStream, StreamClosed, parse_since
 from oee.domain.events import JSON
 
@@ -70,17 +72,30 @@ async def order_events(request: Request, order_id: OrderIdPath) -> StreamingResp
         finally:
             await frames.put(_END)
 
+    idle_s = engine.settings.stream_idle_timeout_s
+
     async def body() -> AsyncIterator[str]:
         pumping = asyncio.ensure_future(pump())
+        loop = asyncio.get_running_loop()
+        quiet_since = loop.time()
         try:
             while True:
+                wait = KEEPALIVE_S
+                if idle_s is not None:
+                    wait = min(wait, max(quiet_since + idle_s - loop.time(), 0.0))
                 try:
-                    frame = await asyncio.wait_for(frames.get(), KEEPALIVE_S)
+                    frame = await asyncio.wait_for(frames.get(), wait)
                 except TimeoutError:
+                    if idle_s is not None and loop.time() - quiet_since >= idle_s:
+                        # No id: the client's Last-Event-ID stays the last event's seq.
+                        engine.metrics.limited_for("IDLE_TIMEOUT").inc()
+                        yield f"event: error\ndata: {json.dumps(idle_frame(idle_s))}\n\n"
+                        return
                     yield ": keepalive\n\n"
                     continue
                 if frame is _END:
                     break
+                quiet_since = loop.time()
                 yield _format(frame)
             pumping.result()  # surface a failed stream (logged by the server) rather than hide it
         finally:

@@ -77,6 +77,10 @@ class ChaosConfig:
             "OEE_RECOVERY_INTERVAL_S": "1",
             "OEE_RECOVERY_STALE_AFTER_S": "3",
             "OEE_LOG_LEVEL": "INFO",
+            # One client drives all the load: the per-client limits are not what is tested.
+            "OEE_RATE_LIMIT": "off",
+            "OEE_MAX_STREAMS_PER_KEY": "",
+            "OEE_MAX_OPEN_ORDERS_PER_KEY": "",
         }
 
 

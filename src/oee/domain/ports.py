@@ -13,6 +13,7 @@ from typing import Protocol
 
 from oee.domain.events import OrderEvent
 from oee.domain.orders import IdempotencyKey, Order, SignedSwap
+from oee.domain.ratelimit import RateDecision, RatePolicy
 from oee.domain.routing import Quote
 from oee.domain.tokens import Token
 
@@ -449,3 +450,22 @@ class LaunchFeed(Protocol):
             ValueError: `mint` is not a base58 public key.
             ExecutionError: RPC_UNAVAILABLE (retryable) or RPC_ERROR.
         """
+
+
+class RateLimiter(Protocol):
+    """How often each client may call the API (`oee.domain.ratelimit`: the policy, the GCRA).
+
+    Adapters: `oee.adapters.ratelimit.memory` (one process) and `.redis` (every API process of a
+    deployment shares each client's budget).
+    """
+
+    async def hit(self, key: str, policy: RatePolicy) -> RateDecision | None:
+        """Count one request of client `key` under `policy`, and say whether it may pass.
+
+        A refused request costs nothing: it does not push the client's next chance further
+        away. Returns None when the limiter's store cannot be reached: the caller lets the
+        request through (the limiter fails open; the adapter logs it).
+        """
+
+    async def close(self) -> None:
+        """Release connections."""
