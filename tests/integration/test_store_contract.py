@@ -524,18 +524,23 @@ async def test_idempotency_keys_are_per_owner(store: SqlAlchemyStore) -> None:
     assert await store.purge_idempotency_keys(T0 + timedelta(hours=25)) == 3
 
 
+async def migrate_to(store_url: str, revision: str, *, down: bool = False) -> None:
+    """Upgrade (or downgrade) the database to exactly `revision`."""
+    engine = create_async_engine(store_url)
+    try:
+        async with engine.begin() as conn:
+            step = command.downgrade if down else command.upgrade
+            await conn.run_sync(lambda c: step(alembic_config(c), revision))
+    finally:
+        await engine.dispose()
+
+
 async def test_migration_0003_keeps_orders_and_keys_of_open_mode(store_url: str) -> None:
     """A database at 0002 with an order and its key: after the upgrade the order has no owner
     and the key still returns it, to open-mode callers only; downgrading drops owners again."""
 
     async def to(revision: str, down: bool = False) -> None:
-        engine = create_async_engine(store_url)
-        try:
-            async with engine.begin() as conn:
-                step = command.downgrade if down else command.upgrade
-                await conn.run_sync(lambda c: step(alembic_config(c), revision))
-        finally:
-            await engine.dispose()
+        await migrate_to(store_url, revision, down=down)
 
     ensure_sqlite_dir(store_url)
     await to("0002")
@@ -585,13 +590,7 @@ async def test_migration_0004_keeps_market_orders_and_refuses_to_drop_triggers(
     a limit order then stored blocks the downgrade (0003 could not say what it waits for)."""
 
     async def to(revision: str, down: bool = False) -> None:
-        engine = create_async_engine(store_url)
-        try:
-            async with engine.begin() as conn:
-                step = command.downgrade if down else command.upgrade
-                await conn.run_sync(lambda c: step(alembic_config(c), revision))
-        finally:
-            await engine.dispose()
+        await migrate_to(store_url, revision, down=down)
 
     ensure_sqlite_dir(store_url)
     await to("0003")
