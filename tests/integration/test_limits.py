@@ -69,8 +69,10 @@ def serve(api_engine: Engine, api_servers: dict[str, str], clock: SteeredClock) 
         update = {"rate_limit": "10/s", "rate_limit_burst": 3, **(KEYS if keys else {})}
         api_engine.settings = api_engine.settings.model_copy(update=update | settings)
         if api_servers:
+            # A generous timeout: on a loaded CI machine a slow answer would fail open and
+            # let a request through that the test expects refused.
             api_engine.rate_limiter = RedisRateLimiter(
-                api_servers["redis_url"], api_servers["redis_prefix"], clock=clock
+                api_servers["redis_url"], api_servers["redis_prefix"], clock=clock, timeout_s=10
             )
         else:
             api_engine.rate_limiter = MemoryRateLimiter(clock)

@@ -161,6 +161,7 @@ def test_cancel_is_documented_with_its_answers(spec: dict[str, Any]) -> None:
         "413",
         "415",
         "422",
+        "429",
         "500",
         "503",
     }
