@@ -66,9 +66,9 @@ from oee.adapters.store._codec import event_to_row, order_to_row
 from oee.adapters.store._schema import order_events, orders
 from oee.adapters.store.migrate import migrate
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore, make_engine
+from oee.devtools.steered_venue import SteeredVenue
 from oee.domain.orders import Order, OrderTerms, SubmitOrder
-from oee.domain.routing import Quote
-from oee.domain.tokens import MAINNET_TOKENS, Token
+from oee.domain.tokens import MAINNET_TOKENS
 from oee.logs import configure_logging
 from oee.services.triggers import TriggerService
 
@@ -89,27 +89,6 @@ QUIET = False
 
 
 # ---------------------------------------------------------------- the venue and the orders
-
-
-class SteeredVenue:
-    """A venue whose price (whole USDC per SOL, no fee, no impact) the benchmark sets."""
-
-    name = "raydium"
-    program_id = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8"
-    compute_units = 100_000
-
-    def __init__(self, price: Decimal) -> None:
-        self.price = price
-
-    async def quote(self, token_in: Token, token_out: Token, amount_in: int) -> Quote:
-        out = int(token_in.from_base_units(amount_in) * self.price * 10**token_out.decimals)
-        return Quote(self.name, amount_in, out, 0, 25, self.price, Decimal(0), "pool")
-
-    def forget_pools(self, token_a: Token, token_b: Token) -> None:
-        """Nothing cached."""
-
-    async def swap_instruction(self, request: object) -> object:
-        raise NotImplementedError
 
 
 def limit_of(index: int) -> Decimal:

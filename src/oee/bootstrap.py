@@ -256,6 +256,21 @@ def _build_worker(
         min_price=settings.min_cu_price_microlamports,
         max_price=settings.max_cu_price_microlamports,
     )
+    triggers = TriggerService(
+        store,
+        queue,
+        bus,
+        clock,
+        venues,
+        chain,
+        launches,
+        lease_s=settings.triggers.lease_s,
+        beat_s=settings.triggers.beat_s,
+        poll_s=settings.triggers.poll_s,
+        quote_timeout_s=settings.quote_timeout_s,
+        # The embedded engine is the only process: a previous run's holds are void at start.
+        take_over_at_start=take_over,
+    )
     executor = Executor(
         store,
         bus,
@@ -274,21 +289,7 @@ def _build_worker(
         fees=fees,
         max_notional_usd=settings.max_notional_usd,
         max_price_impact_bps=settings.max_price_impact_bps,
-    )
-    triggers = TriggerService(
-        store,
-        queue,
-        bus,
-        clock,
-        venues,
-        chain,
-        launches,
-        lease_s=settings.triggers.lease_s,
-        beat_s=settings.triggers.beat_s,
-        poll_s=settings.triggers.poll_s,
-        quote_timeout_s=settings.quote_timeout_s,
-        # The embedded engine is the only process: a previous run's holds are void at start.
-        take_over_at_start=take_over,
+        on_armed=triggers.watch,  # an order this worker arms is watched here at once
     )
     recovery = RecoverySweep(
         store,

@@ -21,9 +21,8 @@ from oee.adapters.clock import SystemClock
 from oee.adapters.queue.memory import MemoryQueue
 from oee.adapters.store.migrate import migrate
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore
+from oee.devtools.steered_venue import SteeredVenue
 from oee.domain.orders import Order, OrderTerms, SubmitOrder
-from oee.domain.routing import Quote
-from oee.domain.tokens import Token
 from oee.services.triggers import TriggerService
 
 
@@ -41,27 +40,6 @@ async def store(store_url: str) -> AsyncIterator[SqlAlchemyStore]:
     opened = SqlAlchemyStore.from_url(store_url)
     yield opened
     await opened.close()
-
-
-class SteeredVenue:
-    """A venue whose price (whole USDC per SOL, no impact) the test sets."""
-
-    name = "raydium"
-    program_id = "675kPX9MHTjS2zt1qfr1NYHuzeLXfQM9H24wFSUt1Mp8"
-    compute_units = 100_000
-
-    def __init__(self, price: Decimal) -> None:
-        self.price = price
-
-    async def quote(self, token_in: Token, token_out: Token, amount_in: int) -> Quote:
-        out = int(token_in.from_base_units(amount_in) * self.price * 10**token_out.decimals)
-        return Quote(self.name, amount_in, out, 0, 25, self.price, Decimal(0), "pool")
-
-    def forget_pools(self, token_a: Token, token_b: Token) -> None:
-        """Nothing cached."""
-
-    async def swap_instruction(self, request: object) -> object:
-        raise NotImplementedError
 
 
 async def arm(store: SqlAlchemyStore, limit: str, ttl_s: int = 3600) -> Order:

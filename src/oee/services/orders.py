@@ -107,11 +107,9 @@ class OrderService:
         Raises:
             NotCancellable: The order is routing or later (its status is on the error).
         """
-        for _ in range(5):  # each retry follows a move someone else made in between
+        while True:  # each pass follows a move someone else made (a pending order moves on)
             order = await self.store.get(order_id)
-            if order is None:
-                return None
-            if order.status is OrderStatus.CANCELLED:
+            if order is None or order.status is OrderStatus.CANCELLED:
                 return order
             if order.status not in CANCELLABLE:
                 raise NotCancellable(order)
@@ -123,10 +121,6 @@ class OrderService:
             await self.bus.publish(event)
             log.info("order_cancelled", order_id=order_id)
             return order
-        order = await self.store.get(order_id)
-        if order is not None and order.status is OrderStatus.CANCELLED:
-            return order
-        raise NotCancellable(order) if order is not None else LookupError(order_id)
 
     async def get(self, order_id: str) -> Order | None:
         """The order with this id, or None."""

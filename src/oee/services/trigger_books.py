@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +31,9 @@ class PriceBook:
 
     def __init__(self) -> None:
         self._orders: dict[str, Order] = {}
+        # How many armed orders of each size: the smallest is read every price round, and
+        # orders come in few distinct sizes, so this beats a scan of every order.
+        self._sizes: Counter[int] = Counter()
         self._keys: list[tuple[Decimal, str]] = []
         self._unsorted = False
         self._tombstones = 0
@@ -45,6 +49,7 @@ class PriceBook:
             self._orders[order.id] = order
             return
         self._orders[order.id] = order
+        self._sizes[order.amount_in] += 1
         self._keys.append((order.trigger.limit_price, order.id))
         self._unsorted = True
 
@@ -53,11 +58,14 @@ class PriceBook:
         order = self._orders.pop(order_id, None)
         if order is not None:
             self._tombstones += 1
+            self._sizes[order.amount_in] -= 1
+            if not self._sizes[order.amount_in]:
+                del self._sizes[order.amount_in]
         return order
 
     def smallest_amount(self) -> int:
         """The smallest order's size: the best price any order here can get is its price."""
-        return min(order.amount_in for order in self._orders.values())
+        return min(self._sizes)
 
     def crossed(self, best_price: Decimal) -> list[Order]:
         """Every order whose limit is at or below `best_price`, lowest limit first.

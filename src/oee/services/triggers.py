@@ -35,6 +35,7 @@ from oee.services.trigger_books import Expiries
 log = structlog.get_logger(__name__)
 
 CLAIM_BATCH = 1000
+LOGGED_IDS = 50  # order ids named in a batch's log line
 
 
 class TriggerService:
@@ -134,20 +135,21 @@ class TriggerService:
         if not moves:
             return 0
         written = await self.store.save_many(moves)
-        count = 0
+        moved = []
         for (order, event), done in zip(moves, written, strict=True):
             if not done:
                 log.info("order_moved_elsewhere", order_id=order.id, would_be=what)
                 continue
-            count += 1
-            log.info(what, order_id=order.id, status=order.status.value)
+            moved.append(order.id)
             await self.bus.publish(event)
             if order.status is OrderStatus.ROUTING:
                 try:
                     await self.queue.enqueue(order.id)
                 except Exception:  # the recovery sweep re-queues routing orders
                     log.warning("enqueue_failed_recovery_will_retry", order_id=order.id)
-        return count
+        # One line per batch: a round may fire thousands (the event log has every one).
+        log.info(what, count=len(moved), order_ids=moved[:LOGGED_IDS], watcher=self.id)
+        return len(moved)
 
     def _hold(self, order: Order) -> None:
         if order.trigger is None or order.id in self.held:

@@ -62,9 +62,7 @@ class Worker:
             wallet = self.funder.address  # public: the secret never leaves the signer
             await self.funder.ensure_funded()
         if self.triggers is not None:
-            # Before consuming: an order the executor arms is handed straight to the watchers.
-            self.executor.on_armed = self.triggers.watch
-            await self.triggers.start(self._stop)
+            await self.triggers.start(self._stop)  # before consuming: armed orders go to it
         await self.queue.consume(self.executor.run, self.concurrency)
         self._sweeper = asyncio.create_task(self.recovery.run(self._stop), name="recovery-sweep")
         log.info("worker_started", concurrency=self.concurrency, wallet=wallet)

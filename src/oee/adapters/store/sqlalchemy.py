@@ -262,13 +262,13 @@ def _recent(
 def _compare_and_set_many(
     conn: Connection, moves: list[tuple[dict[str, Any], dict[str, Any]]]
 ) -> list[bool]:
-    done = []
+    # Each compare-and-set needs its own row count; the events of those that moved go in one
+    # multi-row insert.
     with conn.begin():
-        for changes, event_row in moves:
-            moved = conn.execute(_CAS_UPDATE, changes).rowcount == 1
-            if moved:
-                conn.execute(_INSERT_EVENT, event_row)
-            done.append(moved)
+        done = [conn.execute(_CAS_UPDATE, changes).rowcount == 1 for changes, _ in moves]
+        events = [event_row for (_, event_row), moved in zip(moves, done, strict=True) if moved]
+        if events:
+            conn.execute(_INSERT_EVENT, events)
     return done
 
 
