@@ -38,10 +38,12 @@ from oee.api.limits import check_open_orders
 from oee.api.openapi import (
     EXAMPLE_CANCELLED_ORDER,
     EXAMPLE_ORDER,
+    EXAMPLE_TIMELINE,
     ActiveOrders,
     ExecuteAccepted,
     ExecuteRequest,
     OrderView,
+    TimelineView,
 )
 from oee.api.requests import parse_cancel, parse_execute
 from oee.api.views import order_view
@@ -264,6 +266,27 @@ async def get_order(order_id: OrderIdPath, request: Request) -> JSONResponse:
     if order_id == "execute":  # the one sibling path with another method: say so
         raise ApiError(405, "METHOD_NOT_ALLOWED", "use POST to execute", headers={"Allow": "POST"})
     return JSONResponse(order_view(await visible_order(request, parse_order_id(order_id))))
+
+
+@router.get(
+    "/{order_id}/timeline",
+    summary="An order's persisted event log, at once",
+    description="Every event the order has had, oldest first, each exactly as the WebSocket "
+    "and `GET /api/orders/{orderId}/events` send it (`seq`, `type`, `at`, and the event's "
+    "fields), with the order's `status` after the last one. Unlike the streams it never "
+    "waits: an order still in flight answers with what happened so far. Another API key's "
+    "order answers 404 `ORDER_NOT_FOUND`, as an unknown one does.",
+    response_model=TimelineView,
+    responses=ok(EXAMPLE_TIMELINE)
+    | error_responses("INVALID_ORDER_ID", "ORDER_NOT_FOUND", "SERVICE_UNAVAILABLE"),
+)
+async def timeline(order_id: OrderIdPath, request: Request) -> JSONResponse:
+    """The order's status and its events up to that status, read from the log."""
+    order = await visible_order(request, parse_order_id(order_id))
+    events = await engine_of(request).orders.events(order.id)
+    # Events saved after the order was read are left out, so `status` matches the last one.
+    wire = [e.to_wire() for e in events if e.seq <= order.seq]
+    return JSONResponse({"orderId": order.id, "status": order.status.value, "events": wire})
 
 
 _CANCEL_ERRORS = error_responses(
