@@ -181,7 +181,8 @@ def test_recent_declares_its_filters(spec: dict[str, Any]) -> None:
     assert params["status"]["enum"] == [s.value for s in OrderStatus]
     assert params["type"]["enum"] == [t.value for t in OrderType]
     codes = {b["code"] for b in examples_of(recent["responses"]["422"])}
-    assert codes == {"INVALID_LIMIT", "INVALID_STATUS", "INVALID_TYPE"}
+    assert codes == {"INVALID_LIMIT", "INVALID_STATUS", "INVALID_TYPE", "INVALID_SINCE_TIME"}
+    assert params["since"]["type"] == "string"
 
 
 def test_order_ids_are_declared_as_uuids(spec: dict[str, Any]) -> None:
