@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from oee.cli import check, remote, server
+from oee.cli import check, lookup, remote, server
 
 app = typer.Typer(
     name="oee",
@@ -32,7 +32,9 @@ PANELS: dict[str, tuple[Callable[..., None], ...]] = {
     "Use a running engine": (
         remote.submit,
         remote.cancel,
+        lookup.order,
         remote.orders,
+        lookup.quote,
         remote.wallet,
         remote.watch,
         remote.loadtest,
