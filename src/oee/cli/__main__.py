@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from oee.cli import check, lookup, remote, server
+from oee.cli import check, config, lookup, remote, server
 
 app = typer.Typer(
     name="oee",
@@ -28,6 +28,7 @@ PANELS: dict[str, tuple[Callable[..., None], ...]] = {
         server.worker,
         server.migrate,
         check.check,
+        config.config,
     ),
     "Use a running engine": (
         remote.submit,
