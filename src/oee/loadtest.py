@@ -13,11 +13,13 @@ import asyncio
 import itertools
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
+from rich.columns import Columns
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -82,6 +84,7 @@ class OrderOutcome:
     seq_violations: int = 0
     seq_gaps: int = 0
     unclean_close: bool = False
+    queue_s: float | None = None  # accepted -> first routing, by the engine's clock
 
 
 def _count(values: list[str]) -> dict[str, int]:
@@ -118,6 +121,10 @@ class LoadtestReport:
     confirmed_per_s: float
     latency_s: Latency  # submit -> terminal event
     submit_latency_s: Latency  # the POST alone
+    # What bounds the run (`oee.loadtest_bounds`): how long orders waited for a worker, and how
+    # busy the client itself was (its CPU seconds over the wall time: 1.0 is one core, full).
+    queue_wait_s: Latency = field(default_factory=lambda: Latency.of([]))
+    client_cpu_share: float = 0.0
 
     @property
     def finished(self) -> int:
@@ -141,6 +148,7 @@ def build_report(
     concurrency: int,
     wall_s: float,
     submit_window_s: float,
+    client_cpu_s: float = 0.0,
 ) -> LoadtestReport:
     """Reduce per-order outcomes to a report (pure, so the arithmetic is testable alone)."""
     by = _count([o.outcome for o in outcomes])
@@ -171,6 +179,8 @@ def build_report(
         confirmed_per_s=by.get("confirmed", 0) / wall,
         latency_s=Latency.of([o.total_s for o in outcomes if o.total_s is not None]),
         submit_latency_s=Latency.of([o.submit_s for o in outcomes if o.submit_s is not None]),
+        queue_wait_s=Latency.of([o.queue_s for o in outcomes if o.queue_s is not None]),
+        client_cpu_share=client_cpu_s / wall,
     )
 
 
@@ -212,10 +222,22 @@ class StreamCheck:
     terminal: str | None = None
     error: str | None = None  # a failed order's code, or the code of an error frame
     error_frame: bool = False
+    accepted_at: str | None = None  # the engine's timestamps, parsed only if both are seen
+    routed_at: str | None = None
+
+    @property
+    def queue_s(self) -> float | None:
+        """From acceptance to the first routing event: the wait for a free worker slot."""
+        if self.accepted_at is None or self.routed_at is None:
+            return None
+        wait = datetime.fromisoformat(self.routed_at) - datetime.fromisoformat(self.accepted_at)
+        return wait.total_seconds()
 
     def feed(self, frame: dict[str, Any]) -> bool:
         """Take one parsed frame; True once the order is terminal (possibly from the snapshot)."""
         kind = frame.get("type")
+        if kind == "routing" and self.routed_at is None:
+            self.routed_at = frame.get("at")
         seq = frame.get("seq")
         if isinstance(seq, int):
             if self.last_seq is not None:
@@ -228,6 +250,7 @@ class StreamCheck:
             # An order can finish before its stream opens; then the snapshot is all we get.
             order = frame.get("order") or {}
             kind, self.error = order.get("status"), order.get("error")
+            self.accepted_at = order.get("createdAt")
         elif kind == "error":
             self.error_frame, self.error = True, str(frame.get("code") or frame.get("error"))
             return False
@@ -264,6 +287,7 @@ async def _follow(
             pass  # abnormal close: a lost order, or an unclean close after a terminal event
         finally:  # also on a timeout or cancellation: a terminal order is not a timed-out one
             out.seq_violations, out.seq_gaps = check.violations, check.gaps
+            out.queue_s = check.queue_s
             if check.terminal is not None:
                 out.outcome, out.error = check.terminal, check.error
                 out.unclean_close = not (closed_by_server and ws.close_code == 1000)
@@ -398,7 +422,7 @@ async def run_loadtest(
     ) as client:
         with bar:
             run = _Run(client, base_url, body, count, timeout_s, bar, outcomes, lanes, headers)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             try:
                 async with asyncio.timeout(deadline_s), asyncio.TaskGroup() as group:
                     for _ in range(min(concurrency, count)):
@@ -406,12 +430,14 @@ async def run_loadtest(
             except TimeoutError:
                 pass  # the run's deadline; unfinished orders are already counted as timed out
             wall_s = time.perf_counter() - started
+            cpu_s = time.process_time() - cpu_started
     return build_report(
         outcomes,
         base_url=base_url,
         concurrency=concurrency,
         wall_s=wall_s,
         submit_window_s=max(run.last_answer - started, 0.0),
+        client_cpu_s=cpu_s,
     )
 
 
@@ -460,5 +486,7 @@ def render_report(report: LoadtestReport, console: Console) -> None:
         latency.add_row(
             name, str(stats.count), _ms(stats.p50), _ms(stats.p90), _ms(stats.p99), _ms(stats.max)
         )
+    from oee.loadtest_bounds import bounds_view
+
     console.print(table)
-    console.print(latency)
+    console.print(Columns([latency, bounds_view(report)]))

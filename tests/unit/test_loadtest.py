@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -20,6 +21,7 @@ from oee.loadtest import (
     run_loadtest,
     ws_url,
 )
+from oee.loadtest_bounds import verdict
 
 
 def test_percentile_interpolates_between_ranks() -> None:
@@ -198,3 +200,62 @@ async def test_run_loadtest_refuses_bad_arguments_before_any_order() -> None:
         await run_loadtest("localhost:3000", 1, progress=False)
     with pytest.raises(ValueError, match="concurrency"):
         await run_loadtest("http://h", 1, concurrency=0, progress=False)
+
+
+# --- what bounds the run ------------------------------------------------------------------------
+
+
+def test_stream_check_measures_the_queue_wait_by_the_engine_s_clock() -> None:
+    check = StreamCheck()
+    snapshot = {"createdAt": "2025-01-01T12:00:00+00:00", "status": "pending", "error": None}
+    check.feed({"type": "snapshot", "seq": 1, "order": snapshot})
+    assert check.queue_s is None  # not routed yet
+    check.feed({"type": "routing", "seq": 2, "at": "2025-01-01T12:00:12.5+00:00"})
+    check.feed({"type": "pending", "seq": 3, "at": "2025-01-01T12:00:13+00:00"})  # a retry
+    check.feed({"type": "routing", "seq": 4, "at": "2025-01-01T12:00:20+00:00"})
+    assert check.queue_s == 12.5  # the first pickup only
+
+
+def _bounded(queue: list[float], cpu_s: float) -> Any:
+    outcomes = [
+        OrderOutcome("confirmed", 200, None, 0.01, total, queue_s=wait)
+        for total, wait in zip([10.0, 14.0, 12.0], queue, strict=True)
+    ]
+    return build_report(
+        outcomes,
+        base_url="http://x",
+        concurrency=50,
+        wall_s=20.0,
+        submit_window_s=1.0,
+        client_cpu_s=cpu_s,
+    )
+
+
+def test_the_verdict_names_queueing_the_client_or_the_engine() -> None:
+    queued = _bounded([9.0, 12.0, 10.0], cpu_s=2.0)
+    assert queued.queue_wait_s.p50 == 10.0
+    assert queued.client_cpu_share == 0.1
+    assert verdict(queued).startswith("Bound by queueing: orders spent 83% of their median")
+    assert "50 in flight" in verdict(queued)
+    assert verdict(_bounded([9.0, 12.0, 10.0], cpu_s=18.0)).startswith("Bound by the client")
+    assert verdict(_bounded([0.1, 0.2, 0.1], cpu_s=1.0)).startswith("Bound by the engine's")
+    unseen = build_report(
+        [OrderOutcome("confirmed", 200, None, 0.01, 1.0)],
+        base_url="http://x",
+        concurrency=1,
+        wall_s=1.0,
+        submit_window_s=1.0,
+    )
+    assert verdict(unseen).startswith("Queue wait not seen")
+
+
+def test_render_report_says_what_bounds_the_run() -> None:
+    console = Console(record=True, width=200)
+    render_report(_bounded([9.0, 12.0, 10.0], cpu_s=2.0), console)
+    text = " ".join(console.export_text().split())
+    assert "What bounds the run" in text
+    assert "50 orders at once" in text
+    assert "unknown (not reported by the API" in text
+    assert "10,000 ms / 11,600 ms (83% of the latency p50)" in text
+    assert "10% of one core" in text
+    assert "Bound by queueing" in text
