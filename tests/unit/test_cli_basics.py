@@ -54,3 +54,9 @@ def test_a_start_logs_one_line_for_its_migrations_and_no_alembic_chatter(tmp_pat
         assert not any("alembic" in line for line in said), said
         migrated = [line for line in said if "database_migrated" in line]
         assert len(migrated) == (1 if attempt == 0 else 0), said
+
+
+def test_the_changelog_has_an_entry_for_this_version() -> None:
+    changelog = (Path(__file__).resolve().parents[2] / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"## [{oee.__version__}] - " in changelog
+    assert "## [Unreleased]" in changelog
