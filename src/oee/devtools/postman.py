@@ -28,6 +28,7 @@ from oee.api.openapi import (
     EXAMPLE_LIMIT_ORDER,
     EXAMPLE_MOVE,
     EXAMPLE_ORDER,
+    EXAMPLE_TIMELINE,
     EXAMPLE_WALLET,
 )
 
@@ -263,6 +264,20 @@ ORDERS: tuple[Call, ...] = (
         same_as=(("orderId", "orderId"),),
         has=("status", "seq", "quotes", "routing", "transaction", "result", "attempts"),
         example=EXAMPLE_ORDER,
+    ),
+    Call(
+        name="Order timeline",
+        method="GET",
+        path="/api/orders/{{orderId}}/timeline",
+        status=200,
+        description=(
+            "The order's status and every persisted event so far, oldest first, each exactly as "
+            "the streams send it (`seq`, `type`, `at`, and the event's fields). Answers at once, "
+            "even while the order is in flight (the streams wait for its end)."
+        ),
+        same_as=(("orderId", "orderId"),),
+        has=("status", "events"),
+        example=EXAMPLE_TIMELINE,
     ),
     Call(
         name="Order events (Server-Sent Events)",
