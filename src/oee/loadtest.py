@@ -125,6 +125,7 @@ class LoadtestReport:
     # busy the client itself was (its CPU seconds over the wall time: 1.0 is one core, full).
     queue_wait_s: Latency = field(default_factory=lambda: Latency.of([]))
     client_cpu_share: float = 0.0
+    engine_slots: int | None = None  # `GET /api/engine`'s workerSlots; None: not reported
 
     @property
     def finished(self) -> int:
@@ -149,6 +150,7 @@ def build_report(
     wall_s: float,
     submit_window_s: float,
     client_cpu_s: float = 0.0,
+    engine_slots: int | None = None,
 ) -> LoadtestReport:
     """Reduce per-order outcomes to a report (pure, so the arithmetic is testable alone)."""
     by = _count([o.outcome for o in outcomes])
@@ -181,6 +183,7 @@ def build_report(
         submit_latency_s=Latency.of([o.submit_s for o in outcomes if o.submit_s is not None]),
         queue_wait_s=Latency.of([o.queue_s for o in outcomes if o.queue_s is not None]),
         client_cpu_share=client_cpu_s / wall,
+        engine_slots=engine_slots,
     )
 
 
@@ -373,6 +376,7 @@ async def run_loadtest(
     deadline_s: float | None = None,
     console: Console | None = None,
     api_key: str | None = None,
+    engine_slots: int | None = None,
 ) -> LoadtestReport:
     """Submit `count` market orders and follow each over WebSocket to its terminal event.
 
@@ -390,6 +394,7 @@ async def run_loadtest(
             out and orders not yet submitted are never submitted.
         console: Where the progress bar goes; stderr by default.
         api_key: Sent as `Authorization: Bearer` on every request and stream, when given.
+        engine_slots: The engine's worker slots (`GET /api/engine`), for the report's bounds.
 
     Returns:
         The report. A refused, lost or timed-out order is counted in it, never raised.
@@ -438,6 +443,7 @@ async def run_loadtest(
         wall_s=wall_s,
         submit_window_s=max(run.last_answer - started, 0.0),
         client_cpu_s=cpu_s,
+        engine_slots=engine_slots,
     )
 
 

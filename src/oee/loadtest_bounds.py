@@ -3,7 +3,8 @@
 A latency figure alone misleads: "p50 13.8 s" with 50 orders in flight against 10 worker slots
 is time spent queueing for a slot, not a slow engine, and a client that saturates its own core
 measures itself. So the report says how many orders the client kept in flight, what the engine
-runs at once (its worker slots: the API does not report them, so "unknown"), how long orders
+runs at once (its worker slots, from `GET /api/engine`; "unknown" when the process that
+answers runs no worker, as `oee api` does), how long orders
 waited between acceptance and their first routing event (the engine's own timestamps, read off
 each stream), and how busy the client's CPU was; then which of these bounds the run.
 """
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
 
 CLIENT_BOUND = 0.85  # of one core: an asyncio client this busy lags behind its own streams
 QUEUE_BOUND = 0.5  # of the median latency spent waiting for a worker slot
-SLOTS_UNKNOWN = "unknown (not reported by the API; each worker runs OEE_WORKER_CONCURRENCY at once)"
+SLOTS_UNKNOWN = (
+    "unknown (the API process runs no worker; each oee worker runs OEE_WORKER_CONCURRENCY)"
+)
 
 
 def _ms(seconds: float | None) -> str:
@@ -47,11 +50,13 @@ def verdict(report: LoadtestReport) -> str:
         )
     share = queue_share(report)
     if share is not None and share >= QUEUE_BOUND:
+        slots = report.engine_slots
+        against = f"against {slots} worker slots" if slots else "is more than the engine runs"
         return (
             f"Bound by queueing: orders spent {share:.0%} of their median latency waiting for a "
-            f"free worker slot; {report.concurrency} in flight is more than the engine runs at "
-            "once, so the latency is mostly queue time, not slow execution (add workers or "
-            "OEE_WORKER_CONCURRENCY, or lower --concurrency)."
+            f"free worker slot; {report.concurrency} in flight {against}"
+            f"{'' if slots else ' at once'}, so the latency is mostly queue time, not slow "
+            "execution (add workers or OEE_WORKER_CONCURRENCY, or lower --concurrency)."
         )
     if share is None:
         return (
@@ -77,7 +82,10 @@ def bounds_view(report: LoadtestReport) -> Group:
     cores = os.cpu_count() or 1
     rows = [
         ("in flight (client)", f"{report.concurrency} orders at once"),
-        ("engine worker slots", SLOTS_UNKNOWN),
+        (
+            "engine worker slots",
+            f"{report.engine_slots} orders at once" if report.engine_slots else SLOTS_UNKNOWN,
+        ),
         ("queue wait p50 / p90", waited if wait.count else "not seen"),
         ("client CPU", f"{report.client_cpu_share:.0%} of one core ({cores} on this machine)"),
     ]

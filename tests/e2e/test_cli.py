@@ -144,6 +144,11 @@ async def test_order_quote_and_orders_since_against_a_real_engine(engine: Engine
     assert recent.code == 0, recent
     assert order_id in recent.out
     assert "confirmed orders since 2m, newest first" in recent.out
+    load = await oee("loadtest", "4", "--concurrency", "4", "--no-progress", "--url", url)
+    assert load.code == 0, load
+    flat = " ".join(load.out.split())
+    assert re.search(r"engine worker slots │ \d+ orders at once", flat), load.out
+    assert "What bounds the run" in flat
     bad = await oee("orders", "--since", "soon", "--url", url)
     assert bad.code == 1
     assert bad.err.startswith("error: INVALID_SINCE_TIME: since must be")

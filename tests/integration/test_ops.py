@@ -22,11 +22,12 @@ import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
+import oee
 from oee.adapters.bus.memory import MemoryBus
 from oee.adapters.queue.memory import MemoryQueue
 from oee.adapters.store.migrate import migrate
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore
-from oee.settings import Settings
+from oee.settings import Settings, WorkerSettings
 from tests.support.api import Api, make_engine, recv_json, serve_api
 from tests.support.engine import make_settings, serve_engine
 from tests.support.services import PG_HOST, PG_PORT, PG_USER
@@ -214,6 +215,16 @@ async def test_ready_checks_the_chain_in_a_process_that_executes_orders(
         assert response.status_code == 200, response.text
         checks = {"store": "ok", "queue": "ok", "bus": "ok", "chain": "ok"}
         assert response.json() == {"ready": True, "checks": checks}
+
+
+async def test_engine_reports_its_worker_slots_only_where_it_runs_a_worker(
+    api: Api, settings_for: Callable[..., Settings]
+) -> None:
+    api_only = await api.http.get("/api/engine")  # no worker in this process
+    assert api_only.json() == {"version": oee.__version__, "workerSlots": None}
+    async for server in serve_engine(settings_for(worker=WorkerSettings(concurrency=7))):
+        answer = (await server.client.get("/api/engine")).json()
+        assert answer == {"version": oee.__version__, "workerSlots": 7}
 
 
 async def test_not_ready_when_the_rpc_node_is_away(tmp_path: Path) -> None:

@@ -238,6 +238,15 @@ def test_the_verdict_names_queueing_the_client_or_the_engine() -> None:
     assert verdict(queued).startswith("Bound by queueing: orders spent 83% of their median")
     assert "50 in flight" in verdict(queued)
     assert verdict(_bounded([9.0, 12.0, 10.0], cpu_s=18.0)).startswith("Bound by the client")
+    known = build_report(
+        [OrderOutcome("confirmed", 200, None, 0.01, 10.0, queue_s=8.0)],
+        base_url="http://x",
+        concurrency=50,
+        wall_s=1.0,
+        submit_window_s=1.0,
+        engine_slots=10,
+    )
+    assert "50 in flight against 10 worker slots, so the latency" in verdict(known)
     assert verdict(_bounded([0.1, 0.2, 0.1], cpu_s=1.0)).startswith("Bound by the engine's")
     unseen = build_report(
         [OrderOutcome("confirmed", 200, None, 0.01, 1.0)],
@@ -255,7 +264,7 @@ def test_render_report_says_what_bounds_the_run() -> None:
     text = " ".join(console.export_text().split())
     assert "What bounds the run" in text
     assert "50 orders at once" in text
-    assert "unknown (not reported by the API" in text
+    assert "unknown (the API process runs no worker" in text
     assert "10,000 ms / 11,600 ms (83% of the latency p50)" in text
     assert "10% of one core" in text
     assert "Bound by queueing" in text

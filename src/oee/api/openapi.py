@@ -582,6 +582,15 @@ class TimelineView(BaseModel):
     )
 
 
+class EngineView(BaseModel):
+    """This engine process: its version, and what it executes at once."""
+
+    version: str
+    workerSlots: int | None = Field(
+        description="Orders this process executes at once; null when it runs no worker."
+    )
+
+
 class FieldError(BaseModel):
     field: str
     message: str

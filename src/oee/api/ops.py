@@ -1,4 +1,5 @@
-"""Operations routes: `GET /metrics` for Prometheus and `GET /ready` for load balancers.
+"""Operations routes: `GET /metrics` for Prometheus, `GET /ready` for load balancers, and
+`GET /api/engine` for clients that size their load (what this process runs at once).
 
 `/health` (in `oee.api.app`) says the process is up; `/ready` says it can do its job right now,
 by pinging what it depends on. A process that executes orders (`oee serve`, `oee worker`) also
@@ -17,8 +18,10 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+import oee
 from oee.api.deps import engine_of
 from oee.api.examples import error_responses, ok
+from oee.api.openapi import EngineView
 from oee.bootstrap import Engine
 
 log = structlog.get_logger(__name__)
@@ -99,6 +102,24 @@ async def ready(request: Request) -> JSONResponse:
     message = "not ready: " + "; ".join(f"{name} is down ({why})" for name, why in down.items())
     body = {"ready": False, "code": "NOT_READY", "message": message, "checks": checks}
     return JSONResponse(body, status_code=503, headers=_NO_STORE)
+
+
+@router.get(
+    "/api/engine",
+    summary="This engine process: its version and its worker slots",
+    description="`workerSlots` is how many orders this process executes at once "
+    "(OEE_WORKER_CONCURRENCY) when it runs a worker (`oee serve`); null for an API-only "
+    "process (`oee api`), whose orders run in separate `oee worker` processes of "
+    "OEE_WORKER_CONCURRENCY slots each. More orders in flight than slots wait in the queue.",
+    response_model=EngineView,
+    responses=ok({"version": oee.__version__, "workerSlots": 10})
+    | error_responses("SERVICE_UNAVAILABLE"),
+)
+async def engine_info(request: Request) -> JSONResponse:
+    """The package version and, in a process with a worker, its slots."""
+    engine = engine_of(request)
+    slots = engine.settings.worker.concurrency if engine.worker is not None else None
+    return JSONResponse({"version": oee.__version__, "workerSlots": slots})
 
 
 async def readiness(engine: Engine) -> dict[str, str]:

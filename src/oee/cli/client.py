@@ -134,6 +134,18 @@ class EngineClient:
         answer: dict[str, Any] = await self._call("GET", "/health")
         return answer
 
+    async def worker_slots(self) -> int | None:
+        """`GET /api/engine`'s `workerSlots`: what the engine runs at once, when it says (None
+        for an API-only process, or an engine older than that route)."""
+        try:
+            answer: dict[str, Any] = await self._call("GET", "/api/engine")
+        except CliError as error:
+            if error.code in ("NOT_FOUND", "HTTP_404"):
+                return None
+            raise
+        slots = answer.get("workerSlots")
+        return slots if isinstance(slots, int) else None
+
     async def submit(
         self,
         token_in: str,

@@ -522,6 +522,7 @@ def loadtest(
             # An engine that is not running, or a refused key, is one line, not a report.
             await client.health()
             await client.active()
+            slots = await client.worker_slots()
         return await run_loadtest(
             url,
             count,
@@ -533,6 +534,7 @@ def loadtest(
             timeout_s=timeout,
             progress=progress,
             api_key=api_key,
+            engine_slots=slots,
         )
 
     try:

@@ -177,6 +177,19 @@ SERVICE: tuple[Call, ...] = (
         example={"ready": True, "checks": {"store": "ok", "queue": "ok", "bus": "ok"}},
     ),
     Call(
+        name="Engine",
+        method="GET",
+        path="/api/engine",
+        status=200,
+        description=(
+            "The package version and `workerSlots`: how many orders this process executes at "
+            "once (null for an API-only process, whose workers run apart). More orders in "
+            "flight than slots wait in the queue."
+        ),
+        has=("version", "workerSlots"),
+        example={"version": "0.1.0", "workerSlots": 10},
+    ),
+    Call(
         name="Metrics",
         method="GET",
         path="/metrics",
