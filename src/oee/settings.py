@@ -155,18 +155,34 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="OEE_", extra="ignore", populate_by_name=True)
 
-    env: str = "development"
+    env: str = Field(
+        "development", description="A name for this deployment, shown by `GET /health`."
+    )
     # Loopback unless told otherwise: an engine reachable from elsewhere must say so on purpose
     # (and, without API keys, also set allow_open; see `oee.api.keys.exposure_problem`).
     host: str = Field(
         "127.0.0.1", description="Interface to listen on; 0.0.0.0 serves every interface."
     )
-    port: int = Field(3000, ge=1, le=65535, validation_alias=AliasChoices("PORT", "OEE_PORT"))
-    data_dir: Path = Path(".oee")
-    database_url: str | None = Field(
-        None, validation_alias=AliasChoices("DATABASE_URL", "OEE_DATABASE_URL")
+    port: int = Field(
+        3000,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("PORT", "OEE_PORT"),
+        description="Port for HTTP and WebSocket (also read as OEE_PORT).",
     )
-    redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "OEE_REDIS_URL"))
+    data_dir: Path = Field(
+        Path(".oee"), description="The SQLite file, the engine wallet and the simulated chain."
+    )
+    database_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("DATABASE_URL", "OEE_DATABASE_URL"),
+        description="PostgreSQL (postgresql://...); unset: SQLite in OEE_DATA_DIR.",
+    )
+    redis_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("REDIS_URL", "OEE_REDIS_URL"),
+        description="Redis for the BullMQ queue and the event bus; unset: both in memory.",
+    )
     redis_prefix: str = Field("oee", description="Prefix of every Redis key and channel.")
     cluster: Literal["sim", "devnet", "mainnet-beta"] = Field(
         "sim",
@@ -229,13 +245,17 @@ class Settings(BaseSettings):
     meteora_quote_url: str | None = Field(
         None, description="Meteora quote API; unset: rpc/meteora."
     )
-    migrate_on_start: bool = True
-    max_attempts: int = Field(3, ge=1, le=20)
+    migrate_on_start: bool = Field(
+        True, description="Apply database migrations at start (else run `oee migrate`)."
+    )
+    max_attempts: int = Field(3, ge=1, le=20, description="Attempts per order before it fails.")
     retry_base_delay_s: float = Field(
         0.5, ge=0, description="First retry delay; doubles each time."
     )
-    retry_max_delay_s: float = Field(10.0, ge=0)
-    quote_timeout_s: float = Field(2.0, gt=0)
+    retry_max_delay_s: float = Field(10.0, ge=0, description="Longest delay between retries.")
+    quote_timeout_s: float = Field(
+        2.0, gt=0, description="How long a venue's quote may take before it counts as failed."
+    )
     max_price_impact_bps: int | None = Field(
         500,
         ge=1,
@@ -244,7 +264,9 @@ class Settings(BaseSettings):
         "before anything is signed (an order's own maxPriceImpactBps wins); empty: no check.",
     )
     confirm_poll_s: float = Field(0.2, gt=0, description="Signature status poll period.")
-    max_body_bytes: int = Field(16_384, ge=256)
+    max_body_bytes: int = Field(
+        16_384, ge=256, description="Largest request body; larger is 413 BODY_TOO_LARGE."
+    )
     max_price_impact_cap_bps: int = Field(
         5_000,
         ge=1,
@@ -254,8 +276,10 @@ class Settings(BaseSettings):
     idempotency_window_s: float = Field(
         86_400.0, gt=0, description="How long an Idempotency-Key keeps returning its order."
     )
-    log_level: str = "INFO"
-    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="Structured logs: `auto` is JSON when not on a terminal."
+    )
     wallet_path: Path | None = Field(
         None,
         description="The engine wallet's keypair file (JSON, mode 0600); unset: "
@@ -285,7 +309,9 @@ class Settings(BaseSettings):
     # API keys: `name=secret` pairs; the secret may be written as `sha256:<hex>` of itself.
     # SecretStr: a settings object printed or logged never shows them.
     api_keys: SecretStr = Field(
-        SecretStr(""), description="Comma-separated name=secret API keys; empty: open mode."
+        SecretStr(""),
+        description="Comma-separated name=secret API keys (a secret may be written as "
+        "sha256:<hex> of itself); empty: open mode.",
     )
     api_keys_file: Path | None = Field(
         None, description="A file of API keys, one name=secret a line (# comments)."

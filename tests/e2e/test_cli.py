@@ -9,6 +9,7 @@ order (its retries, exit code 1) and an order that is still being worked.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import sys
@@ -117,6 +118,35 @@ async def test_orders_lists_recent_and_active_orders(engine: EngineProcess) -> N
     both = await oee("orders", "--active", "--recent", "3", "--url", engine.base_url)
     assert both.code == 2
     assert "not both" in both.err
+
+
+@in_module_loop
+async def test_order_quote_and_orders_since_against_a_real_engine(engine: EngineProcess) -> None:
+    url = engine.base_url
+    done = await oee("submit", "SOL", "USDC", "0.5", "--watch", "--url", url)
+    assert done.code == 0, done
+    order_id = done.out.splitlines()[0]
+    story = await oee("order", order_id, "--url", url, COLUMNS="80")
+    assert (story.code, story.err) == (0, "")
+    flat = " ".join(story.out.split())
+    for stage in ("pending", "routing", "building", "submitted", "confirmed"):
+        assert re.search(rf"\d {stage} [\d,.]+ m?s", flat), stage
+    assert re.search(r"raydium( ★)? meteora( ★)?", flat)  # both venues side by side
+    assert re.search(r"routing: (raydium|meteora) wins by [\d.]+ bps \(\+[\d.]+ USDC over", flat)
+    assert re.search(r"1 confirmed · (raydium|meteora) · fee [\d,]+ lamports", flat)
+    assert "result: confirmed on" in flat
+    raw = await oee("order", order_id, "--json", "--url", url)
+    assert [e["type"] for e in json.loads(raw.out)["timeline"]["events"]][-1] == "confirmed"
+    quote = await oee("quote", "SOL", "USDC", "1.5", "--url", url)
+    assert quote.code == 0, quote
+    assert re.search(r"routing: (raydium|meteora) wins by", quote.out)
+    recent = await oee("orders", "--since", "2m", "--status", "confirmed", "--url", url)
+    assert recent.code == 0, recent
+    assert order_id in recent.out
+    assert "confirmed orders since 2m, newest first" in recent.out
+    bad = await oee("orders", "--since", "soon", "--url", url)
+    assert bad.code == 1
+    assert bad.err.startswith("error: INVALID_SINCE_TIME: since must be")
 
 
 @in_module_loop
@@ -265,7 +295,9 @@ async def test_a_url_that_is_not_http_is_one_clear_line() -> None:
         ("worker", ["OEE_WORKER_CONCURRENCY", "OEE_WORKER_GRACE_S", "DATABASE_URL", "REDIS_URL"]),
         ("migrate", ["DATABASE_URL", "OEE_DATA_DIR"]),
         ("submit", ["--slippage-bps", "--watch", "--timeout", "OEE_URL"]),
-        ("orders", ["--active", "--recent", "OEE_URL"]),
+        ("orders", ["--active", "--recent", "--since", "OEE_URL"]),
+        ("order", ["--json", "OEE_URL"]),
+        ("quote", ["--slippage-bps", "--json", "OEE_URL"]),
         ("watch", ["--recent", "--rows", "--duration", "OEE_URL"]),
         ("loadtest", ["--slippage-bps", "--timeout", "--no-progress", "--concurrency", "OEE_URL"]),
     ],

@@ -621,3 +621,18 @@ async def test_migration_0004_keeps_market_orders_and_refuses_to_drop_triggers(
         await store.close()
     with pytest.raises(RuntimeError, match="limit or sniper orders exist"):
         await to("0003", down=True)
+
+
+async def test_recent_since_keeps_orders_created_at_or_after_it(store: SqlAlchemyStore) -> None:
+    made = [new_order(at=T0 + timedelta(minutes=i)) for i in range(4)]
+    for order, first in made:
+        await store.create(order, first)
+    await advance(store, made[1][0], "routing", "failed")
+    since = T0 + timedelta(minutes=1)
+    assert [o.id for o in await store.recent(10, since=since)] == [made[i][0].id for i in (3, 2, 1)]
+    # Any offset names the same instant; filters combine.
+    elsewhere = since.astimezone(timezone(timedelta(hours=-5)))
+    assert [o.id for o in await store.recent(10, since=elsewhere, status="pending")] == [
+        made[i][0].id for i in (3, 2)
+    ]
+    assert await store.recent(10, since=T0 + timedelta(hours=1)) == []

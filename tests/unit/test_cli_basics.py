@@ -27,7 +27,7 @@ def test_python_dash_m_oee_is_the_same_command() -> None:
 
 
 def test_every_client_command_takes_url_as_an_option() -> None:
-    for command in ("submit", "cancel", "orders", "wallet", "watch", "loadtest"):
+    for command in ("submit", "cancel", "order", "orders", "quote", "wallet", "watch", "loadtest"):
         result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0, result.output
         assert "--url" in result.output, command

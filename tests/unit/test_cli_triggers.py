@@ -56,9 +56,14 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
         return {**_view("limit", "cancelled"), "orderId": order_id}
 
     async def recent(
-        self: EngineClient, limit: int, *, status: str | None = None, order_type: str | None = None
+        self: EngineClient,
+        limit: int,
+        *,
+        status: str | None = None,
+        order_type: str | None = None,
+        since: str | None = None,
     ) -> list[dict[str, Any]]:
-        calls.append(("recent", (limit, status, order_type)))
+        calls.append(("recent", (limit, status, order_type) + ((since,) if since else ())))
         return [_view("limit", "watching")]
 
     monkeypatch.setattr(EngineClient, "submit", submit)

@@ -181,10 +181,28 @@ def test_recent_declares_its_filters(spec: dict[str, Any]) -> None:
     assert params["status"]["enum"] == [s.value for s in OrderStatus]
     assert params["type"]["enum"] == [t.value for t in OrderType]
     codes = {b["code"] for b in examples_of(recent["responses"]["422"])}
-    assert codes == {"INVALID_LIMIT", "INVALID_STATUS", "INVALID_TYPE"}
+    assert codes == {"INVALID_LIMIT", "INVALID_STATUS", "INVALID_TYPE", "INVALID_SINCE_TIME"}
+    assert params["since"]["type"] == "string"
 
 
 def test_order_ids_are_declared_as_uuids(spec: dict[str, Any]) -> None:
-    for path in ("/api/orders/{order_id}", "/api/orders/{order_id}/events"):
+    paths = (
+        "/api/orders/{order_id}",
+        "/api/orders/{order_id}/events",
+        "/api/orders/{order_id}/timeline",
+    )
+    for path in paths:
         (param,) = [p for p in spec["paths"][path]["get"]["parameters"] if p["in"] == "path"]
         assert param["schema"]["format"] == "uuid", path
+
+
+def test_timeline_is_documented_with_an_example_and_its_errors(spec: dict[str, Any]) -> None:
+    timeline = spec["paths"]["/api/orders/{order_id}/timeline"]["get"]
+    example = timeline["responses"]["200"]["content"]["application/json"]["example"]
+    assert [e["seq"] for e in example["events"]] == [1, 2, 3, 4, 5]
+    assert all({"type", "seq", "at", "orderId", "attempt"} <= set(e) for e in example["events"])
+    codes = {
+        b["code"] for status in ("400", "404") for b in examples_of(timeline["responses"][status])
+    }
+    assert codes == {"INVALID_ORDER_ID", "ORDER_NOT_FOUND"}
+    assert set(timeline["responses"]) == {"200", "400", "401", "404", "429", "500", "503"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Path
@@ -15,6 +16,7 @@ from starlette.websockets import WebSocket
 
 from oee.api.errors import ApiError, error_body
 from oee.api.keys import OPEN, Principal
+from oee.api.requests import EXPIRES_AT_PATTERN
 from oee.bootstrap import Engine
 from oee.domain.orders import Order
 
@@ -233,6 +235,43 @@ def parse_limit(raw: str | None) -> int:
             [{"field": "limit", "message": f"an integer from 1 to {RECENT_MAX}"}],
         )
     return int(text)
+
+
+# `since` of `/api/orders/recent` as a duration back from now: 90s, 10m, 2h, 7d.
+_AGO = re.compile(r"([0-9]{1,5})([smhd])", re.ASCII)
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+_AT = re.compile(EXPIRES_AT_PATTERN, re.ASCII)
+SINCE_HELP = (
+    "an ISO-8601 date-time with its offset (e.g. 2026-12-04T18:00:00Z) or a duration back "
+    "from now (e.g. 90s, 10m, 2h, 7d)"
+)
+
+
+def parse_created_since(raw: str | None, now: datetime) -> datetime | None:
+    """The `since` query parameter of `/api/orders/recent`: an instant, or a duration before
+    `now`.
+
+    Raises:
+        ApiError: 422 `INVALID_SINCE_TIME` for anything else.
+    """
+    if raw is None:
+        return None
+    text = raw.strip()
+    ago = _AGO.fullmatch(text)
+    if ago is not None:
+        return now - timedelta(seconds=int(ago.group(1)) * _UNIT_S[ago.group(2)])
+    try:
+        if _AT.fullmatch(text):
+            return datetime.fromisoformat(text)
+    except ValueError:  # the right shape but no such date (a 30th of February)
+        pass
+    shown = raw if len(raw) <= 40 else raw[:37] + "..."
+    raise ApiError(
+        422,
+        "INVALID_SINCE_TIME",
+        f"since must be {SINCE_HELP}, got {shown!r}",
+        [{"field": "since", "message": "a date-time with its offset, or a duration like 10m"}],
+    )
 
 
 def parse_choice(params: QueryParams, name: str, choices: tuple[str, ...], code: str) -> str | None:

@@ -224,6 +224,12 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
         "type must be one of market, limit, sniper, got 'stop'",
         [{"field": "type", "message": "one of market, limit, sniper"}],
     ),
+    "INVALID_SINCE_TIME": (
+        422,
+        "since must be an ISO-8601 date-time with its offset (e.g. 2026-12-04T18:00:00Z) or "
+        "a duration back from now (e.g. 90s, 10m, 2h, 7d), got 'yesterday'",
+        [{"field": "since", "message": "a date-time with its offset, or a duration like 10m"}],
+    ),
     "NO_ROUTE": (
         422,
         "no usable quote (NO_POOL: raydium has no pool for SOL/BONK; NO_POOL: meteora has no pool for SOL/BONK)",

@@ -508,6 +508,80 @@ class OrderView(BaseModel):
     )
 
 
+_T0 = "2025-01-01T12:00:0"
+EXAMPLE_TIMELINE: dict[str, JSON] = {
+    "orderId": _EXAMPLE_ID,
+    "status": "confirmed",
+    "events": [
+        {
+            "type": "pending",
+            "orderId": _EXAMPLE_ID,
+            "seq": 1,
+            "at": f"{_T0}0.000000+00:00",
+            "attempt": 1,
+            "orderType": "market",
+            "tokenIn": "SOL",
+            "tokenOut": "USDC",
+            "amountIn": 1.5,
+            "slippageBps": 50,
+        },
+        {
+            "type": "routing",
+            "orderId": _EXAMPLE_ID,
+            "seq": 2,
+            "at": f"{_T0}0.004000+00:00",
+            "attempt": 1,
+        },
+        {
+            "type": "building",
+            "orderId": _EXAMPLE_ID,
+            "seq": 3,
+            "at": f"{_T0}0.210000+00:00",
+            "attempt": 1,
+            "chosenDex": "meteora",
+            "marginBps": 53.55,
+            "quotes": {"raydium": 224.1, "meteora": 225.3},
+        },
+        {
+            "type": "submitted",
+            "orderId": _EXAMPLE_ID,
+            "seq": 4,
+            "at": f"{_T0}0.260000+00:00",
+            "attempt": 1,
+            "txHash": _SIG,
+            "chosenDex": "meteora",
+            "lastValidBlockHeight": 1150,
+        },
+        {
+            "type": "confirmed",
+            "orderId": _EXAMPLE_ID,
+            "seq": 5,
+            "at": f"{_T0}2.700000+00:00",
+            "attempt": 1,
+            "txHash": _SIG,
+            "executedPrice": 150.18,
+            "chosenDex": "meteora",
+            "amountOut": 225.27,
+            "amountOutBaseUnits": "225270000",
+        },
+    ],
+}
+
+
+class TimelineView(BaseModel):
+    """An order's persisted event log, oldest first."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_TIMELINE]})
+
+    orderId: str
+    status: str = Field(description="The order's status after the last event listed.")
+    events: list[dict[str, Any]] = Field(
+        description="Every persisted event in `seq` order (1, 2, ...), each exactly as the "
+        "WebSocket and SSE streams send it: `type`, `orderId`, `seq`, `at` (RFC 3339), "
+        "`attempt`, and the event's own fields."
+    )
+
+
 class FieldError(BaseModel):
     field: str
     message: str

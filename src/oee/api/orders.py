@@ -20,10 +20,12 @@ from oee.api.deps import (
     IDEMPOTENCY_HEADER,
     RECENT_DEFAULT,
     RECENT_MAX,
+    SINCE_HELP,
     OrderIdPath,
     engine_of,
     order_not_found,
     parse_choice,
+    parse_created_since,
     parse_idempotency_key,
     parse_limit,
     parse_order_id,
@@ -38,10 +40,12 @@ from oee.api.limits import check_open_orders
 from oee.api.openapi import (
     EXAMPLE_CANCELLED_ORDER,
     EXAMPLE_ORDER,
+    EXAMPLE_TIMELINE,
     ActiveOrders,
     ExecuteAccepted,
     ExecuteRequest,
     OrderView,
+    TimelineView,
 )
 from oee.api.requests import parse_cancel, parse_execute
 from oee.api.views import order_view
@@ -198,11 +202,17 @@ async def active(request: Request) -> JSONResponse:
 @router.get(
     "/recent",
     summary="Most recently created orders, newest first",
-    description="Optionally only orders of one `status` and of one `type`. With API keys, "
-    "only the calling key's orders (an admin key: all).",
+    description="Optionally only orders of one `status`, of one `type`, and created at or "
+    "after `since`. With API keys, only the calling key's orders (an admin key: all).",
     response_model=list[OrderView],
     responses=ok([EXAMPLE_ORDER])
-    | error_responses("INVALID_LIMIT", "INVALID_STATUS", "INVALID_TYPE", "SERVICE_UNAVAILABLE"),
+    | error_responses(
+        "INVALID_LIMIT",
+        "INVALID_STATUS",
+        "INVALID_TYPE",
+        "INVALID_SINCE_TIME",
+        "SERVICE_UNAVAILABLE",
+    ),
     openapi_extra={
         "parameters": [
             {
@@ -231,17 +241,34 @@ async def active(request: Request) -> JSONResponse:
                 "description": "Only orders of this type.",
                 "schema": {"type": "string", "enum": list(ORDER_TYPES)},
             },
+            {
+                "name": "since",
+                "in": "query",
+                "required": False,
+                "description": f"Only orders created at or after this: {SINCE_HELP}.",
+                "schema": {"type": "string"},
+                "examples": {
+                    "duration": {"summary": "The last 10 minutes", "value": "10m"},
+                    "instant": {"summary": "Since an instant", "value": "2026-12-04T18:00:00Z"},
+                },
+            },
         ]
     },
 )
 async def recent(request: Request) -> JSONResponse:
-    """The newest orders as full views, filtered by status and type when asked."""
+    """The newest orders as full views, filtered by status, type and age when asked."""
+    engine = engine_of(request)
     params = request.query_params
     limit = parse_limit(params.get("limit"))
     status = parse_choice(params, "status", STATUSES, "INVALID_STATUS")
     order_type = parse_choice(params, "type", ORDER_TYPES, "INVALID_TYPE")
-    orders = await engine_of(request).orders.recent(
-        limit, principal_of(request).owner_filter, status=status, order_type=order_type
+    since = parse_created_since(params.get("since"), engine.clock.now())
+    orders = await engine.orders.recent(
+        limit,
+        principal_of(request).owner_filter,
+        status=status,
+        order_type=order_type,
+        since=since,
     )
     return JSONResponse([order_view(o) for o in orders])
 
@@ -264,6 +291,27 @@ async def get_order(order_id: OrderIdPath, request: Request) -> JSONResponse:
     if order_id == "execute":  # the one sibling path with another method: say so
         raise ApiError(405, "METHOD_NOT_ALLOWED", "use POST to execute", headers={"Allow": "POST"})
     return JSONResponse(order_view(await visible_order(request, parse_order_id(order_id))))
+
+
+@router.get(
+    "/{order_id}/timeline",
+    summary="An order's persisted event log, at once",
+    description="Every event the order has had, oldest first, each exactly as the WebSocket "
+    "and `GET /api/orders/{orderId}/events` send it (`seq`, `type`, `at`, and the event's "
+    "fields), with the order's `status` after the last one. Unlike the streams it never "
+    "waits: an order still in flight answers with what happened so far. Another API key's "
+    "order answers 404 `ORDER_NOT_FOUND`, as an unknown one does.",
+    response_model=TimelineView,
+    responses=ok(EXAMPLE_TIMELINE)
+    | error_responses("INVALID_ORDER_ID", "ORDER_NOT_FOUND", "SERVICE_UNAVAILABLE"),
+)
+async def timeline(order_id: OrderIdPath, request: Request) -> JSONResponse:
+    """The order's status and its events up to that status, read from the log."""
+    order = await visible_order(request, parse_order_id(order_id))
+    events = await engine_of(request).orders.events(order.id)
+    # Events saved after the order was read are left out, so `status` matches the last one.
+    wire = [e.to_wire() for e in events if e.seq <= order.seq]
+    return JSONResponse({"orderId": order.id, "status": order.status.value, "events": wire})
 
 
 _CANCEL_ERRORS = error_responses(

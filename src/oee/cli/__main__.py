@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from oee.cli import check, remote, server
+from oee.cli import check, config, lookup, remote, server
 
 app = typer.Typer(
     name="oee",
@@ -28,11 +28,14 @@ PANELS: dict[str, tuple[Callable[..., None], ...]] = {
         server.worker,
         server.migrate,
         check.check,
+        config.config,
     ),
     "Use a running engine": (
         remote.submit,
         remote.cancel,
+        lookup.order,
         remote.orders,
+        lookup.quote,
         remote.wallet,
         remote.watch,
         remote.loadtest,

@@ -167,6 +167,27 @@ class EngineClient:
         answer: dict[str, Any] = await self._call("GET", f"/api/orders/{order_id}")
         return answer
 
+    async def timeline(self, order_id: str) -> dict[str, Any]:
+        """`GET /api/orders/{id}/timeline`: `{"orderId", "status", "events"}`, events as the
+        streams send them, oldest first."""
+        path = f"/api/orders/{quote(order_id, safe='')}/timeline"
+        answer: dict[str, Any] = await self._call("GET", path)
+        return answer
+
+    async def quotes(
+        self, token_in: str, token_out: str, amount: str, slippage_bps: int | None = None
+    ) -> dict[str, Any]:
+        """`GET /api/quotes`: every venue's quote (or its error) and the routing decision."""
+        params: dict[str, str | int] = {
+            "tokenIn": token_in,
+            "tokenOut": token_out,
+            "amountIn": amount,
+        }
+        if slippage_bps is not None:
+            params["slippageBps"] = slippage_bps
+        answer: dict[str, Any] = await self._call("GET", "/api/quotes", params=params)
+        return answer
+
     async def cancel(self, order_id: str) -> dict[str, Any]:
         """`POST /api/orders/{id}/cancel` (no body): the order view, cancelled."""
         path = f"/api/orders/{quote(order_id, safe='')}/cancel"
@@ -179,14 +200,19 @@ class EngineClient:
         return answer
 
     async def recent(
-        self, limit: int, *, status: str | None = None, order_type: str | None = None
+        self,
+        limit: int,
+        *,
+        status: str | None = None,
+        order_type: str | None = None,
+        since: str | None = None,
     ) -> list[dict[str, Any]]:
-        """`GET /api/orders/recent?limit=N[&status=S][&type=T]`: order views, newest first."""
+        """`GET /api/orders/recent?limit=N[&status=S][&type=T][&since=W]`: order views, newest
+        first; `since` goes as typed (the engine reads an instant or a duration like 10m)."""
         params: dict[str, str | int] = {"limit": limit}
-        if status is not None:
-            params["status"] = status
-        if order_type is not None:
-            params["type"] = order_type
+        for name, value in (("status", status), ("type", order_type), ("since", since)):
+            if value is not None:
+                params[name] = value
         answer: list[dict[str, Any]] = await self._call("GET", "/api/orders/recent", params=params)
         return answer
 

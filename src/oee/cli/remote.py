@@ -382,6 +382,15 @@ def orders(
             show_default=False,
         ),
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Only recent orders created since then: a duration back from now (90s, 10m, "
+            "2h, 7d) or an ISO-8601 time with its offset (2026-12-04T18:00:00Z).",
+            show_default=False,
+        ),
+    ] = None,
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = None,
 ) -> None:
@@ -389,13 +398,14 @@ def orders(
     if active and recent is not None:
         err.print("[red]error:[/] USAGE: use --active or --recent N, not both", soft_wrap=True)
         raise typer.Exit(2)
-    if active and (status is not None or order_type is not None):
+    if active and (status is not None or order_type is not None or since is not None):
         err.print(
-            "[red]error:[/] USAGE: --status and --type filter the recent orders, not --active",
+            "[red]error:[/] USAGE: --status, --type and --since filter the recent orders, "
+            "not --active",
             soft_wrap=True,
         )
         raise typer.Exit(2)
-    run_client(_orders(url, api_key, active, recent or 20, status, order_type))
+    run_client(_orders(url, api_key, active, recent or 20, status, order_type, since))
 
 
 async def _orders(
@@ -405,6 +415,7 @@ async def _orders(
     recent: int,
     status: str | None = None,
     order_type: str | None = None,
+    since: str | None = None,
 ) -> int:
     from oee.cli.views import orders_table
 
@@ -416,10 +427,13 @@ async def _orders(
             shown = f"{count} active" if len(views) == count else f"{len(views)} of {count} active"
             title, empty = f"{shown} orders", "no active orders"
         else:
-            views = await client.recent(recent, status=status, order_type=order_type)
+            views = await client.recent(recent, status=status, order_type=order_type, since=since)
             which = " ".join(w for w in (status, order_type) if w)
-            title = f"{len(views)} most recent {which + ' ' if which else ''}orders, newest first"
-            empty = f"no {which} orders" if which else "no orders yet"
+            when = f" since {since}" if since else ""
+            title = (
+                f"{len(views)} most recent {which + ' ' if which else ''}orders{when}, newest first"
+            )
+            empty = f"no {which + ' ' if which else ''}orders{when or ' yet'}"
     if not views:
         out.print(empty)
         return 0

@@ -178,7 +178,7 @@ def _when(text: Any) -> str:
     return at.isoformat(sep=" ", timespec="seconds") if at else str(text)
 
 
-def _waits_for(state: OrderState) -> list[RenderableType]:
+def waits_for(state: OrderState) -> list[RenderableType]:
     """What a limit or sniper order waits for, what fired it, and each time it waited again."""
     trigger = state.trigger
     if not trigger:
@@ -220,24 +220,55 @@ def _waits_for(state: OrderState) -> list[RenderableType]:
     return parts
 
 
-def _quotes(state: OrderState) -> Table | None:
-    if not state.quotes:
-        return None
-    winner = state.routing.get("chosenDex") if state.routing else state.venue
-    table = Table(box=box.SIMPLE_HEAD, title="quotes", title_justify="left", pad_edge=False)
+def quotes_table(
+    quotes: list[dict[str, Any]],
+    winner: str | None,
+    token_out: str,
+    errors: dict[str, Any] | None = None,
+    title: str = "quotes",
+) -> Table:
+    """Every venue's quote side by side, the winner starred; a venue that gave no quote (in
+    `errors`, as `GET /api/quotes` names them) shows its error code instead."""
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", pad_edge=False)
     table.add_column("")
-    for quote in state.quotes:
+    for quote in quotes:
         name = quote["venue"] + (" ★" if quote["venue"] == winner else "")
         table.add_column(name, justify="right", style="bold" if quote["venue"] == winner else "")
+    failed = errors or {}
+    for venue in failed:
+        table.add_column(venue, justify="right", style="red")
     rows = (
-        (f"amountOut ({state.token_out})", "amountOut"),
+        (f"amountOut ({token_out})", "amountOut"),
         ("price", "price"),
         ("impact (bps)", "priceImpactBps"),
         ("fee (bps)", "feeBps"),
     )
-    for label, key in rows:
-        table.add_row(label, *(num(q.get(key)) for q in state.quotes))
+    for i, (label, key) in enumerate(rows):
+        missing = [(e.get("code", "?") if i == 0 else "") for e in failed.values()]
+        table.add_row(label, *(num(q.get(key)) for q in quotes), *missing)
     return table
+
+
+def routing_line(
+    venue: str | None,
+    margin_bps: Any,
+    routing: dict[str, Any] | None,
+    token_out: str,
+    quotes: list[dict[str, Any]] | None = None,
+) -> Text | None:
+    """The decision: which venue won, by how much over the next best quote (in bps, and in
+    tokens when the quotes are given), and the output floor."""
+    if not venue or margin_bps is None:
+        return None
+    line = f"routing: {venue} wins by {num(margin_bps)} bps"
+    outs = sorted(((Decimal(str(q["amountOut"])), q["venue"]) for q in quotes or ()), reverse=True)
+    if len(outs) > 1 and outs[0][1] == venue:
+        line += f" (+{num(float(outs[0][0] - outs[1][0]))} {token_out} over {outs[1][1]})"
+    elif len(outs) == 1:
+        line += " (the only quote)"
+    if routing:
+        line += f" · minAmountOut {num(routing.get('minAmountOut'))} {token_out}"
+    return Text(line)
 
 
 def order_panel(state: OrderState) -> RenderableType:
@@ -250,15 +281,13 @@ def order_panel(state: OrderState) -> RenderableType:
         f"\n{num(state.amount_in)} {state.token_in} → {state.token_out}{kind}",
         f" · slippage {num(state.slippage_bps)} bps · attempt {state.attempt}",
     )
-    parts: list[RenderableType] = [head, *_waits_for(state), _stages(state)]
-    quotes = _quotes(state)
-    if quotes is not None:
-        parts.append(quotes)
-    if state.venue and state.margin_bps is not None:
-        routing = f"routing: {state.venue} wins by {num(state.margin_bps)} bps"
-        if state.routing:
-            routing += f" · minAmountOut {num(state.routing.get('minAmountOut'))} {state.token_out}"
-        parts.append(Text(routing))
+    parts: list[RenderableType] = [head, *waits_for(state), _stages(state)]
+    if state.quotes:
+        winner = state.routing.get("chosenDex") if state.routing else state.venue
+        parts.append(quotes_table(state.quotes, winner, state.token_out))
+    routing = routing_line(state.venue, state.margin_bps, state.routing, state.token_out)
+    if routing is not None:
+        parts.append(routing)
     for retry in state.retries:
         wait = f", retried after {retry.retry_in_ms} ms" if retry.retry_in_ms is not None else ""
         parts.append(

@@ -61,9 +61,10 @@ class OrderStore(Protocol):
         *,
         status: str | None = None,
         order_type: str | None = None,
+        since: datetime | None = None,
     ) -> list[Order]:
-        """The most recently created orders, newest first (only `owner`'s, only of `status`
-        and of `order_type`, when given)."""
+        """The most recently created orders, newest first (only `owner`'s, only of `status`,
+        of `order_type` and created at or after `since`, when given)."""
 
     async def unfinished(self, updated_before: datetime, limit: int) -> list[str]:
         """Ids of non-terminal orders last changed before `updated_before` (for recovery);

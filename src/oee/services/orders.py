@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -141,7 +141,10 @@ class OrderService:
         *,
         status: str | None = None,
         order_type: str | None = None,
+        since: datetime | None = None,
     ) -> list[Order]:
-        """The most recently created orders, newest first (only `owner`'s, of `status` and of
-        `order_type`, when given)."""
-        return await self.store.recent(limit, owner, status=status, order_type=order_type)
+        """The most recently created orders, newest first (only `owner`'s, of `status`, of
+        `order_type` and created at or after `since`, when given)."""
+        return await self.store.recent(
+            limit, owner, status=status, order_type=order_type, since=since
+        )

@@ -246,6 +246,7 @@ def _recent(
     owner: str | None,
     status: str | None,
     order_type: str | None,
+    since: datetime | None,
     registry: Registry,
 ) -> list[Order]:
     query = _RECENT
@@ -255,6 +256,8 @@ def _recent(
         query = query.where(orders.c.status == status)
     if order_type is not None:
         query = query.where(orders.c.type == order_type)
+    if since is not None:
+        query = query.where(orders.c.created_at >= since)
     params = {"limit": limit, "owner": owner}
     return [order_from_row(row, registry) for row in conn.execute(query, params).mappings()]
 
@@ -436,10 +439,11 @@ class SqlAlchemyStore:
         *,
         status: str | None = None,
         order_type: str | None = None,
+        since: datetime | None = None,
     ) -> list[Order]:
-        """The most recently created orders, newest first; only `owner`'s, of `status` and of
-        `order_type` when given."""
-        return await self._read(_recent, limit, owner, status, order_type, self._registry)
+        """The most recently created orders, newest first; only `owner`'s, of `status`, of
+        `order_type` and created at or after `since` when given."""
+        return await self._read(_recent, limit, owner, status, order_type, since, self._registry)
 
     async def unfinished(self, updated_before: datetime, limit: int) -> list[str]:
         """Ids of non-terminal orders last changed before `updated_before`, oldest first."""
