@@ -81,7 +81,9 @@ def _asset(name: str) -> bytes:
 async def dashboard() -> Response:
     """The dashboard page."""
     headers = {**_CACHE, "Content-Security-Policy": CSP}
-    return Response(_asset("dashboard.html"), media_type="text/html; charset=utf-8", headers=headers)
+    return Response(
+        _asset("dashboard.html"), media_type="text/html; charset=utf-8", headers=headers
+    )
 
 
 @router.get("/static/{name:path}", include_in_schema=False)

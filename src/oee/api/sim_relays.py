@@ -211,8 +211,7 @@ def _reply_rates(reply: httpx.Response) -> dict[str, float] | None:
     rates: dict[str, float] = {}
     for key in FAULT_KINDS:
         rate = answer.get(key)
-        ok = isinstance(rate, int | float) and not isinstance(rate, bool) and math.isfinite(rate)
-        if ok:
+        if isinstance(rate, int | float) and not isinstance(rate, bool) and math.isfinite(rate):
             rates[key] = float(rate)
         elif key == "rate" or rate is not None:  # every simulator has `rate`; kinds came later
             return None

@@ -145,7 +145,7 @@ function quotes(el, order) {
   }
   const out = tokenName(order.tokenOut.symbol);
   const routing = order.routing || {};
-  const table = element(el, "table", "story-table");
+  const table = element(el, "table", "story-table story-quotes");
   const head = element(element(table, "thead"), "tr");
   for (const name of ["Venue", "Out", "Price", "Impact", "Fee", "Decision"]) element(head, "th", null, name);
   const tbody = element(table, "tbody");
@@ -179,7 +179,7 @@ function attempts(el, order) {
     element(el, "p", "hint", `Attempt ${order.attempt}: nothing sent yet.`);
     return;
   }
-  const table = element(el, "table", "story-table");
+  const table = element(el, "table", "story-table story-attempts");
   const head = element(element(table, "thead"), "tr");
   for (const name of ["#", "Outcome", "Venue", "Error", "Fee", "Signature"]) element(head, "th", null, name);
   const tbody = element(table, "tbody");
@@ -192,7 +192,8 @@ function attempts(el, order) {
     element(tr, "td", "venue", a.venue || "—");
     const error = element(tr, "td", "error", a.error ? `${a.error}: ${a.reason}` : "—");
     error.title = error.textContent;
-    element(tr, "td", "fee", feeText(a.feeLamports));
+    const fee = element(tr, "td", "fee", a.feeLamports == null ? "—" : `${a.feeLamports} lamports`);
+    fee.title = feeText(a.feeLamports);
     element(tr, "td", "sig").appendChild(mono(a.txHash || "—", "mono signature"));
   }
 }

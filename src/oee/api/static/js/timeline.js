@@ -72,6 +72,7 @@ export function storyTimeline(el, order, events, exact) {
     pill.title = `seq ${ev.seq ?? "?"}, attempt ${ev.attempt ?? "?"}`;
     const when = element(head, "time", "at", new Date(ev.at).toLocaleTimeString());
     when.dateTime = ev.at;
+    if (i > 0) element(head, "span", "since", `+${durationText(times[i] - times[0])}`);
     let ms;
     let label;
     if (i + 1 < events.length) {
