@@ -232,6 +232,8 @@ async def test_the_page_fits_and_shows_the_reason_column(
     async with dashboard_page(browser, url, (width, height)) as page:
         await page.wait_for_selector("#conn.conn-live", timeout=10_000)
         await page.wait_for_selector('#order-rows tr[data-status="failed"]')  # the snapshot
+        # The price charts open with the snapshot's routed orders.
+        await page.wait_for_selector("#price-charts .price-chart:not([hidden]) canvas")
         sizes = await page.evaluate(
             "({scroll: document.scrollingElement.scrollWidth, inner: innerWidth,"
             " table: document.querySelector('.table-card').scrollWidth"

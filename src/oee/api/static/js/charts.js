@@ -129,12 +129,12 @@ function drawThresholds(u, name) {
   ctx.restore();
 }
 
-function addPoint(tokenIn, tokenOut, amountIn, prices, winner) {
+function addPoint(tokenIn, tokenOut, prices, winner, atMs = Date.now()) {
   // prices: venue -> tokenOut per tokenIn.
   const { name, invert } = orient(tokenIn, tokenOut);
   const pair = pairChart(name);
   const read = (p) => (p === undefined || !(p > 0) ? null : invert ? 1 / p : p);
-  const row = [Date.now() / 1000, ...VENUES.map((v) => read(prices[v]))];
+  const row = [atMs / 1000, ...VENUES.map((v) => read(prices[v]))];
   row.push(winner ? read(prices[winner]) : null);
   pair.ring.push(row);
   pair.box.dataset.points = String(pair.ring.length);
@@ -146,7 +146,22 @@ function onEvent(ev, state) {
   if (ev.type !== "building" || !ev.quotes || !state.tokenIn || !(Number(state.amountIn) > 0)) return;
   const prices = {};
   for (const [venue, out] of Object.entries(ev.quotes)) prices[venue] = Number(out) / Number(state.amountIn);
-  addPoint(state.tokenIn, state.tokenOut, state.amountIn, prices, ev.chosenDex);
+  addPoint(state.tokenIn, state.tokenOut, prices, ev.chosenDex, Date.parse(ev.at) || Date.now());
+}
+
+export function seedPrices(views) {
+  // The first snapshot's routed orders, oldest first, so the charts open with recent history.
+  // A view has no routing time: its last change stands in (a second or two later, at most
+  // the time it took to land).
+  if (!chartsAvailable() || pairs.size) return;
+  const routed = views.filter((v) => v.quotes && v.quotes.length && Number(v.amountIn) > 0)
+    .sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt));
+  for (const view of routed) {
+    const prices = {};
+    for (const q of view.quotes) prices[q.venue] = Number(q.amountOut) / Number(view.amountIn);
+    const winner = view.routing ? view.routing.chosenDex : view.chosenDex;
+    addPoint(view.tokenIn.symbol, view.tokenOut.symbol, prices, winner, Date.parse(view.updatedAt));
+  }
 }
 
 function redraw() {
@@ -167,7 +182,7 @@ export function startCharts() {
     return;
   }
   onOrderEvent(onEvent);
-  onPrices((tokenIn, tokenOut, best) => addPoint(tokenIn, tokenOut, null, best.prices, null));
+  onPrices((tokenIn, tokenOut, best) => addPoint(tokenIn, tokenOut, best.prices, null));
   startFlow();
   startResizing();
   setInterval(redraw, 1_000);

@@ -2,6 +2,7 @@
 // backoff. Each connection opens with a fresh short-lived token (a WebSocket carries no headers).
 
 import { api, setConn } from "./api.js";
+import { seedPrices } from "./charts.js";
 import { BACKOFF_MAX_MS, BACKOFF_MIN_MS, TERMINAL } from "./config.js";
 import { applyEvent, fromView, orders, refresh, track } from "./orders.js";
 import { updateStats } from "./stats.js";
@@ -69,4 +70,5 @@ function onSnapshot(frame) {
     if (!inSnapshot.has(state.id) && !TERMINAL.has(state.status)) refresh(state.id);
   }
   updateStats();
+  seedPrices(frame.orders); // once: the charts' own points follow from the events
 }
