@@ -175,6 +175,38 @@ async def test_a_failed_order_shows_its_reason_and_its_story(
 
 
 @in_module_loop
+async def test_an_open_story_follows_its_order(page: Any, engine: EngineProcess) -> None:
+    # A limit order far above the price waits; its story says what for, then shows its end
+    # when it is cancelled elsewhere (here through the API).
+    await page.select_option("#order-type", "limit")
+    await page.select_option("#token-in", "SOL")
+    await page.select_option("#token-out", "USDC")
+    await page.fill("#amount", "1")
+    await page.fill("#limit-price", "100000")
+    await page.click("#submit")
+    status = page.locator("#form-status")
+    await status.locator("code").wait_for()
+    order_id = await status.get_attribute("data-order-id")
+    assert order_id, await status.inner_text()
+    await page.wait_for_selector(f'{row(order_id)}[data-status="watching"]', timeout=10_000)
+    await page.click(f"{row(order_id)} td.type")
+    await page.wait_for_selector(f'#story[data-loaded="{order_id}"][data-status="watching"]')
+    trigger = await page.locator("#story-trigger").inner_text()
+    assert "≥ 100,000 USDC/SOL" in trigger
+    assert "not fired" in trigger
+    assert (await page.locator("#story-timeline .total").inner_text()).startswith("So far: ")
+
+    async with httpx.AsyncClient(base_url=engine.base_url, trust_env=False) as http:
+        cancelled = await http.post(f"/api/orders/{order_id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    await page.wait_for_selector(f'#story[data-loaded="{order_id}"][data-status="cancelled"]')
+    assert await page.locator("#story-timeline li").last.get_attribute("data-type") == "cancelled"
+    assert await page.locator("#story-result dt").inner_text() == "Cancelled"
+    await page.click("#story-close")
+    await page.select_option("#order-type", "market")
+
+
+@in_module_loop
 async def test_charts_are_drawn_and_follow_the_firehose(page: Any) -> None:
     for chart in ("#chart-throughput", "#chart-latency"):
         assert await page.locator(f"{chart} canvas").count() == 1

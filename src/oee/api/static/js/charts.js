@@ -7,7 +7,9 @@
 import { MOVE_PAIRS, VENUES } from "./config.js";
 import { startFlow } from "./flow.js";
 import { onOrderEvent, orders } from "./orders.js";
-import { chartsAvailable, COLORS, dots, dropChart, line, makeChart, startResizing } from "./plot.js";
+import {
+  chartsAvailable, COLORS, dots, dropChart, line, makeChart, startResizing,
+} from "./plot.js";
 import { Ring } from "./ring.js";
 import { $, element, fmt, tokenName } from "./util.js";
 import { onPrices } from "./watching.js";
@@ -143,9 +145,10 @@ function addPoint(tokenIn, tokenOut, prices, winner, atMs = Date.now()) {
 }
 
 function onEvent(ev, state) {
-  if (ev.type !== "building" || !ev.quotes || !state.tokenIn || !(Number(state.amountIn) > 0)) return;
+  const amountIn = Number(state.amountIn);
+  if (ev.type !== "building" || !ev.quotes || !state.tokenIn || !(amountIn > 0)) return;
   const prices = {};
-  for (const [venue, out] of Object.entries(ev.quotes)) prices[venue] = Number(out) / Number(state.amountIn);
+  for (const [venue, out] of Object.entries(ev.quotes)) prices[venue] = Number(out) / amountIn;
   addPoint(state.tokenIn, state.tokenOut, prices, ev.chosenDex, Date.parse(ev.at) || Date.now());
 }
 

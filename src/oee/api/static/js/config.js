@@ -12,12 +12,14 @@ export const THROUGHPUT_WINDOW_MS = 10_000;
 export const RESYNC_EVERY_MS = 5_000; // the active count is checked against the server this often
 export const BACKOFF_MIN_MS = 500;
 export const BACKOFF_MAX_MS = 10_000;
-export const WALLET_EVERY_MS = 4_000; // balances are re-read this often, and after every finished order
+// Balances are re-read this often, and after every finished order.
+export const WALLET_EVERY_MS = 4_000;
 export const WALLET_AFTER_ORDER_MS = 250; // a burst's finished orders share one read
 export const LAUNCHES_EVERY_MS = 15_000; // the simulator may launch tokens of its own
 export const MAX_LAUNCHES_SHOWN = 30;
 export const LAUNCH_DECIMALS = 6;
-export const QUOTES_EVERY_MS = 2_000; // the best price beside watching limit orders, while any is shown
+// The best price beside watching limit orders is polled this often, while any is shown.
+export const QUOTES_EVERY_MS = 2_000;
 export const COUNTDOWN_EVERY_MS = 1_000;
 export const SNIPER_PAYS_WITH = new Set(["SOL", "USDC"]);
 // The pairs the price mover offers first; launched tokens join as LAUNCH/SOL.

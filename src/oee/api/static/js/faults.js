@@ -5,7 +5,7 @@ import { getJson, postJson } from "./api.js";
 import { $, say } from "./util.js";
 
 const DEMO_FAULT_RATE = 0.3;
-export const FAULT_KINDS = ["rate", "slowConfirmRate", "expiredBlockhashRate", "slippageMoveRate"];
+const FAULT_KINDS = ["rate", "slowConfirmRate", "expiredBlockhashRate", "slippageMoveRate"];
 const percentText = (rate) => `${Math.round(rate * 1000) / 10} %`;
 
 function showFaults(rates) {

@@ -140,14 +140,17 @@ function trigger(el, order, state) {
 
 function quotes(el, order) {
   if (!order.quotes.length) {
-    element(el, "p", "hint", TERMINAL.has(order.status) ? "No venue was quoted." : "Not routed yet.");
+    const words = TERMINAL.has(order.status) ? "No venue was quoted." : "Not routed yet.";
+    element(el, "p", "hint", words);
     return;
   }
   const out = tokenName(order.tokenOut.symbol);
   const routing = order.routing || {};
   const table = element(el, "table", "story-table story-quotes");
   const head = element(element(table, "thead"), "tr");
-  for (const name of ["Venue", "Out", "Price", "Impact", "Fee", "Decision"]) element(head, "th", null, name);
+  for (const name of ["Venue", "Out", "Price", "Impact", "Fee", "Decision"]) {
+    element(head, "th", null, name);
+  }
   const tbody = element(table, "tbody");
   for (const q of order.quotes) {
     const tr = element(tbody, "tr");
@@ -181,7 +184,9 @@ function attempts(el, order) {
   }
   const table = element(el, "table", "story-table story-attempts");
   const head = element(element(table, "thead"), "tr");
-  for (const name of ["#", "Outcome", "Venue", "Error", "Fee", "Signature"]) element(head, "th", null, name);
+  for (const name of ["#", "Outcome", "Venue", "Error", "Fee", "Signature"]) {
+    element(head, "th", null, name);
+  }
   const tbody = element(table, "tbody");
   for (const a of order.attempts) {
     const tr = element(tbody, "tr");

@@ -25,7 +25,8 @@ function detail(ev, order) {
   switch (ev.type) {
     case "pending":
       if (ev.error) {
-        const wait = ev.retryInMs === undefined ? "" : ` (next try in ${durationText(ev.retryInMs)})`;
+        const wait = ev.retryInMs === undefined
+          ? "" : ` (next try in ${durationText(ev.retryInMs)})`;
         return `attempt ${ev.attempt - 1} will be retried: ${ev.error}: ${ev.reason}${wait}`;
       }
       return `accepted: ${fmt(order.amountIn)} ${order.tokenIn.symbol} → ${out}`;
@@ -91,8 +92,9 @@ export function storyTimeline(el, order, events, exact) {
   });
   if (events.length > 1) {
     const total = times[times.length - 1] - times[0];
-    const p = element(el, "p", "total",
-      `${terminal ? "Start to end" : "So far"}: ${durationText(terminal ? total : Date.now() - times[0])}`);
+    const span = terminal ? total : Date.now() - times[0];
+    const label = terminal ? "Start to end" : "So far";
+    const p = element(el, "p", "total", `${label}: ${durationText(span)}`);
     p.dataset.ms = String(Math.round(total));
   }
 }

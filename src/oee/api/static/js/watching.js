@@ -20,7 +20,7 @@ export function onPrices(listener) {
   priceListeners.push(listener);
 }
 
-export function watchedLimits() {
+function watchedLimits() {
   // The watching limit orders on the page, by the quote they need.
   const byKey = new Map();
   for (const state of orders.values()) {
@@ -71,7 +71,8 @@ export async function bestPrice(tokenIn, tokenOut, amountIn) {
       prices[q.venue] = price;
       if (!best || price > best.price) best = { price, venue: q.venue };
     }
-    return best ? { ...best, prices } : { error: { code: "NO_QUOTES", message: "no venue quoted" } };
+    if (best) return { ...best, prices };
+    return { error: { code: "NO_QUOTES", message: "no venue quoted" } };
   } catch (error) {
     return { error: { code: "NETWORK_ERROR", message: String(error) } };
   }
