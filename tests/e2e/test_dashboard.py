@@ -18,6 +18,7 @@ import pytest
 import pytest_asyncio
 
 from oee.api.app import create_app
+from oee.api.dashboard import ASSETS
 from oee.bootstrap import build_engine
 from oee.devtools.engine_process import EngineProcess
 from oee.domain.tokens import resolve_token
@@ -31,6 +32,12 @@ in_module_loop = pytest.mark.asyncio(loop_scope="module")  # engine and browser 
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SOL, USDC = resolve_token("SOL"), resolve_token("USDC")
+NO_FAULTS = {
+    "rate": 0.0,
+    "slowConfirmRate": 0.0,
+    "expiredBlockhashRate": 0.0,
+    "slippageMoveRate": 0.0,
+}
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -52,21 +59,44 @@ async def test_the_page_is_served_with_its_assets_and_kept_out_of_openapi(
 ) -> None:
     async with httpx.AsyncClient(base_url=engine.base_url, trust_env=False) as http:
         html = await http.get("/")
-        js = await http.get("/static/dashboard.js")
-        css = await http.get("/static/dashboard.css")
-        other = await http.get("/static/..%2Fapp.py")
+        assets = {name: await http.get(f"/static/{name}") for name in ASSETS}
+        refused = [
+            await http.get(f"/static/{path}")
+            for path in ("..%2Fapp.py", "js/../dashboard.py", "js/missing.js", "dashboard.js")
+        ]
         paths = (await http.get("/openapi.json")).json()["paths"]
     assert html.status_code == 200
     assert html.headers["content-type"].startswith("text/html")
-    assert "/ws/orders" in js.text
-    assert js.headers["content-type"].startswith("text/javascript")
-    assert css.headers["content-type"].startswith("text/css")
-    assert other.status_code == 404
+    assert "default-src 'self'" in html.headers["content-security-policy"]
+    for name, asset in assets.items():
+        assert asset.status_code == 200, name
+        assert asset.headers["content-type"] == ASSETS[name], name
+        assert asset.headers["x-content-type-options"] == "nosniff"
+    assert "/ws/orders" in assets["js/firehose.js"].text
+    assert [r.status_code for r in refused] == [404, 404, 404, 404]
     assert "/" not in paths
     assert not any(p.startswith("/static") for p in paths)
-    for asset in (html, js, css):  # nothing from the internet: the page works offline
-        assert "http://" not in asset.text
-        assert "https://" not in asset.text
+    # Nothing from the internet: the page works offline (uPlot's banner names its home in a
+    # comment, and that is all).
+    for name, asset in [("page", html), *assets.items()]:
+        text = asset.text.replace("/*! https://github.com/leeoniya/uPlot (v1.6.32) */", "")
+        if not name.endswith("LICENSE"):
+            assert "http://" not in text, name
+            assert "https://" not in text, name
+
+
+def test_every_static_file_is_served_and_every_import_resolves() -> None:
+    # The allow-list and the folder agree, and each module imports only served modules.
+    static = Path(__file__).resolve().parents[2] / "src/oee/api/static"
+    on_disk = {p.relative_to(static).as_posix() for p in static.rglob("*") if p.is_file()} - {
+        "dashboard.html",
+        "vendor/README.md",
+    }
+    assert on_disk == set(ASSETS)
+    for module in static.glob("js/*.js"):
+        for target in re.findall(r'from "\./([a-z]+\.js)"', module.read_text()):
+            assert f"js/{target}" in ASSETS, f"{module.name} imports {target}"
+        assert len(module.read_text().splitlines()) <= 250, f"{module.name} is past 250 lines"
 
 
 @in_module_loop
@@ -253,7 +283,7 @@ async def test_raise_fault_rate_makes_orders_retry_and_reset_turns_it_off(
     await page.click("#raise-faults")
     await page.wait_for_selector("#fault-rate:text('30 %')")
     async with httpx.AsyncClient(base_url=engine.base_url, trust_env=False) as http:
-        assert (await http.get("/api/sim/faults")).json() == {"rate": 0.3}
+        assert (await http.get("/api/sim/faults")).json() == {**NO_FAULTS, "rate": 0.3}
     assert await page.locator("#raise-faults").is_disabled()
 
     await page.click("#burst")  # at 30 % some of the 20 meet a fault and retry
@@ -272,7 +302,7 @@ async def test_raise_fault_rate_makes_orders_retry_and_reset_turns_it_off(
     await page.click("#reset-faults")
     await page.wait_for_selector("#fault-rate:text('0 %')")
     async with httpx.AsyncClient(base_url=engine.base_url, trust_env=False) as http:
-        assert (await http.get("/api/sim/faults")).json() == {"rate": 0.0}
+        assert (await http.get("/api/sim/faults")).json() == NO_FAULTS
 
 
 async def test_fault_rate_from_a_process_with_no_simulator_is_503(tmp_path: Path) -> None:

@@ -73,6 +73,11 @@ async def test_the_page_asks_for_a_key_then_trades_and_streams_with_it(
         f'{row(order_id)}[data-status="confirmed"]', timeout=CONFIRM_TIMEOUT_MS
     )
     assert await page.locator(row(bot_order)).count() == 0, "another key's order is never shown"
+    # The order's story is read with the key too (its view and its timeline).
+    await page.click(f"{row(order_id)} td.pair")
+    await page.wait_for_selector(f'#story[data-loaded="{order_id}"][data-status="confirmed"]')
+    assert await page.locator("#story-timeline li").count() >= 5
+    await page.click("#story-close")
     # The simulator's controls need an admin key: the page says why they are off.
     assert "FORBIDDEN" in (await page.locator("#raise-faults").get_attribute("title") or "")
 

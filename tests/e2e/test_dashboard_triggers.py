@@ -385,7 +385,7 @@ async def test_watching_orders_show_their_trigger_the_live_price_and_what_fired_
     assert await fired.inner_text() == "⚡ at 1,000.2 on meteora"
     assert await page.locator(f"{limit_row} button.cancel").count() == 0
     # No watching limit order left on the page: the best price is no longer polled.
-    await page.wait_for_function("quotesTimer === null")
+    await page.wait_for_selector('#orders[data-polling-prices="false"]', state="attached")
 
     # A sniper waits for its mint; the launch that fires it shows.
     mint = str(Pubkey.new_unique())

@@ -109,7 +109,7 @@ async def test_every_route_family_refuses_a_missing_or_invalid_key(keyed: Api) -
 
 
 async def test_probes_docs_and_the_page_need_no_key(keyed: Api) -> None:
-    for path in ("/health", "/ready", "/docs", "/openapi.json", "/", "/static/dashboard.js"):
+    for path in ("/health", "/ready", "/docs", "/openapi.json", "/", "/static/js/main.js"):
         response = await keyed.http.get(path)
         assert response.status_code == 200, (path, response.text[:200])
 

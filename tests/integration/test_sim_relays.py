@@ -39,6 +39,12 @@ from tests.support.engine import EngineServer, make_settings, serve_engine
 
 MOON = {"symbol": "MOON", "decimals": 6}
 MOVE = {"pair": "SOL/USDC", "percent": 3}
+NO_FAULTS = {
+    "rate": 0.0,
+    "slowConfirmRate": 0.0,
+    "expiredBlockhashRate": 0.0,
+    "slippageMoveRate": 0.0,
+}
 
 
 @pytest.fixture
@@ -153,8 +159,11 @@ async def test_relays_reach_a_separate_simulator_at_rpc_url(sim_url: str, tmp_pa
         assert launched.status_code == 201, launched.text
         duplicate = await server.client.post("/api/sim/pools", json={**MOON, "symbol": "moon"})
         assert_error(duplicate, 409, "DUPLICATE_SYMBOL")
-        assert (await server.client.get("/api/sim/faults")).json() == {"rate": 0.0}
+        assert (await server.client.get("/api/sim/faults")).json() == NO_FAULTS
+        one = await server.client.post("/api/sim/faults", json={"slippageMoveRate": 1})
+        assert one.json() == {**NO_FAULTS, "slippageMoveRate": 1.0}, one.text
     async with httpx.AsyncClient(base_url=sim_url, trust_env=False) as sim:
+        assert (await sim.get("/admin/faults")).json()["slippageMoveRate"] == 1.0
         on_the_simulator = (await sim.get("/admin/pools")).json()
     assert [launch["symbol"] for launch in on_the_simulator] == ["MOON"]
 
@@ -327,6 +336,73 @@ async def test_a_simulator_answering_nonsense_is_502(wrong_sim_url: str, tmp_pat
     launch_error = assert_error(launched, 502, "SIMULATOR_ERROR")
     assert "answered 500: upstream exploded" in launch_error["message"]
     assert "/admin/faults answered 200" in assert_error(faults, 502, "SIMULATOR_ERROR")["message"]
+
+
+# --- fault rates ------------------------------------------------------------------------------
+
+
+async def test_each_fault_kind_is_set_alone_and_the_others_stay(server: EngineServer) -> None:
+    http = server.client
+    assert (await http.get("/api/sim/faults")).json() == NO_FAULTS
+    steps = [
+        ({"slippageMoveRate": 1}, {"slippageMoveRate": 1.0}),
+        ({"rate": 0.25}, {"slippageMoveRate": 1.0, "rate": 0.25}),
+        ({"slowConfirmRate": "0.5"}, None),  # a string is no rate: refused, nothing changes
+        (
+            {"expiredBlockhashRate": 0.1, "rate": 0},
+            {"slippageMoveRate": 1.0, "rate": 0.0, "expiredBlockhashRate": 0.1},
+        ),
+    ]
+    expected = dict(NO_FAULTS)
+    for body, changed in steps:
+        reply = await http.post("/api/sim/faults", json=body)
+        if changed is None:
+            error = assert_error(reply, 422, "INVALID_FAULT_RATE")
+            assert error["errors"] == [{"field": "slowConfirmRate", "message": error["message"]}]
+            continue
+        expected |= changed
+        assert reply.status_code == 200, reply.text
+        assert reply.json() == expected
+        assert reply.headers["cache-control"] == "no-store"
+    assert (await http.get("/api/sim/faults")).json() == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "field"),
+    [
+        ({}, 422, "UNKNOWN_FAULT_KIND", "body"),
+        ({"typo": 0.1}, 422, "UNKNOWN_FAULT_KIND", "typo"),
+        ({"rate": 0.1, "slippage": 0.1}, 422, "UNKNOWN_FAULT_KIND", "slippage"),
+        ({"rate": 2}, 422, "INVALID_FAULT_RATE", "rate"),
+        ({"slippageMoveRate": -0.1}, 422, "INVALID_FAULT_RATE", "slippageMoveRate"),
+        ({"slippageMoveRate": None}, 422, "INVALID_FAULT_RATE", "slippageMoveRate"),
+        ({"rate": True}, 422, "INVALID_FAULT_RATE", "rate"),
+        ([0.3], 400, "BODY_NOT_OBJECT", None),
+    ],
+)
+async def test_a_bad_fault_body_is_refused_with_its_field(
+    server: EngineServer, body: Any, status: int, code: str, field: str | None
+) -> None:
+    reply = await server.client.post("/api/sim/faults", json=body)
+    error = assert_error(reply, status, code)
+    if field is not None:
+        assert [e["field"] for e in error["errors"]] == [field]
+    assert (await server.client.get("/api/sim/faults")).json() == NO_FAULTS
+
+
+async def _old_simulator(request: Request) -> Response:
+    return Response('{"rate": 0.2}', media_type="application/json")  # before fault kinds
+
+
+async def test_a_simulator_with_only_the_transient_rate_is_relayed_as_it_is(
+    tmp_path: Path,
+) -> None:
+    routes = [Route("/admin/faults", _old_simulator, methods=["GET", "POST"])]
+    async with serving(Starlette(routes=routes), config=sim_server_config) as port:
+        engine = await embedded_engine(tmp_path, env="test", rpc_url=f"http://127.0.0.1:{port}")
+        async for api in serve_api(engine):
+            read = await api.http.get("/api/sim/faults")
+    assert read.json() == {"rate": 0.2}
 
 
 # --- price moves ------------------------------------------------------------------------------

@@ -55,9 +55,23 @@ async def chromium() -> AsyncIterator[Any]:
 
 
 @asynccontextmanager
-async def dashboard_page(browser: Any, url: str) -> AsyncIterator[Any]:
-    """The dashboard open in a fresh 1440x900 context; the block fails on any JavaScript error."""
-    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+async def dashboard_page(
+    browser: Any,
+    url: str,
+    viewport: tuple[int, int] = (1440, 900),
+    *,
+    enforce_csp: bool = False,
+) -> AsyncIterator[Any]:
+    """The dashboard open in a fresh context; the block fails on any JavaScript error.
+
+    The page's Content-Security-Policy forbids `eval`, which Playwright's string predicates
+    (`wait_for_function("...")`) use: it is bypassed unless `enforce_csp`; a test of its own
+    loads the page under the policy.
+    """
+    width, height = viewport
+    context = await browser.new_context(
+        viewport={"width": width, "height": height}, bypass_csp=not enforce_csp
+    )
     opened = await context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))

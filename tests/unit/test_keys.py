@@ -182,7 +182,7 @@ def test_a_key_sees_its_own_orders_an_admin_and_open_mode_see_all() -> None:
 
 
 def test_which_paths_need_a_key_and_which_an_admin_key() -> None:
-    for path in ("/health", "/ready", "/docs", "/openapi.json", "/", "/static/dashboard.js"):
+    for path in ("/health", "/ready", "/docs", "/openapi.json", "/", "/static/js/main.js"):
         assert not needs_key(path), path
     for path in ("/api/orders/active", "/ws/orders", "/api/wallet", "/metrics", "/x", "/static"):
         assert needs_key(path), path

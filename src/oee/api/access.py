@@ -30,7 +30,7 @@ from oee.api.stream_tokens import StreamTokens
 OPEN_PATHS = frozenset(
     {"/health", "/ready", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/"}
 )
-OPEN_PREFIXES = ("/static/",)  # the dashboard's script and style sheet
+OPEN_PREFIXES = ("/static/",)  # the dashboard's modules, style sheets and vendored uPlot
 ADMIN_PATHS = frozenset({"/metrics"})
 ADMIN_PREFIXES = ("/api/sim/",)  # the simulator relays: they change the world every order sees
 _SSE_PATH = re.compile(r"/api/orders/[^/]+/events")

@@ -82,7 +82,7 @@ limit and sniper orders `FIELD_NOT_FOR_TYPE`, `LIMIT_PRICE_REQUIRED`, `LIMIT_PRI
 `PRICE_IMPACT_OUT_OF_RANGE`, `INVALID_MINT`, `SNIPER_TOKEN_IN`), `NO_ROUTE`; 429 `RATE_LIMITED`,
 `TOO_MANY_OPEN_ORDERS`, `TOO_MANY_STREAMS`; 502 `CHAIN_ERROR`; 503 `SERVICE_UNAVAILABLE`,
 `QUOTES_UNAVAILABLE`; 500 `INTERNAL_ERROR`. The simulator relays (`/api/sim/...`, a demo
-surface) add 422 `INVALID_FAULT_RATE`, the launch rules (`INVALID_SYMBOL`, ...) and the price
+surface) add 422 `INVALID_FAULT_RATE`, `UNKNOWN_FAULT_KIND`, the launch rules (`INVALID_SYMBOL`, ...) and the price
 moves' (`INVALID_PAIR`, `NO_POOL`, `PEGGED_PAIR`, `INVALID_PERCENT`), 409
 `DUPLICATE_SYMBOL`, `TOO_MANY_LAUNCHES`, 502 `SIMULATOR_ERROR`, 503 `SIMULATOR_UNAVAILABLE`;
 each endpoint's responses list its own codes with examples.

@@ -240,6 +240,12 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
         'rate must be a number from 0 to 1, got "2"',
         [{"field": "rate", "message": 'rate must be a number from 0 to 1, got "2"'}],
     ),
+    "UNKNOWN_FAULT_KIND": (
+        422,
+        "unknown fault kind 'typo'; known: rate, slowConfirmRate, expiredBlockhashRate, "
+        "slippageMoveRate",
+        [{"field": "typo", "message": "unknown fault kind 'typo'; known: rate, ..."}],
+    ),
     # 422: a launch the simulator refuses (`POST /api/sim/pools` relays its code and message)
     "INVALID_SYMBOL": (
         422,

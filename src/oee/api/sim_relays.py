@@ -1,7 +1,7 @@
 """The simulator relays: `/api/sim/faults` and `/api/sim/pools` (the dashboard's demo controls).
 
-`GET`/`POST /api/sim/faults` read and change the fault rate of the simulator this engine
-executes against, for demos and chaos runs; `GET`/`POST /api/sim/pools` list its token launches
+`GET`/`POST /api/sim/faults` read and change the fault rates (each kind alone or several at
+once) of the simulator this engine executes against, for demos and chaos runs; `GET`/`POST /api/sim/pools` list its token launches
 and launch a new token's pools (what a sniper waits for). Both relay the simulator's admin routes
 (`/admin/faults`, `/admin/pools`): in the embedded default the in-process simulator (reached
 through the worker's HTTP client, at `http://sim/`), in production `oee sim` at `OEE_RPC_URL`.
@@ -28,6 +28,7 @@ from oee.api.examples import error_responses, ok
 from oee.api.openapi import EXAMPLE_LAUNCH, LaunchRequestBody, LaunchView
 from oee.api.requests import loads_exact
 from oee.bootstrap import Engine
+from oee.sim.faults import KIND_DESCRIPTIONS as FAULT_KINDS
 from oee.sim.launches import LAUNCH_FIELDS
 
 router = APIRouter()
@@ -37,7 +38,22 @@ SIM_TIMEOUT_S = 5.0
 NO_STORE = {"Cache-Control": "no-store"}  # the simulator's state changes under the page
 
 
-_FAULT_RESPONSES = ok({"rate": 0.3}, "The simulator's fault rate now.") | error_responses(
+# What GET and POST /api/sim/faults answer: every kind (`oee.sim.faults`), by its JSON key.
+_FAULT_EXAMPLE = {
+    "rate": 0.3,
+    "slowConfirmRate": 0.0,
+    "expiredBlockhashRate": 0.0,
+    "slippageMoveRate": 0.1,
+}
+_FAULT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        key: {"type": "number", "minimum": 0, "maximum": 1, "description": what}
+        for key, what in FAULT_KINDS.items()
+    },
+    "additionalProperties": False,
+}
+_FAULT_RESPONSES = ok(_FAULT_EXAMPLE, "Every fault kind's rate now.") | error_responses(
     "SIMULATOR_ERROR", "SIMULATOR_UNAVAILABLE"
 )
 
@@ -45,22 +61,28 @@ _FAULT_RESPONSES = ok({"rate": 0.3}, "The simulator's fault rate now.") | error_
 @router.get(
     "/api/sim/faults",
     tags=["simulator"],
-    summary="The simulator's fault rate",
+    summary="The simulator's fault rates",
+    description="Every fault kind's chance (0 to 1): `rate` (a quote or transaction send fails "
+    "transiently), `slowConfirmRate`, `expiredBlockhashRate`, `slippageMoveRate`.",
     responses=_FAULT_RESPONSES,
 )
 async def get_faults(request: Request) -> JSONResponse:
-    """The chance (0 to 1) that a simulated quote or transaction send fails transiently."""
-    return _rate_answer(await forward(engine_of(request), "GET", "faults"))
+    """The chance (0 to 1) of each kind of simulated fault."""
+    return _rates_answer(await forward(engine_of(request), "GET", "faults"))
 
 
 @router.post(
     "/api/sim/faults",
     tags=["simulator"],
-    summary="Change the simulator's fault rate",
-    description='Body `{"rate": 0.3}`: from now on each simulated quote and transaction send '
-    "fails transiently (rate limit, stall, node error, dropped transaction) with this chance, "
-    "which exercises retries. 0 turns faults off. The simulator keeps the rate until it "
-    "restarts; `OEE_SIM_FAULT_RATE` is the rate it starts with.",
+    summary="Change the simulator's fault rates",
+    description='Body: one or more fault kinds and their new chance from 0 to 1, e.g. `{"rate": '
+    '0.3}` or `{"slippageMoveRate": 1}`; the kinds not named keep their rate. `rate`: each '
+    "simulated quote and transaction send fails transiently (rate limit, stall, node error, "
+    "dropped transaction), which exercises retries; `slowConfirmRate`: a transaction lands "
+    "late; `expiredBlockhashRate`: the node hands out a stale blockhash; `slippageMoveRate`: a "
+    "trade ahead of a swap moves its pool. 0 turns a kind off. The simulator keeps the rates "
+    "until it restarts; the `OEE_SIM_*_RATE` settings are the rates it starts with. The answer "
+    "is every kind's rate.",
     responses=_FAULT_RESPONSES
     | error_responses(
         "MALFORMED_JSON",
@@ -69,6 +91,7 @@ async def get_faults(request: Request) -> JSONResponse:
         "BODY_TOO_LARGE",
         "UNSUPPORTED_MEDIA_TYPE",
         "INVALID_FAULT_RATE",
+        "UNKNOWN_FAULT_KIND",
         "SIMULATOR_ERROR",
         "SIMULATOR_UNAVAILABLE",
     ),
@@ -77,36 +100,55 @@ async def get_faults(request: Request) -> JSONResponse:
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["rate"],
-                        "properties": {"rate": {"type": "number", "minimum": 0, "maximum": 1}},
+                    "schema": {**_FAULT_SCHEMA, "minProperties": 1},
+                    "examples": {
+                        "transient": {"summary": "quote and send faults", "value": {"rate": 0.3}},
+                        "one kind": {
+                            "summary": "one kind alone",
+                            "value": {"slippageMoveRate": 1},
+                        },
                     },
-                    "example": {"rate": 0.3},
                 }
             },
         }
     },
 )
 async def set_faults(request: Request) -> JSONResponse:
-    """Set the simulator's fault rate."""
+    """Set one or more of the simulator's fault rates; the others stay."""
     engine = engine_of(request)
     body = loads_exact(await read_body(request, engine.settings.max_body_bytes))
     if not isinstance(body, dict):
         raise ApiError(400, "BODY_NOT_OBJECT", "the request body must be a JSON object")
-    reply = await forward(engine, "POST", "faults", {"rate": _rate(body.get("rate"))})
-    return _rate_answer(reply)
+    reply = await forward(engine, "POST", "faults", _rates(body))
+    return _rates_answer(reply)
 
 
-def _rate(value: object) -> float:
+def _rates(body: dict[str, Any]) -> dict[str, float]:
+    """The fault rates a body names, each checked.
+
+    Raises:
+        ApiError: 422 `UNKNOWN_FAULT_KIND` for a key that is no fault kind (or none at all),
+            422 `INVALID_FAULT_RATE` for a rate that is not a number from 0 to 1.
+    """
+    known = ", ".join(FAULT_KINDS)
+    unknown = sorted(set(body) - set(FAULT_KINDS))
+    if unknown or not body:
+        field = unknown[0][:40] if unknown else "body"
+        message = (
+            f"unknown fault kind {field!r}; known: {known}"
+            if unknown
+            else f"name one or more fault kinds: {known}"
+        )
+        raise ApiError(422, "UNKNOWN_FAULT_KIND", message, [{"field": field, "message": message}])
+    return {key: _rate(key, value) for key, value in body.items()}
+
+
+def _rate(key: str, value: object) -> float:
     """A fault rate from 0 to 1; raises 422 `INVALID_FAULT_RATE` for anything else."""
     if isinstance(value, Decimal) and value.is_finite() and 0 <= value <= 1:
         return float(value)
-    if value is None:
-        message = "rate is required: a number from 0 to 1"
-    else:
-        message = f"rate must be a number from 0 to 1, got {json.dumps(str(value))[:40]}"
-    raise ApiError(422, "INVALID_FAULT_RATE", message, [{"field": "rate", "message": message}])
+    message = f"{key} must be a number from 0 to 1, got {json.dumps(str(value))[:40]}"
+    raise ApiError(422, "INVALID_FAULT_RATE", message, [{"field": key, "message": message}])
 
 
 async def forward(
@@ -149,23 +191,31 @@ def unexpected(reply: httpx.Response) -> ApiError:
     )
 
 
-def _rate_answer(reply: httpx.Response) -> JSONResponse:
-    """The fault rate the simulator answered with, relayed."""
-    rate = _reply_rate(reply)
-    if rate is None:
+def _rates_answer(reply: httpx.Response) -> JSONResponse:
+    """Every fault kind's rate, as the simulator answered them, relayed."""
+    rates = _reply_rates(reply)
+    if rates is None:
         raise unexpected(reply)
-    return JSONResponse({"rate": rate}, headers=NO_STORE)
+    return JSONResponse(rates, headers=NO_STORE)
 
 
-def _reply_rate(reply: httpx.Response) -> float | None:
+def _reply_rates(reply: httpx.Response) -> dict[str, float] | None:
     if reply.status_code != 200:
         return None
     try:
-        rate = reply.json().get("rate")
-    except (ValueError, AttributeError):
+        answer = reply.json()
+    except ValueError:
         return None
-    ok = isinstance(rate, int | float) and not isinstance(rate, bool) and math.isfinite(rate)
-    return float(rate) if ok else None
+    if not isinstance(answer, dict):
+        return None
+    rates: dict[str, float] = {}
+    for key in FAULT_KINDS:
+        rate = answer.get(key)
+        if isinstance(rate, int | float) and not isinstance(rate, bool) and math.isfinite(rate):
+            rates[key] = float(rate)
+        elif key == "rate" or rate is not None:  # every simulator has `rate`; kinds came later
+            return None
+    return rates
 
 
 # --- pool launches -------------------------------------------------------------------------

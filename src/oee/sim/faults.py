@@ -27,6 +27,13 @@ KINDS = {
     "expiredBlockhashRate": "expired_blockhash_rate",
     "slippageMoveRate": "slippage_move_rate",
 }
+# JSON key -> what a fault of that kind does, for the API's documentation and the dashboard.
+KIND_DESCRIPTIONS = {
+    "rate": "a quote or a transaction send fails transiently (rate limit, stall, dropped)",
+    "slowConfirmRate": "a transaction lands late (slow_confirm_ms)",
+    "expiredBlockhashRate": "the node hands out a stale blockhash: the transaction expires",
+    "slippageMoveRate": "a trade ahead of the swap moves its pool (slippage_move_bps)",
+}
 
 
 class Faults:
