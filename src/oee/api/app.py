@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from oee import __version__
 from oee.api import (
+    admin,
     dashboard,
     firehose,
     ops,
@@ -157,7 +158,7 @@ def create_app(engine: Engine, keyring: KeyRing | None = None) -> FastAPI:
     routers = (
         orders.router, quotes.router, wallet.router, streams.router, sse.router,
         stream_tokens.router, firehose.router, ops.router, sim_relays.router, sim_moves.router,
-        dashboard.router,
+        admin.router, dashboard.router,
     )  # fmt: skip
     # Flat, for the 405 answer's Allow header (FastAPI nests the routers it includes).
     app.state.routes = [*app.router.routes, *(route for r in routers for route in r.routes)]
