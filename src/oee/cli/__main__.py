@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from oee.cli import check, remote, server
+from oee.cli import admin, check, remote, server
 
 app = typer.Typer(
     name="oee",
@@ -36,6 +36,8 @@ PANELS: dict[str, tuple[Callable[..., None], ...]] = {
         remote.wallet,
         remote.watch,
         remote.loadtest,
+        admin.halt,
+        admin.resume,
     ),
 }
 
