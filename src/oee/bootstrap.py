@@ -94,8 +94,15 @@ class Engine:
 
             halt_switch = HaltGate(MemoryKillSwitch(), self.clock, self.metrics)
         self.halt = halt_switch
-        # The tokens submits may name (`OEE_TOKEN_ALLOWLIST`, `OEE_TOKEN_DENYLIST`).
-        self.token_policy: TokenPolicy = self.settings.token_policy
+        self._policy: tuple[Settings, TokenPolicy] | None = None
+
+    @property
+    def token_policy(self) -> TokenPolicy:
+        """The tokens submits may name (`OEE_TOKEN_ALLOWLIST`, `OEE_TOKEN_DENYLIST`), resolved
+        once per settings object."""
+        if self._policy is None or self._policy[0] is not self.settings:
+            self._policy = (self.settings, self.settings.token_policy)
+        return self._policy[1]
 
     async def start(self) -> None:
         """Connect the bus, then start consuming jobs (if this process is a worker)."""
