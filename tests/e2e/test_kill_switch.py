@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from oee.domain.orders import Order, SubmitOrder
 from tests.e2e.test_triggers import best_price, move, order, place, until_status
+from tests.support.cli import oee
 from tests.support.engine import EngineServer
 from tests.support.streams import ORDER, final_status, follow, submit
 
@@ -59,3 +60,19 @@ async def test_halt_refuses_submits_holds_accepted_orders_and_resume_routes_them
     frames = await follow(engine_server, await submit(engine_server), "?since=0")
     assert final_status(frames) == "confirmed"
     assert "oee_trading_halted 0.0" in (await client.get("/metrics")).text
+
+
+async def test_oee_halt_and_resume_from_the_command_line(engine_server: EngineServer) -> None:
+    url = engine_server.http_url
+    halted = await oee("halt", "--reason", "venue outage", "--url", url)
+    assert halted.code == 0, halted.err
+    assert halted.out.startswith("trading HALTED since ")
+    assert halted.out.strip().endswith(": venue outage")
+    status = await oee("halt", "--status", OEE_URL=url)  # the URL from the environment
+    assert status.out == halted.out
+    refused = await oee("submit", "SOL", "USDC", "1", "--url", url)
+    assert refused.code == 1
+    assert "HALTED: trading is halted since" in refused.err
+    resumed = await oee("resume", "--url", url)
+    assert (resumed.code, resumed.out.split(" since ")[0]) == (0, "trading")
+    assert (await oee("submit", "SOL", "USDC", "1", "--url", url)).code == 0
