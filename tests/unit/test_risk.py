@@ -114,7 +114,7 @@ def test_check_funds_names_the_token_that_is_short() -> None:
         check_funds(USDC, SOL, 5 * 10**6, BUDGET, wallet(10**9, usdc=4_999_999), ACCOUNTS)
     assert (short.value.code, short.value.retryable) == ("INSUFFICIENT_BALANCE", False)
     assert "holds 4.999999 USDC" in short.value.message
-    with pytest.raises(ExecutionError, match="holds 0.000000 USDC"):
+    with pytest.raises(ExecutionError, match=r"holds 0\.000000 USDC"):
         check_funds(USDC, SOL, 1, BUDGET, wallet(10**9), ACCOUNTS)  # no account at all
 
 
