@@ -29,6 +29,7 @@ from oee.domain.ports import (
     Blockhash,
     Chain,
     Clock,
+    ComputeBudget,
     EventBus,
     NotionalLimiter,
     OrderStore,
@@ -55,6 +56,7 @@ log = structlog.get_logger(__name__)
 # Real RPC clients rebroadcast a pending transaction until it lands or expires; so do we.
 RESEND_EVERY_S = 2.0
 MAX_POLL_BACKOFF_S = 5.0
+NO_PRIORITY = ComputeBudget(0, 0)  # the cheapest a transaction can be: its base fee alone
 # The statuses the executor advances; watching orders belong to the trigger watchers.
 DRIVEN = frozenset(
     {OrderStatus.PENDING, OrderStatus.ROUTING, OrderStatus.BUILDING, OrderStatus.SUBMITTED}
@@ -304,10 +306,13 @@ class Executor:
             min_amount_out=order.decision.min_amount_out,
             memo=f"{order.id}/{order.attempt}",
         )
-        budget = await self.budgeter.budget(plan, chosen.pool, venue.compute_units, blockhash)
         # Nothing is signed that the wallet cannot pay: no fee is spent on a certain failure.
+        # First with no priority fee at all, so a hopeless order is not simulated either.
         accounts = {order.token_in.mint: request.source, order.token_out.mint: request.destination}
-        check_funds(order.token_in, order.token_out, order.amount_in, budget, balances, accounts)
+        funds = (order.token_in, order.token_out, order.amount_in)
+        check_funds(*funds, NO_PRIORITY, balances, accounts)
+        budget = await self.budgeter.budget(plan, chosen.pool, venue.compute_units, blockhash)
+        check_funds(*funds, budget, balances, accounts)
         signed = signer.sign(plan, budget, blockhash)
         # Persisted before it is sent: a crash after this line re-sends these bytes, never new ones.
         await self._commit(order, lambda at: order.submit(signed, at))
