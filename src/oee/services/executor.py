@@ -6,6 +6,10 @@ order never signs again while its transaction may still land, it only re-sends t
 bytes and asks the chain for that signature. Every save is a compare-and-set on `seq`, so if two
 runs race, the loser gets `StaleOrder` and stops.
 
+Pre-trade checks (`oee.services.risk`) run before anything is signed: the kill switch before an
+order starts routing (a halted order is left untouched and its job ends), price impact and
+notional at routing, the wallet's balance at building.
+
 Every committed move is logged (`order_stage`, with how long the order spent in the stage it
 left) and measured (`oee.metrics`). Durations come from the persisted timestamps, so a stage
 that spanned a worker crash is measured in full.
@@ -169,8 +173,11 @@ class Executor:
 
     async def _gate(self) -> None:
         """Raise `Held` while trading is halted (an order about to start routing)."""
-        if self.halt is not None and await self.halt.halted() is not None:
+        if self.halt is None:
+            return
+        if await self.halt.halted() is not None:
             raise Held
+        self._held.clear()  # trading again: orders held here may run anywhere now
 
     async def _step(self, order: Order) -> None:
         match order.status:
