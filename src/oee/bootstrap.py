@@ -7,7 +7,7 @@ default never imports them. Tests build their own `Engine` with the pieces they 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
@@ -21,12 +21,15 @@ from oee.domain.ports import (
     EventBus,
     JobQueue,
     LaunchFeed,
+    NotionalLimiter,
     OrderStore,
     RateLimiter,
     Venue,
 )
+from oee.domain.risk import TokenPolicy
 from oee.domain.tokens import MAINNET_TOKENS, Registry
 from oee.metrics import Metrics
+from oee.services.halt import HaltGate
 from oee.services.orders import OrderService
 from oee.settings import Settings
 from oee.worker.main import Worker
@@ -79,6 +82,27 @@ class Engine:
     # How often each client may call the API (`OEE_RATE_LIMIT`); None: no rate limit. Built for
     # the processes that serve the API: in memory when alone, in Redis when there are several.
     rate_limiter: RateLimiter | None = None
+    # The kill switch as this process sees it. Built on the store's database by
+    # `build_engine`; an engine built without one (a test's) gets one in memory.
+    halt_switch: InitVar[HaltGate | None] = None
+    # The USD each API key may route a minute, in the processes that execute orders.
+    notional: NotionalLimiter | None = None
+
+    def __post_init__(self, halt_switch: HaltGate | None) -> None:
+        if halt_switch is None:
+            from oee.adapters.killswitch.memory import MemoryKillSwitch
+
+            halt_switch = HaltGate(MemoryKillSwitch(), self.clock, self.metrics)
+        self.halt = halt_switch
+        self._policy: tuple[Settings, TokenPolicy] | None = None
+
+    @property
+    def token_policy(self) -> TokenPolicy:
+        """The tokens submits may name (`OEE_TOKEN_ALLOWLIST`, `OEE_TOKEN_DENYLIST`), resolved
+        once per settings object."""
+        if self._policy is None or self._policy[0] is not self.settings:
+            self._policy = (self.settings, self.settings.token_policy)
+        return self._policy[1]
 
     async def start(self) -> None:
         """Connect the bus, then start consuming jobs (if this process is a worker)."""
@@ -99,6 +123,8 @@ class Engine:
             await self.http.aclose()
         if self.rate_limiter is not None:
             await self.rate_limiter.close()
+        if self.notional is not None:
+            await self.notional.close()
         await self.queue.close()
         await self.bus.close()
         await self.store.close()
@@ -115,18 +141,22 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
     Returns:
         An engine that is built but not started.
     """
+    from oee.adapters.killswitch.sqlalchemy import SqlAlchemyKillSwitch
     from oee.adapters.store.migrate import migrate
-    from oee.adapters.store.sqlalchemy import SqlAlchemyStore
+    from oee.adapters.store.sqlalchemy import SqlAlchemyStore, make_engine
 
     profile = PROFILES[settings.cluster]
     url = settings.sqlalchemy_url
     if settings.migrate_on_start:
         await migrate(url)
-    store = SqlAlchemyStore.from_url(url, profile.registry)
+    database = make_engine(url)  # the store's; the kill switch's row lives beside the orders
+    store = SqlAlchemyStore(database, profile.registry)
     queue = _build_queue(settings)
     bus = _build_bus(settings)
     clock = SystemClock()
     metrics = Metrics()
+    halt = HaltGate(SqlAlchemyKillSwitch(database), clock, metrics)
+    notional = _build_notional(settings) if role != "api" else None
     side = _chain_and_venues(settings, role)
     chain = side.chain
     if role != "serve" and settings.rpc_url is None and settings.cluster == "sim":
@@ -154,6 +184,8 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
             keypair,
             side.launches,
             take_over=role == "serve" and settings.redis_url is None,
+            halt=halt,
+            notional=notional,
         )
         wallet = str(keypair.pubkey())
     return Engine(
@@ -179,6 +211,8 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
         wallet=wallet,
         sim_snapshots=side.snapshots,
         rate_limiter=_build_rate_limiter(settings) if role != "worker" else None,
+        halt_switch=halt,
+        notional=notional,
     )
 
 
@@ -227,6 +261,20 @@ def _build_rate_limiter(settings: Settings) -> RateLimiter | None:
     return RedisRateLimiter(settings.redis_url, settings.redis_prefix)
 
 
+def _build_notional(settings: Settings) -> NotionalLimiter | None:
+    """Each key's USD of the last minute: in Redis whenever there is one (every worker counts in
+    one window per key), else in this process's memory; None without the cap."""
+    if settings.max_notional_usd_per_key_per_minute is None:
+        return None
+    if settings.redis_url is None:
+        from oee.adapters.notional.memory import MemoryNotionalLimiter
+
+        return MemoryNotionalLimiter()
+    from oee.adapters.notional.redis import RedisNotionalLimiter
+
+    return RedisNotionalLimiter(settings.redis_url, settings.redis_prefix)
+
+
 def _build_worker(
     settings: Settings,
     store: OrderStore,
@@ -240,6 +288,8 @@ def _build_worker(
     launches: LaunchFeed | None,
     *,
     take_over: bool,
+    halt: HaltGate,
+    notional: NotionalLimiter | None,
 ) -> Worker:
     from oee.adapters.chain.transactions import SwapTransactionBuilder
     from oee.services.executor import Executor, RetryPolicy
@@ -290,6 +340,10 @@ def _build_worker(
         max_notional_usd=settings.max_notional_usd,
         max_price_impact_bps=settings.max_price_impact_bps,
         on_armed=triggers.watch,  # an order this worker arms is watched here at once
+        halt=halt,
+        notional_rate=(settings.max_notional_usd_per_key_per_minute, notional)
+        if settings.max_notional_usd_per_key_per_minute is not None and notional is not None
+        else None,
     )
     recovery = RecoverySweep(
         store,

@@ -47,6 +47,15 @@ STAGES = ("routing", "building", "submitted")
 FINAL_STATUSES = tuple(s.value for s in OrderStatus if s in TERMINAL)
 ORDER_TYPES = tuple(t.value for t in OrderType)
 LIMIT_CODES = ("RATE_LIMITED", "TOO_MANY_OPEN_ORDERS", "TOO_MANY_STREAMS", "IDLE_TIMEOUT")
+RISK_CODES = (
+    "HALTED",
+    "TOKEN_NOT_ALLOWED",
+    "RISK_PRICE_IMPACT",
+    "NOTIONAL_LIMIT_EXCEEDED",
+    "NOTIONAL_UNKNOWN",
+    "RISK_NOTIONAL_RATE",
+    "INSUFFICIENT_BALANCE",
+)
 # Codes and venue names come from adapters; past this many distinct values a family records
 # "OTHER", so a misbehaving adapter cannot grow the number of series without bound.
 MAX_LABEL_VALUES = 64
@@ -145,6 +154,23 @@ class Metrics:
             ["code"],
             registry=r,
         )
+        self.trading_halted = Gauge(
+            "oee_trading_halted",
+            "1 while the kill switch halts new orders (as this process last read it), else 0.",
+            registry=r,
+        )
+        self.risk_refusals = Counter(
+            "oee_risk_refusals",
+            "Orders stopped by a pre-trade risk check, by code: refused at submit (HALTED, "
+            "TOKEN_NOT_ALLOWED) or failed before anything was signed (the others).",
+            ["code"],
+            registry=r,
+        )
+        self.orders_held = Counter(
+            "oee_orders_held",
+            "Times an accepted order was held back from routing because trading is halted.",
+            registry=r,
+        )
         self.queue_depth = QueueDepth()
         r.register(self.queue_depth)
         if process_collectors:
@@ -163,6 +189,7 @@ class Metrics:
         self.quote_errors_for = Children(self.quote_errors)
         self.routing_wins_for = Children(self.routing_wins)
         self.limited_for = Children(self.limited, *((c,) for c in LIMIT_CODES))
+        self.risk_refusals_for = Children(self.risk_refusals, *((c,) for c in RISK_CODES))
 
     def render(self, accept: str | None = None) -> tuple[bytes, str]:
         """The exposition (OpenMetrics when `accept` asks for it, else Prometheus text).

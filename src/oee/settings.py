@@ -15,7 +15,10 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from oee.clusters import PROFILES
 from oee.domain.ratelimit import RatePolicy, parse_rate
+from oee.domain.risk import TokenPolicy
+from oee.solana.base58 import b58decode, b58encode
 
 
 class WorkerSettings(BaseSettings):
@@ -148,6 +151,8 @@ class RecoverySettings(BaseSettings):
 DEVNET_MAX_AIRDROP_SOL = Decimal(5)
 # Lamports are a u64 on chain: about 18.4 billion SOL at most; a setting above a billion is a typo.
 MAX_WALLET_SOL = Decimal(10**9)
+# The notional window counts in integer micro-dollars, exact in Redis's Lua (doubles) to 2^53.
+MAX_NOTIONAL_RATE_USD = Decimal(10**9)
 
 
 class Settings(BaseSettings):
@@ -238,6 +243,24 @@ class Settings(BaseSettings):
     )
     max_notional_usd: Decimal | None = Field(
         None, gt=0, description="Largest order in USD (required on mainnet-beta)."
+    )
+    max_notional_usd_per_key_per_minute: Decimal | None = Field(
+        None,
+        gt=0,
+        le=MAX_NOTIONAL_RATE_USD,
+        description="USD value of the orders one API key may route in any 60 s (valued like "
+        "OEE_MAX_NOTIONAL_USD); past it an order fails RISK_NOTIONAL_RATE before anything is "
+        "signed; empty: no cap.",
+    )
+    token_allowlist: str = Field(
+        "",
+        description="Comma-separated symbols or mints orders may trade, on either side; a "
+        "submit naming any other answers 403 TOKEN_NOT_ALLOWED; empty: every token.",
+    )
+    token_denylist: str = Field(
+        "",
+        description="Comma-separated symbols or mints no order may trade (403 "
+        "TOKEN_NOT_ALLOWED); wins over the allow list.",
     )
     raydium_quote_url: str | None = Field(
         None, description="Raydium quote API; unset: rpc/raydium."
@@ -366,6 +389,7 @@ class Settings(BaseSettings):
         "rpc_url",
         "ws_url",
         "max_notional_usd",
+        "max_notional_usd_per_key_per_minute",
         "max_price_impact_bps",
         "raydium_quote_url",
         "meteora_quote_url",
@@ -413,6 +437,21 @@ class Settings(BaseSettings):
                 "OEE_WALLET_AIRDROP_SOL=2 and OEE_WALLET_MIN_SOL=1 (or 0 to disable)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _token_lists_resolve(self) -> Settings:
+        for name, text in (("ALLOWLIST", self.token_allowlist), ("DENYLIST", self.token_denylist)):
+            try:
+                TokenPolicy.parse(text, "", PROFILES[self.cluster].registry, is_mint)
+            except ValueError as error:
+                raise ValueError(f"OEE_TOKEN_{name}: {error}") from None
+        return self
+
+    @property
+    def token_policy(self) -> TokenPolicy:
+        """The allow and deny lists as mints of this cluster's tokens."""
+        registry = PROFILES[self.cluster].registry
+        return TokenPolicy.parse(self.token_allowlist, self.token_denylist, registry, is_mint)
 
     @field_validator("rate_limit")
     @classmethod
@@ -486,3 +525,15 @@ _ORIGIN = re.compile(r"https?://[a-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:.]
 
 def _split_origins(value: str) -> list[str]:
     return [o.strip().rstrip("/").lower() for o in value.split(",") if o.strip()]
+
+
+def is_mint(text: str) -> bool:
+    """Whether `text` is written as a Solana address is: canonical base58 of 32 bytes."""
+    try:
+        return (
+            32 <= len(text) <= 44
+            and len(b58decode(text)) == 32
+            and b58encode(b58decode(text)) == text
+        )
+    except ValueError:
+        return False

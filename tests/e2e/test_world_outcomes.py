@@ -16,23 +16,35 @@ def world(**faults: Any) -> SimSettings:
     return SimSettings(latency_scale=0.01, **faults)
 
 
-async def test_a_swap_the_wallet_cannot_pay_fails_at_once_with_insufficient_funds(
+async def test_a_swap_the_wallet_cannot_pay_fails_before_signing_and_spends_nothing(
     settings_factory: Callable[..., Settings],
 ) -> None:
-    # No price-impact check: this swap's impact is huge, and the chain's refusal is the subject.
+    # No price-impact check: these swaps' impact is huge, and the balance check is the subject.
     async for server in serve_engine(settings_factory(sim=world(), max_price_impact_bps=None)):
-        # The faucet granted $10M of USDC; this sells twice that.
-        body = {"tokenIn": "USDC", "tokenOut": "SOL", "amountIn": 20_000_000, "slippageBps": 5000}
-        order_id = await submit(server, body)
-        frames = await follow(server, order_id, "?since=0")
-        assert (frames[-1]["type"], frames[-1]["error"]) == ("failed", "INSUFFICIENT_FUNDS")
-        assert [f["attempt"] for f in frames if f["type"] == "routing"] == [1]  # no retry
-        (attempt,) = (await server.client.get(f"/api/orders/{order_id}")).json()["attempts"]
-        assert attempt["outcome"] == "failed"
-        assert attempt["feeLamports"] > 0  # the failed transaction landed: its fee was paid
-        wallet = (await server.client.get("/api/wallet")).json()
-        usdc = next(t for t in wallet["tokens"] if t["symbol"] == "USDC")
-        assert usdc["uiAmount"] == "10000000"  # untouched: only the fee was paid
+        before = (await server.client.get("/api/wallet")).json()
+        sol = int(before["lamports"]) // 10**9
+        bodies = [
+            # The faucet granted $10M of USDC; this sells twice that.
+            {"tokenIn": "USDC", "tokenOut": "SOL", "amountIn": 20_000_000, "slippageBps": 5000},
+            # Every SOL the wallet has: nothing left for the fee and the token accounts' rent.
+            {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": sol, "slippageBps": 5000},
+        ]
+        for body in bodies:
+            order_id = await submit(server, body)
+            frames = await follow(server, order_id, "?since=0")
+            assert (frames[-1]["type"], frames[-1]["error"]) == ("failed", "INSUFFICIENT_BALANCE")
+            assert [f["type"] for f in frames] == ["pending", "routing", "building", "failed"]
+            assert body["tokenIn"] in frames[-1]["reason"]
+            view = (await server.client.get(f"/api/orders/{order_id}")).json()
+            (attempt,) = view["attempts"]
+            assert (attempt["outcome"], attempt["txHash"], attempt["feeLamports"]) == (
+                "failed",
+                None,
+                None,
+            )
+        after = (await server.client.get("/api/wallet")).json()
+        assert after["lamports"] == before["lamports"]  # no fee: nothing was ever sent
+        assert after["tokens"] == before["tokens"]
 
 
 async def test_a_trade_ahead_fails_a_tight_order_and_a_tolerant_one_fills(

@@ -98,7 +98,30 @@ def test_execute_documents_every_order_rule(spec: dict[str, Any]) -> None:
     }
     assert [b["code"] for b in examples_of(responses["409"])] == ["IDEMPOTENCY_KEY_REUSED"]
     assert [b["code"] for b in examples_of(responses["413"])] == ["BODY_TOO_LARGE"]
-    assert [b["code"] for b in examples_of(responses["503"])] == ["SERVICE_UNAVAILABLE"]
+    assert [b["code"] for b in examples_of(responses["503"])] == ["SERVICE_UNAVAILABLE", "HALTED"]
+    assert [b["code"] for b in examples_of(responses["403"])] == ["TOKEN_NOT_ALLOWED"]
+
+
+def test_the_kill_switch_routes_are_admin_only_and_declare_their_answers(
+    spec: dict[str, Any],
+) -> None:
+    paths = spec["paths"]
+    assert set(paths["/api/admin/halt"]) == {"get", "post"}
+    assert set(paths["/api/admin/resume"]) == {"post"}
+    for path, method in (
+        ("/api/admin/halt", "get"),
+        ("/api/admin/halt", "post"),
+        ("/api/admin/resume", "post"),
+    ):
+        responses = paths[path][method]["responses"]
+        assert [b["code"] for b in examples_of(responses["403"])] == ["FORBIDDEN"]
+        assert [b["code"] for b in examples_of(responses["401"])] == ["UNAUTHENTICATED"]
+        assert [b["code"] for b in examples_of(responses["429"])] == ["RATE_LIMITED"]
+        example = responses["200"]["content"]["application/json"]["example"]
+        assert {"halted", "by", "since"} <= set(example)  # (the schema drops a null reason)
+        if method == "post":
+            assert {b["code"] for b in examples_of(responses["422"])} == {"VALIDATION_ERROR"}
+            assert "UNSUPPORTED_MEDIA_TYPE" in {b["code"] for b in examples_of(responses["415"])}
 
 
 def test_the_documented_request_is_exactly_what_the_server_reads() -> None:

@@ -7,7 +7,8 @@ a key itself); a route added later is protected by default. A key comes as
 may instead carry `?token=` from `POST /api/stream-tokens`, because browsers cannot set headers
 there. The caller is left in the scope for routes (`oee.api.deps.principal_of`), which scope
 every order read to its owner. Admin-only paths (`/metrics`, the simulator relays) answer 403
-to other keys. Refusals are the usual error body: 401 `UNAUTHENTICATED` with
+to other keys, and so does the kill switch (`/api/admin/...`). Refusals are the usual error
+body: 401 `UNAUTHENTICATED` with
 `WWW-Authenticate: Bearer`, 403 `FORBIDDEN`; a WebSocket is refused at the handshake. Neither
 the key nor the token is ever logged or repeated in a message.
 """
@@ -32,7 +33,8 @@ OPEN_PATHS = frozenset(
 )
 OPEN_PREFIXES = ("/static/",)  # the dashboard's modules, style sheets and vendored uPlot
 ADMIN_PATHS = frozenset({"/metrics"})
-ADMIN_PREFIXES = ("/api/sim/",)  # the simulator relays: they change the world every order sees
+# The simulator relays change the world every order sees; admin holds the kill switch.
+ADMIN_PREFIXES = ("/api/sim/", "/api/admin/")
 _SSE_PATH = re.compile(r"/api/orders/[^/]+/events")
 
 MISSING = "this engine needs an API key: send Authorization: Bearer <key> or X-API-Key: <key>"

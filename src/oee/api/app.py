@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from oee import __version__
 from oee.api import (
+    admin,
     dashboard,
     firehose,
     ops,
@@ -54,7 +55,7 @@ replay the events after `seq` instead of a snapshot. A malformed id or `since` g
 `/health`, `/ready` and these docs needs one, as `Authorization: Bearer <key>` or
 `X-API-Key: <key>` (a WebSocket may pass `?token=` from `POST /api/stream-tokens` instead):
 401 `UNAUTHENTICATED` without a valid key, 403 `FORBIDDEN` for an admin-only call (`/metrics`,
-`/api/sim/...`) with another key. Each order belongs to the key that placed it; another key
+`/api/sim/...`, the kill switch `/api/admin/...`) with another key. Each order belongs to the key that placed it; another key
 gets 404 `ORDER_NOT_FOUND` for it and never sees it listed or streamed. Admin keys see every
 order. An engine without keys runs open and ignores keys.
 
@@ -69,9 +70,16 @@ no message from its client for `OEE_STREAM_IDLE_TIMEOUT_S` (300 s) is closed: an
 `IDLE_TIMEOUT` error frame and close code 4408 (SSE: an `error` event); send any text message
 to keep a quiet WebSocket open.
 
+**Risk checks.** A token outside `OEE_TOKEN_ALLOWLIST` or on `OEE_TOKEN_DENYLIST` is 403
+`TOKEN_NOT_ALLOWED` at submit; while trading is halted (`POST /api/admin/halt`) every submit is
+503 `HALTED`, accepted orders that have not started routing wait, and `POST /api/admin/resume`
+lets them go. Checks that need the routing quote fail the order before anything is signed:
+`RISK_PRICE_IMPACT`, `NOTIONAL_LIMIT_EXCEEDED`, `NOTIONAL_UNKNOWN`, `RISK_NOTIONAL_RATE`,
+`INSUFFICIENT_BALANCE`.
+
 **Errors.** Every 4xx and 5xx body is `{"code": "<MACHINE_CODE>", "message": "..."}`, with an
 `errors` list of `{field, message}` when fields are at fault. 400 `MALFORMED_JSON`,
-`BODY_NOT_OBJECT`, `INVALID_ORDER_ID`; 401 `UNAUTHENTICATED`; 403 `FORBIDDEN`; 404 `ORDER_NOT_FOUND`, `NOT_FOUND`; 405
+`BODY_NOT_OBJECT`, `INVALID_ORDER_ID`; 401 `UNAUTHENTICATED`; 403 `FORBIDDEN`, `TOKEN_NOT_ALLOWED`; 404 `ORDER_NOT_FOUND`, `NOT_FOUND`; 405
 `METHOD_NOT_ALLOWED`; 409 `IDEMPOTENCY_KEY_REUSED`, `ORDER_NOT_CANCELLABLE` (with the order's
 `status`); 413 `BODY_TOO_LARGE`; 415 `UNSUPPORTED_MEDIA_TYPE`; 422 `VALIDATION_ERROR`,
 `UNSUPPORTED_ORDER_TYPE`, `INVALID_LIMIT`, `INVALID_STATUS`, `INVALID_TYPE` and the order
@@ -81,7 +89,7 @@ limit and sniper orders `FIELD_NOT_FOR_TYPE`, `LIMIT_PRICE_REQUIRED`, `LIMIT_PRI
 `EXPIRY_CONFLICT`, `EXPIRY_INVALID`, `EXPIRY_IN_PAST`, `EXPIRY_TOO_FAR`, `UNKNOWN_VENUE`,
 `PRICE_IMPACT_OUT_OF_RANGE`, `INVALID_MINT`, `SNIPER_TOKEN_IN`), `NO_ROUTE`; 429 `RATE_LIMITED`,
 `TOO_MANY_OPEN_ORDERS`, `TOO_MANY_STREAMS`; 502 `CHAIN_ERROR`; 503 `SERVICE_UNAVAILABLE`,
-`QUOTES_UNAVAILABLE`; 500 `INTERNAL_ERROR`. The simulator relays (`/api/sim/...`, a demo
+`QUOTES_UNAVAILABLE`, `HALTED`; 500 `INTERNAL_ERROR`. The simulator relays (`/api/sim/...`, a demo
 surface) add 422 `INVALID_FAULT_RATE`, `UNKNOWN_FAULT_KIND`, the launch rules (`INVALID_SYMBOL`, ...) and the price
 moves' (`INVALID_PAIR`, `NO_POOL`, `PEGGED_PAIR`, `INVALID_PERCENT`), 409
 `DUPLICATE_SYMBOL`, `TOO_MANY_LAUNCHES`, 502 `SIMULATOR_ERROR`, 503 `SIMULATOR_UNAVAILABLE`;
@@ -157,7 +165,7 @@ def create_app(engine: Engine, keyring: KeyRing | None = None) -> FastAPI:
     routers = (
         orders.router, quotes.router, wallet.router, streams.router, sse.router,
         stream_tokens.router, firehose.router, ops.router, sim_relays.router, sim_moves.router,
-        dashboard.router,
+        admin.router, dashboard.router,
     )  # fmt: skip
     # Flat, for the 405 answer's Allow header (FastAPI nests the routers it includes).
     app.state.routes = [*app.router.routes, *(route for r in routers for route in r.routes)]

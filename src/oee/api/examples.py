@@ -38,6 +38,18 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
         None,
     ),
     "FORBIDDEN": (403, "this needs an admin key (OEE_ADMIN_KEYS); key 'desk' is not one", None),
+    "TOKEN_NOT_ALLOWED": (
+        403,
+        "tokenOut BONK (DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263) is on this engine's deny "
+        "list",
+        [
+            {
+                "field": "tokenOut",
+                "message": "tokenOut BONK (DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263) is on "
+                "this engine's deny list",
+            }
+        ],
+    ),
     # 404, 405, 409, 413, 415
     "ORDER_NOT_FOUND": (404, f"no order with id {EXAMPLE_ID}", None),
     "METHOD_NOT_ALLOWED": (405, "use POST to execute", None),
@@ -362,6 +374,12 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
         None,
     ),
     "NOT_READY": (503, "not ready: bus is down (timeout after 1.0 s)", None),
+    "HALTED": (
+        503,
+        "trading is halted since 2026-12-05T06:00:00+00:00 (by ops: venue outage): no new "
+        "orders until an admin resumes it",
+        None,
+    ),
     "SIMULATOR_UNAVAILABLE": (
         503,
         "this process runs no simulator and OEE_RPC_URL is not set",
@@ -394,12 +412,16 @@ TRIGGER_RULES = (
     "SNIPER_TOKEN_IN",
 )
 # What an error body carries beside code, message and errors, by code.
-_EXTRA: dict[str, dict[str, Any]] = {"ORDER_NOT_CANCELLABLE": {"status": "confirmed"}}
+_EXTRA: dict[str, dict[str, Any]] = {
+    "ORDER_NOT_CANCELLABLE": {"status": "confirmed"},
+    "HALTED": {"reason": "venue outage", "since": "2026-12-05T06:00:00+00:00"},
+}
 
 _DESCRIPTIONS = {
     400: "The request is malformed; `code` says how.",
     404: "Not found.",
     405: "Method not allowed on this path.",
+    403: "Refused by this engine's policy; `code` says which.",
     409: "`IDEMPOTENCY_KEY_REUSED`: the Idempotency-Key was used for a different request.",
     413: "The body is larger than the server accepts.",
     415: "The body is not sent as `application/json`.",
@@ -407,7 +429,7 @@ _DESCRIPTIONS = {
     429: "A limit of the caller's key (or address) is reached; `code` says which.",
     500: "A bug; it has been logged and no traceback leaks.",
     502: "The simulator refused.",
-    503: "A backing service cannot be reached; retry shortly.",
+    503: "A backing service cannot be reached (retry shortly), or trading is halted.",
 }
 
 

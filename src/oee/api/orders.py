@@ -48,6 +48,7 @@ from oee.api.openapi import (
     TimelineView,
 )
 from oee.api.requests import parse_cancel, parse_execute
+from oee.api.risk import check_tokens, check_trading
 from oee.api.views import order_view
 from oee.domain.orders import OrderType
 from oee.domain.status import OrderStatus
@@ -69,7 +70,9 @@ _EXECUTE_ERRORS = error_responses(
     "UNSUPPORTED_ORDER_TYPE",
     *ORDER_RULES,
     *TRIGGER_RULES,
+    "TOKEN_NOT_ALLOWED",
     "SERVICE_UNAVAILABLE",
+    "HALTED",
 )
 STATUSES = tuple(s.value for s in OrderStatus)
 ORDER_TYPES = tuple(t.value for t in OrderType)
@@ -161,7 +164,14 @@ def document_price_impact_cap(schema: dict[str, Any], cap_bps: int) -> None:
     "header (1-255 printable ASCII characters), repeating the same request within 24 h "
     "returns the same order (header `Idempotent-Replayed: true`); the same key with a "
     "different request answers 409 `IDEMPOTENCY_KEY_REUSED`. Idempotency keys are per API "
-    "key: two clients may use the same one without colliding.",
+    "key: two clients may use the same one without colliding.\n\n"
+    "**Risk checks at submit**: a token outside `OEE_TOKEN_ALLOWLIST` or on "
+    "`OEE_TOKEN_DENYLIST` (either side; a sniper's mint too) is 403 `TOKEN_NOT_ALLOWED`; while "
+    "trading is halted (`POST /api/admin/halt`) every submit is 503 `HALTED` (a replay of an "
+    "idempotent submit too: after the resume the same key returns the first order). The "
+    "others fail the accepted order before anything is signed: `RISK_PRICE_IMPACT`, "
+    "`NOTIONAL_LIMIT_EXCEEDED`, `NOTIONAL_UNKNOWN`, `RISK_NOTIONAL_RATE`, "
+    "`INSUFFICIENT_BALANCE`.",
     response_model=ExecuteAccepted,
     responses=ok(_ACCEPTED_EXAMPLE, "The order is stored and queued.") | _EXECUTE_ERRORS,
     openapi_extra={"requestBody": _EXECUTE_BODY},
@@ -176,6 +186,8 @@ async def execute(request: Request) -> JSONResponse:
         now=engine.clock.now(),
         price_impact_cap_bps=engine.settings.max_price_impact_cap_bps,
     )
+    check_tokens(engine, cmd)  # 403 TOKEN_NOT_ALLOWED (oee.api.risk)
+    await check_trading(engine)  # 503 HALTED
     await check_open_orders(request)  # 429 TOO_MANY_OPEN_ORDERS (oee.api.limits)
     accepted = await engine.orders.submit(cmd, key, principal_of(request).name)
     oid = accepted.order_id

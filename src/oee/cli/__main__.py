@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from oee.cli import check, config, lookup, remote, server
+from oee.cli import admin, check, config, lookup, remote, server
 
 app = typer.Typer(
     name="oee",
@@ -39,6 +39,8 @@ PANELS: dict[str, tuple[Callable[..., None], ...]] = {
         remote.wallet,
         remote.watch,
         remote.loadtest,
+        admin.halt,
+        admin.resume,
     ),
 }
 

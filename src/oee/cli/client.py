@@ -244,6 +244,22 @@ class EngineClient:
         answer: dict[str, Any] = await self._call("POST", "/api/sim/move", json=body)
         return answer
 
+    async def halt(self, reason: str | None = None) -> dict[str, Any]:
+        """`POST /api/admin/halt`: stop new orders routing; the kill switch's state."""
+        body = {"reason": reason} if reason else {}
+        answer: dict[str, Any] = await self._call("POST", "/api/admin/halt", json=body)
+        return answer
+
+    async def resume(self) -> dict[str, Any]:
+        """`POST /api/admin/resume`: trade again; the kill switch's state."""
+        answer: dict[str, Any] = await self._call("POST", "/api/admin/resume", json={})
+        return answer
+
+    async def halt_state(self) -> dict[str, Any]:
+        """`GET /api/admin/halt`: whether trading is halted, since when, by whom, why."""
+        answer: dict[str, Any] = await self._call("GET", "/api/admin/halt")
+        return answer
+
     @asynccontextmanager
     async def stream(self, path: str) -> AsyncIterator[ClientConnection]:
         """A WebSocket to `path` (e.g. `/ws/orders`), with connection failures as `CliError`."""

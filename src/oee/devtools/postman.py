@@ -831,6 +831,72 @@ SIMULATOR: tuple[Call, ...] = (
     ),
 )
 
+# Last in the run: the halt refuses every submit until the resume that ends the folder.
+ADMIN = (
+    Call(
+        name="Halt trading",
+        method="POST",
+        path="/api/admin/halt",
+        status=200,
+        description=(
+            "The kill switch (an admin key): no new order routes in any process once this "
+            "answers. Submits answer 503 `HALTED`; accepted orders that have not started "
+            "routing wait and route after the resume; orders already building or submitted "
+            'finish. The body is optional: `{"reason": "..."}`.'
+        ),
+        body=_body({"reason": "venue outage"}),
+        equals=(("halted", True), ("reason", "venue outage")),
+        has=("by", "since"),
+        example={
+            "halted": True,
+            "reason": "venue outage",
+            "by": "ops",
+            "since": "2026-12-05T06:00:00+00:00",
+        },
+    ),
+    Call(
+        name="Is trading halted",
+        method="GET",
+        path="/api/admin/halt",
+        status=200,
+        description="The kill switch as stored: `halted`, `reason`, `by` (the admin key) and "
+        "`since`.",
+        equals=(("halted", True),),
+        has=("reason", "by", "since"),
+        example={
+            "halted": True,
+            "reason": "venue outage",
+            "by": "ops",
+            "since": "2026-12-05T06:00:00+00:00",
+        },
+    ),
+    _error(
+        "Execute while halted",
+        503,
+        "HALTED",
+        "trading is halted since 2026-12-05T06:00:00+00:00 (by ops: venue outage): no new "
+        "orders until an admin resumes it",
+        "Every submit is refused while trading is halted, with the halt's `reason` and "
+        "`since`; no `Retry-After`: the halt lasts until an admin resumes it.",
+        body=_body(_MARKET),
+    ),
+    Call(
+        name="Resume trading",
+        method="POST",
+        path="/api/admin/resume",
+        status=200,
+        description="Lifts the halt in every process, then queues the orders it held. No body.",
+        equals=(("halted", False),),
+        has=("by", "since"),
+        example={
+            "halted": False,
+            "reason": None,
+            "by": "ops",
+            "since": "2026-12-05T06:20:00+00:00",
+        },
+    ),
+)
+
 FOLDERS: tuple[tuple[str, str, tuple[Call, ...]], ...] = (
     ("Service", "Liveness, readiness and metrics of the process.", SERVICE),
     (
@@ -853,6 +919,11 @@ FOLDERS: tuple[tuple[str, str, tuple[Call, ...]], ...] = (
         "launch new tokens' pools and list the launches, move a pair's price.",
         SIMULATOR,
     ),
+    (
+        "Admin",
+        "The kill switch (admin keys): halt trading, read it, see a submit refused, resume.",
+        ADMIN,
+    ),
 )
 
 DESCRIPTION = f"""\
@@ -862,8 +933,8 @@ simulated today.
 
 **Use.** Set the collection variables `baseUrl` (default `http://localhost:3000`) and
 `wsBaseUrl` (default `ws://localhost:3000`), and `apiKey` when the engine runs with API keys
-(every request sends it as `Authorization: Bearer`; admin-only requests, the simulator's and
-`/metrics`, need an admin key), then run the collection: *Execute a market order*
+(every request sends it as `Authorization: Bearer`; admin-only requests, the simulator's, the kill
+switch's and `/metrics`, need an admin key), then run the collection: *Execute a market order*
 saves `orderId` for the requests after it. Every request's tests check the documented status
 and body. Start an engine with `scripts/oee serve`; the full API is at `{{{{baseUrl}}}}/docs`.
 

@@ -14,6 +14,7 @@ from typing import Protocol
 from oee.domain.events import OrderEvent
 from oee.domain.orders import IdempotencyKey, Order, SignedSwap
 from oee.domain.ratelimit import RateDecision, RatePolicy
+from oee.domain.risk import Halt, NotionalDecision
 from oee.domain.routing import Quote
 from oee.domain.tokens import Token
 
@@ -470,3 +471,36 @@ class RateLimiter(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+
+
+class NotionalLimiter(Protocol):
+    """The USD each API key may route a minute (`oee.domain.risk.NotionalWindow`).
+
+    Adapters: `oee.adapters.notional.memory` (one worker process) and `.redis` (every worker of
+    a deployment shares each key's window). Unlike the rate limiter it fails closed: a store
+    that cannot be reached raises, and the order waits for it rather than routing unchecked.
+    """
+
+    async def spend(
+        self, key: str, order_id: str, usd_micro: int, cap_micro: int
+    ) -> NotionalDecision:
+        """Count order `order_id` of client `key`, worth `usd_micro` micro-dollars, if the key's
+        last minute stays within `cap_micro`. An order already counted in the window passes
+        again without counting twice; a refused one counts nothing."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+
+class KillSwitch(Protocol):
+    """Where the kill switch's state lives: shared by every process, kept across restarts.
+
+    Adapters: `oee.adapters.killswitch.sqlalchemy` (a row in the order store's database) and
+    `.memory` (one process, for tests and tools).
+    """
+
+    async def read(self) -> Halt:
+        """The current state (never set: trading)."""
+
+    async def write(self, state: Halt) -> None:
+        """Replace the state."""

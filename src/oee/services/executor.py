@@ -6,6 +6,10 @@ order never signs again while its transaction may still land, it only re-sends t
 bytes and asks the chain for that signature. Every save is a compare-and-set on `seq`, so if two
 runs race, the loser gets `StaleOrder` and stops.
 
+Pre-trade checks (`oee.services.risk`) run before anything is signed: the kill switch before an
+order starts routing (a halted order is left untouched and its job ends), price impact and
+notional at routing, the wallet's balance at building.
+
 Every committed move is logged (`order_stage`, with how long the order spent in the stage it
 left) and measured (`oee.metrics`). Durations come from the persisted timestamps, so a stage
 that spanned a worker crash is measured in full.
@@ -29,7 +33,9 @@ from oee.domain.ports import (
     Blockhash,
     Chain,
     Clock,
+    ComputeBudget,
     EventBus,
+    NotionalLimiter,
     OrderStore,
     SwapInstruction,
     SwapPlan,
@@ -38,20 +44,23 @@ from oee.domain.ports import (
     TxState,
     TxStatus,
     Venue,
+    WalletBalances,
 )
 from oee.domain.routing import RoutingDecision
 from oee.domain.status import TERMINAL, OrderStatus
 from oee.domain.triggers import limit_floor
-from oee.metrics import STAGES, Metrics
+from oee.metrics import RISK_CODES, STAGES, Metrics
 from oee.services.fees import ComputeBudgeter, FeePolicy
+from oee.services.halt import HaltGate
 from oee.services.quoting import VenueOutcome, quote_each, route, split
-from oee.services.risk import check_notional, check_price_impact
+from oee.services.risk import check_funds, check_notional, check_notional_rate, check_price_impact
 
 log = structlog.get_logger(__name__)
 
 # Real RPC clients rebroadcast a pending transaction until it lands or expires; so do we.
 RESEND_EVERY_S = 2.0
 MAX_POLL_BACKOFF_S = 5.0
+NO_PRIORITY = ComputeBudget(0, 0)  # the cheapest a transaction can be: its base fee alone
 # The statuses the executor advances; watching orders belong to the trigger watchers.
 DRIVEN = frozenset(
     {OrderStatus.PENDING, OrderStatus.ROUTING, OrderStatus.BUILDING, OrderStatus.SUBMITTED}
@@ -60,6 +69,10 @@ DRIVEN = frozenset(
 Move = Callable[[datetime], OrderEvent]
 # Told of every order this executor armed, so a trigger watcher takes it at once.
 ArmedHandler = Callable[[Order], Awaitable[None]]
+
+
+class Held(Exception):
+    """Trading is halted and this order has not started routing: leave it as it is."""
 
 
 class LimitNotMet(Exception):
@@ -104,6 +117,8 @@ class Executor:
         max_notional_usd: Decimal | None = None,
         max_price_impact_bps: int | None = None,
         on_armed: ArmedHandler | None = None,
+        halt: HaltGate | None = None,
+        notional_rate: tuple[Decimal, NotionalLimiter] | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -114,6 +129,9 @@ class Executor:
         self.max_notional_usd = max_notional_usd
         self.max_price_impact_bps = max_price_impact_bps
         self.on_armed = on_armed
+        self.halt = halt
+        self.notional_rate = notional_rate
+        self._held: set[str] = set()  # orders this process held, so each is logged once
         self.clock = clock
         self.retry = retry
         self.quote_timeout_s = quote_timeout_s
@@ -143,6 +161,23 @@ class Executor:
                     await self._handle_failure(order, error)
         except StaleOrder:
             log.info("order_taken_over", order_id=order_id, status=order.status.value)
+        except Held:
+            # The job ends; the order stays pending or routing. The resume re-enqueues it
+            # (and the recovery sweep does meanwhile, to find it still held).
+            if order_id not in self._held:
+                self._held.add(order_id)
+                self.metrics.orders_held.inc()
+                log.info("order_held", order_id=order_id, status=order.status.value)
+            return
+        self._held.discard(order_id)
+
+    async def _gate(self) -> None:
+        """Raise `Held` while trading is halted (an order about to start routing)."""
+        if self.halt is None:
+            return
+        if await self.halt.halted() is not None:
+            raise Held
+        self._held.clear()  # trading again: orders held here may run anywhere now
 
     async def _step(self, order: Order) -> None:
         match order.status:
@@ -150,8 +185,10 @@ class Executor:
                 await self._commit(order, order.arm)
                 await self._armed(order)
             case OrderStatus.PENDING:
+                await self._gate()
                 await self._commit(order, order.start_routing)
             case OrderStatus.ROUTING:
+                await self._gate()  # a fired limit or sniper order arrives here
                 try:
                     decision = await self._route(order)
                 except LimitNotMet as away:
@@ -195,6 +232,8 @@ class Executor:
         # Nothing is signed past a risk limit.
         check_price_impact(order, decision, self.max_price_impact_bps)
         check_notional(order, decision, self.max_notional_usd)
+        if self.notional_rate is not None:  # last: it counts the order once it passes
+            await check_notional_rate(order, decision, *self.notional_rate)
         log.info(
             "routing_decision",
             order_id=order.id,
@@ -251,16 +290,20 @@ class Executor:
             amount_in=order.amount_in,
             min_amount_out=order.decision.min_amount_out,
         )
-        # Both reads at once; both finish, so neither leaves an exception unread.
+        # The reads at once; all finish, so none leaves an exception unread.
         answers = await asyncio.gather(
-            venue.swap_instruction(request), self.chain.latest_blockhash(), return_exceptions=True
+            venue.swap_instruction(request),
+            self.chain.latest_blockhash(),
+            self.chain.balances(signer.owner),
+            return_exceptions=True,
         )
         for answer in answers:
             if isinstance(answer, BaseException):
                 raise answer
-        swap, blockhash = answers
+        swap, blockhash, balances = answers
         assert isinstance(swap, SwapInstruction)
         assert isinstance(blockhash, Blockhash)
+        assert isinstance(balances, WalletBalances)
         plan = SwapPlan(
             venue=venue.name,
             swap=swap,
@@ -270,7 +313,13 @@ class Executor:
             min_amount_out=order.decision.min_amount_out,
             memo=f"{order.id}/{order.attempt}",
         )
+        # Nothing is signed that the wallet cannot pay: no fee is spent on a certain failure.
+        # First with no priority fee at all, so a hopeless order is not simulated either.
+        accounts = {order.token_in.mint: request.source, order.token_out.mint: request.destination}
+        funds = (order.token_in, order.token_out, order.amount_in)
+        check_funds(*funds, NO_PRIORITY, balances, accounts)
         budget = await self.budgeter.budget(plan, chosen.pool, venue.compute_units, blockhash)
+        check_funds(*funds, budget, balances, accounts)
         signed = signer.sign(plan, budget, blockhash)
         # Persisted before it is sent: a crash after this line re-sends these bytes, never new ones.
         await self._commit(order, lambda at: order.submit(signed, at))
@@ -367,6 +416,8 @@ class Executor:
             self.metrics.retries_for(error.code).inc()
             await self.clock.sleep(delay)
             return
+        if error.code in RISK_CODES:
+            self.metrics.risk_refusals_for(error.code).inc()
         reason = error.message
         if error.retryable:
             reason = f"{reason} (gave up after {order.attempt} attempts)"

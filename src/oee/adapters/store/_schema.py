@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -138,4 +139,16 @@ idempotency_keys = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("order_id", String(36), ForeignKey("orders.id"), nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# The kill switch (`oee.adapters.killswitch.sqlalchemy`): one row, id 1, absent until first set.
+trading_halt = Table(
+    "trading_halt",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("halted", Boolean, nullable=False),
+    Column("reason", Text),
+    # The admin key that set it (NULL in open mode).
+    Column("by", String(64)),
+    Column("at", UTCDateTime, nullable=False),
 )

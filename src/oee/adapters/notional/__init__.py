@@ -1,0 +1,1 @@
+"""Adapters of the notional-limiter port."""
