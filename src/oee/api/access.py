@@ -64,7 +64,11 @@ class AccessMiddleware:
     """Authenticate every request that needs a key, and refuse what its key may not do."""
 
     def __init__(
-        self, app: ASGIApp, keyring: KeyRing, tokens: StreamTokens, failures: AuthFailures
+        self,
+        app: ASGIApp,
+        keyring: KeyRing,
+        tokens: StreamTokens,
+        failures: AuthFailures | None = None,  # None: wrong keys are not limited
     ) -> None:
         self.app, self.keyring, self.tokens, self.failures = app, keyring, tokens, failures
 
@@ -73,7 +77,8 @@ class AccessMiddleware:
             await self.app(scope, receive, send)
             return
         # An address that sent too many wrong keys is refused before its key is checked.
-        response = self.failures.lockout(scope) or await self._admit(scope)
+        locked = self.failures.lockout(scope) if self.failures is not None else None
+        response = locked or await self._admit(scope)
         if response is None:
             await self.app(scope, receive, send)
         elif scope["type"] == "http":
@@ -87,6 +92,8 @@ class AccessMiddleware:
         if principal is None:
             headers = {"WWW-Authenticate": 'Bearer realm="oee"', "Cache-Control": "no-store"}
             refused = error_response(401, "UNAUTHENTICATED", problem, headers=headers)
+            if self.failures is None:
+                return refused
             return await self.failures.failed(scope) or refused
         if admin_only(scope["path"]) and not principal.admin:
             message = f"this needs an admin key (OEE_ADMIN_KEYS); key {principal.name!r} is not one"
