@@ -7,12 +7,14 @@ out the publish simulates a message that pub/sub dropped.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from websockets.exceptions import InvalidStatus
 
 from oee.adapters.bus.memory import MemoryBus
 from oee.adapters.queue.memory import MemoryQueue
@@ -160,6 +162,9 @@ async def test_the_id_is_case_insensitive(api: Api, driver: Driver) -> None:
         ("/ws/orders/{id}?since=1.5", "INVALID_SINCE", 4400),
         ("/ws/orders/{id}?since=", "INVALID_SINCE", 4400),
         ("/ws/orders/{id}?since=99", "INVALID_SINCE", 4400),
+        ("/ws/orders/{id}?since=%201", "INVALID_SINCE", 4400),  # no spaces, no sign, ASCII
+        ("/ws/orders/{id}?since=+1", "INVALID_SINCE", 4400),
+        ("/ws/orders/{id}?since=%D9%A1", "INVALID_SINCE", 4400),
     ],
 )
 async def test_bad_requests_get_an_error_frame_and_a_4xxx_close(
@@ -171,6 +176,15 @@ async def test_bad_requests_get_an_error_frame_and_a_4xxx_close(
     assert len(frames) == 1
     assert (frames[0]["type"], frames[0]["code"], got) == ("error", code, close)
     assert frames[0]["message"]
+
+
+async def test_an_unknown_websocket_path_is_a_404_with_the_error_body(api: Api) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        async with api.ws("/ws/orders/"):
+            pass
+    response = refused.value.response
+    assert response.status_code == 404
+    assert json.loads(response.body or b"{}")["code"] == "NOT_FOUND"
 
 
 async def test_a_client_that_leaves_is_unsubscribed(api: Api, driver: Driver) -> None:

@@ -219,7 +219,9 @@ async def test_a_quiet_order_is_checked_against_the_log(api: Api, driver: Driver
 
 
 @pytest.mark.parametrize("api_deployment", ["embedded"], indirect=True)  # parsing only
-@pytest.mark.parametrize("query", ["recent=abc", "recent=-1", "recent=501", "recent=1.5"])
+@pytest.mark.parametrize(
+    "query", ["recent=abc", "recent=-1", "recent=501", "recent=1.5", "recent=%205", "recent=+5"]
+)
 async def test_a_bad_recent_gets_an_error_frame_and_4400(api: Api, query: str) -> None:
     async with api.ws(f"/ws/orders?{query}") as ws:
         frames, code = await recv_until_closed(ws, within=3)

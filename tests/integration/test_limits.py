@@ -22,6 +22,7 @@ from websockets.exceptions import InvalidStatus
 
 from oee.adapters.ratelimit.memory import MemoryRateLimiter
 from oee.adapters.ratelimit.redis import RedisRateLimiter
+from oee.api.limits import AUTH_FAILURE_POLICY
 from oee.bootstrap import Engine
 from oee.domain.ratelimit import US
 from tests.support.api import TIMEOUT_S, Api, Driver, recv_json, recv_until_closed, serve_api
@@ -203,6 +204,38 @@ async def test_websocket_handshakes_are_counted_and_refused_past_the_limit(
         assert headers["ratelimit-remaining"] == "0"
         async with ws(api, "/ws/orders", BOB) as hose:
             assert (await recv_json(hose))["type"] == "snapshot"
+
+
+async def test_an_address_sending_wrong_keys_is_locked_out_then_recovers(
+    serve: Serve, clock: SteeredClock
+) -> None:
+    """Ten wrong keys pass as 401s; then every call from the address, a right key's too and a
+    WebSocket's, is a 429 until the budget refills (one wrong key a second after that)."""
+    async with serve(rate_limit="1000/s") as api:
+        for _ in range(AUTH_FAILURE_POLICY.burst):
+            wrong = await api.http.get(ACTIVE, headers=as_("guess-0123456789abcdef"))
+            assert wrong.status_code == 401
+        locked = await api.http.get(ACTIVE, headers=as_("guess-0123456789abcdef"))
+        assert (locked.status_code, locked.json()["code"]) == (429, "RATE_LIMITED")
+        assert locked.headers["retry-after"] == "1"
+        assert "address 127.0.0.1" in locked.json()["message"]
+        right = await api.http.get(ACTIVE, headers=as_(ALICE))
+        assert right.status_code == 429, "a right key must not be told apart while locked"
+        status, headers, body = await refused_handshake(api, "/ws/orders", ALICE)
+        assert (status, body["code"], headers["retry-after"]) == (429, "RATE_LIMITED", "1")
+        other = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+        async with httpx.AsyncClient(
+            base_url=api.http.base_url, transport=other, timeout=TIMEOUT_S
+        ) as elsewhere:
+            assert (await elsewhere.get(ACTIVE, headers=as_(ALICE))).status_code == 200
+        # The lock is this process's (real time), the count the limiter's (steered time).
+        await asyncio.sleep(1.05)
+        clock.advance(1)
+        assert (await api.http.get(ACTIVE, headers=as_(ALICE))).status_code == 200
+        wrong = await api.http.get(ACTIVE, headers=as_("guess-0123456789abcdef"))
+        assert wrong.status_code == 401  # the one guess that refilled
+        again = await api.http.get(ACTIVE, headers=as_("guess-0123456789abcdef"))
+        assert again.status_code == 429
 
 
 async def test_an_unreachable_limiter_lets_requests_through(api_engine: Engine) -> None:

@@ -72,6 +72,8 @@ async def test_slippage_defaults_to_50_bps(quotes_api: Api) -> None:
         ({"amountIn": None}, "VALIDATION_ERROR", "amountIn"),
         ({"tokenIn": None}, "VALIDATION_ERROR", "tokenIn"),
         ({"slippageBps": "lots"}, "VALIDATION_ERROR", "slippageBps"),
+        ({"slippageBps": "50.0"}, "VALIDATION_ERROR", "slippageBps"),  # a query's integer
+        ({"slippageBps": " 50"}, "VALIDATION_ERROR", "slippageBps"),
         ({"tokenOut": "DOGE"}, "UNKNOWN_TOKEN", "tokenOut"),
         ({"tokenIn": "DOGE"}, "UNKNOWN_TOKEN", "tokenIn"),
         ({"tokenOut": "SOL"}, "SAME_TOKEN", "tokenOut"),

@@ -70,6 +70,9 @@ async def test_bad_requests_are_plain_http_errors(api: Api, driver: Driver) -> N
         ("/api/orders/not-a-uuid/events", {}, 400, "INVALID_ORDER_ID"),
         (f"/api/orders/{order_id}/events", {"Last-Event-ID": "x"}, 400, "INVALID_SINCE"),
         (f"/api/orders/{order_id}/events", {"Last-Event-ID": "9"}, 400, "INVALID_SINCE"),
+        (f"/api/orders/{order_id}/events?since=%201", {}, 400, "INVALID_SINCE"),
+        # The header wins, but a bad `since` beside it is refused, not ignored.
+        (f"/api/orders/{order_id}/events?since=x", {"Last-Event-ID": "1"}, 400, "INVALID_SINCE"),
     ]
     for url, headers, status, code in cases:
         response = await api.http.get(url, headers=headers)

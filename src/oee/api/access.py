@@ -7,10 +7,10 @@ a key itself); a route added later is protected by default. A key comes as
 may instead carry `?token=` from `POST /api/stream-tokens`, because browsers cannot set headers
 there. The caller is left in the scope for routes (`oee.api.deps.principal_of`), which scope
 every order read to its owner. Admin-only paths (`/metrics`, the simulator relays) answer 403
-to other keys, and so does the kill switch (`/api/admin/...`). Refusals are the usual error
-body: 401 `UNAUTHENTICATED` with
-`WWW-Authenticate: Bearer`, 403 `FORBIDDEN`; a WebSocket is refused at the handshake. Neither
-the key nor the token is ever logged or repeated in a message.
+to other keys, and so does the kill switch (`/api/admin/...`). Refusals are the usual error body: 401 `UNAUTHENTICATED` with
+`WWW-Authenticate: Bearer`, 403 `FORBIDDEN`, and 429 `RATE_LIMITED` for an address that sent
+too many wrong keys (`oee.api.limits.AuthFailures`); a WebSocket is refused at the handshake.
+Neither the key nor the token is ever logged or repeated in a message.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -26,6 +27,7 @@ from oee.api.deps import PRINCIPAL, refuse_handshake
 from oee.api.errors import error_response
 from oee.api.examples import error_example
 from oee.api.keys import KeyRing, Principal
+from oee.api.limits import AuthFailures
 from oee.api.stream_tokens import StreamTokens
 
 OPEN_PATHS = frozenset(
@@ -62,28 +64,43 @@ def accepts_token(scope: Scope) -> bool:
 class AccessMiddleware:
     """Authenticate every request that needs a key, and refuse what its key may not do."""
 
-    def __init__(self, app: ASGIApp, keyring: KeyRing, tokens: StreamTokens) -> None:
-        self.app, self.keyring, self.tokens = app, keyring, tokens
+    def __init__(
+        self,
+        app: ASGIApp,
+        keyring: KeyRing,
+        tokens: StreamTokens,
+        failures: AuthFailures | None = None,  # None: wrong keys are not limited
+    ) -> None:
+        self.app, self.keyring, self.tokens, self.failures = app, keyring, tokens, failures
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or not needs_key(scope["path"]):
             await self.app(scope, receive, send)
             return
-        principal, problem = self.authenticate(scope)
-        if principal is None:
-            headers = {"WWW-Authenticate": 'Bearer realm="oee"', "Cache-Control": "no-store"}
-            response = error_response(401, "UNAUTHENTICATED", problem, headers=headers)
-        elif admin_only(scope["path"]) and not principal.admin:
-            message = f"this needs an admin key (OEE_ADMIN_KEYS); key {principal.name!r} is not one"
-            response = error_response(403, "FORBIDDEN", message)
-        else:
-            scope[PRINCIPAL] = principal
+        # An address that sent too many wrong keys is refused before its key is checked.
+        locked = self.failures.lockout(scope) if self.failures is not None else None
+        response = locked or await self._admit(scope)
+        if response is None:
             await self.app(scope, receive, send)
-            return
-        if scope["type"] == "http":
+        elif scope["type"] == "http":
             await response(scope, receive, send)
         else:
             await refuse_handshake(WebSocket(scope, receive, send), response)
+
+    async def _admit(self, scope: Scope) -> JSONResponse | None:
+        """Leave the caller in the scope and return None, or return the refusal."""
+        principal, problem = self.authenticate(scope)
+        if principal is None:
+            headers = {"WWW-Authenticate": 'Bearer realm="oee"', "Cache-Control": "no-store"}
+            refused = error_response(401, "UNAUTHENTICATED", problem, headers=headers)
+            if self.failures is None:
+                return refused
+            return await self.failures.failed(scope) or refused
+        if admin_only(scope["path"]) and not principal.admin:
+            message = f"this needs an admin key (OEE_ADMIN_KEYS); key {principal.name!r} is not one"
+            return error_response(403, "FORBIDDEN", message)
+        scope[PRINCIPAL] = principal
+        return None
 
     def authenticate(self, scope: Scope) -> tuple[Principal | None, str]:
         """The caller, or None and why not (words safe to send back: no secret in them)."""
@@ -124,6 +141,16 @@ SECURITY_SCHEMES = {
 _DENIALS = {
     "401": ("UNAUTHENTICATED", "No valid API key (only when the engine runs with keys)."),
     "403": ("FORBIDDEN", "An admin-only call made with a key that is not an admin key."),
+    "429": (
+        "RATE_LIMITED",
+        "The caller's address sent too many wrong keys; retry after `Retry-After` seconds.",
+    ),
+}
+
+_RETRY_AFTER = {
+    "headers": {
+        "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}},
+    }
 }
 
 
@@ -138,13 +165,15 @@ def document_access(schema: dict[str, Any]) -> None:
     for path, methods in schema.get("paths", {}).items():
         if not needs_key(path):
             continue
-        statuses = ("401", "403") if admin_only(path) else ("401",)
+        # 429 here is for wrong keys; `document_limits` then widens it on the rate-limited paths.
+        statuses = ("401", "403", "429") if admin_only(path) else ("401", "429")
         for operation in methods.values():
             operation["security"] = [{"bearerKey": []}, {"apiKeyHeader": []}]
             for status in statuses:
                 code, description = _DENIALS[status]
                 operation["responses"][status] = {
                     "description": f"{description} Codes: `{code}`.",
+                    **(_RETRY_AFTER if status == "429" else {}),
                     "content": {
                         "application/json": {
                             "schema": {"$ref": "#/components/schemas/ErrorBody"},

@@ -27,10 +27,11 @@ from oee.api import (
     wallet,
 )
 from oee.api.access import AccessMiddleware, document_access
+from oee.api.deps import websocket_not_found
 from oee.api.errors import install_error_handlers
 from oee.api.examples import ok
 from oee.api.keys import KeyRing, load_keyring
-from oee.api.limits import EXPOSED_HEADERS, document_limits, install_limits
+from oee.api.limits import EXPOSED_HEADERS, AuthFailures, document_limits, install_limits
 from oee.api.stream_tokens import StreamTokens, signing_secret
 from oee.bootstrap import Engine
 
@@ -139,7 +140,12 @@ def create_app(engine: Engine, keyring: KeyRing | None = None) -> FastAPI:
     if keyring.enabled:
         # Outside the routes and inside CORS, so a preflight needs no key and a refusal still
         # carries the CORS headers a configured origin's page needs to read it.
-        app.add_middleware(AccessMiddleware, keyring=keyring, tokens=app.state.stream_tokens)
+        app.add_middleware(
+            AccessMiddleware,
+            keyring=keyring,
+            tokens=app.state.stream_tokens,
+            failures=AuthFailures(engine),
+        )
     if engine.settings.allowed_origins:
         # Only when asked: a browser page from another origin may then call the API. Without
         # this no CORS header is ever sent, so other origins' pages cannot read any answer or
@@ -171,6 +177,7 @@ def create_app(engine: Engine, keyring: KeyRing | None = None) -> FastAPI:
     app.state.routes = [*app.router.routes, *(route for r in routers for route in r.routes)]
     for router in routers:
         app.include_router(router)
+    app.router.default = websocket_not_found(app.router.default)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -12,6 +12,7 @@ from fastapi import Path
 from fastapi.responses import JSONResponse
 from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from oee.api.errors import ApiError, error_body
@@ -199,6 +200,20 @@ async def refuse_handshake(ws: WebSocket, response: JSONResponse) -> None:
         await ws.send_denial_response(response)
     else:
         await ws.close(CLOSE_POLICY_VIOLATION)
+
+
+def websocket_not_found(default: ASGIApp) -> ASGIApp:
+    """The router's answer to a path no route serves: for a WebSocket handshake, 404
+    `NOT_FOUND` with the usual error body (Starlette's own is a bare 403); `default` otherwise."""
+
+    async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await default(scope, receive, send)
+            return
+        body = error_body("NOT_FOUND", "no such route; see /docs for the API")
+        await refuse_handshake(WebSocket(scope, receive, send), JSONResponse(body, 404))
+
+    return not_found
 
 
 def parse_order_id(raw: str) -> str:

@@ -140,11 +140,13 @@ def allowed_methods(request: Request) -> list[str]:
     two routes (a GET and a POST declared apart) would advertise half of what it allows.
     `app.state.routes` is every route of the app, flat (`create_app` sets it).
     """
+    matching = [r for r in request.app.state.routes if r.matches(request.scope)[0] != Match.NONE]
+    # A literal path is a resource of its own: `/api/orders/execute` also fits the template
+    # `/api/orders/{order_id}`, whose GET answers 405 there, so only the literal route counts.
+    literal = [r for r in matching if not getattr(r, "param_convertors", None)]
     methods: set[str] = set()
-    for route in request.app.state.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
+    for route in literal or matching:
+        methods.update(getattr(route, "methods", None) or ())
     if "GET" in methods:
         methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
     return sorted(methods)

@@ -63,7 +63,7 @@ CHECKS_PER_SWEEP = 50  # quiet unfinished orders checked against the log per swe
 def _parse_recent(raw: str | None) -> int:
     if raw is None:
         return RECENT_DEFAULT
-    text = raw.strip()
+    text = raw  # ASCII digits only, as every number the API reads: no sign, no spaces
     if not (text.isascii() and text.isdigit() and len(text) <= 4 and int(text) <= RECENT_MAX):
         raise ApiError(
             400,

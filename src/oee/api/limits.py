@@ -15,6 +15,12 @@ by default 127.0.0.1 alone); nothing here reads forwarding headers itself.
   and `RateLimit-Policy` (`<burst>;w=<seconds an empty budget takes to refill>`). If the
   limiter's store cannot be reached, requests pass unlimited and without these headers (the
   Redis adapter says why it fails open).
+- **Wrong keys** (`AuthFailures`, used by `oee.api.access`): each client address may fail
+  authentication `AUTH_FAILURE_POLICY` times (10 at once, then one a second). Once it has spent
+  them, every request from it that needs a key is refused with 429 `RATE_LIMITED` and
+  `Retry-After` before its key is even looked at, until the budget refills: a key guesser gets
+  about one guess a second and learns nothing from the refusals (a right key is refused too).
+  Counted by the same limiter (shared through Redis), so `OEE_RATE_LIMIT=off` turns it off too.
 - **Open orders** (`OEE_MAX_OPEN_ORDERS_PER_KEY`; `check_open_orders`): a submit while the key
   has that many unfinished orders answers 429 `TOO_MANY_OPEN_ORDERS` (no `Retry-After`: room
   comes back when an order finishes or is cancelled, not at a known time). 429 rather than 409:
@@ -37,7 +43,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import re
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -149,6 +157,59 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+# Wrong keys per client address: ten at once, then one a second.
+AUTH_FAILURE_POLICY = RatePolicy(count=1, period_s=1, burst=10)
+_LOCKS_KEPT = 10_000  # past this many locked addresses, the expired ones are forgotten
+
+
+class AuthFailures:
+    """Failed authentications per client address, and the addresses locked out for a while.
+
+    The count lives in the engine's `RateLimiter`; the lock (when this process saw the budget
+    spent) in this process, so a locked address is refused without a key check or a round trip.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.limiter: RateLimiter | None = engine.rate_limiter  # None: nothing is limited
+        self.locked: dict[str, float] = {}  # client -> monotonic time its lock ends
+        self.refused = engine.metrics.limited_for("RATE_LIMITED")
+
+    def lockout(self, scope: Scope) -> JSONResponse | None:
+        """The 429 for a caller whose address is locked out, or None if it may try a key."""
+        client = client_of(scope)
+        until = self.locked.get(client)
+        if until is None:
+            return None
+        left = until - time.monotonic()
+        if left <= 0:
+            del self.locked[client]
+            return None
+        return self._refusal(client, max(1, math.ceil(left)))
+
+    async def failed(self, scope: Scope) -> JSONResponse | None:
+        """Count a failed authentication; the 429 if it spent the address's budget."""
+        if self.limiter is None:
+            return None
+        client = client_of(scope)
+        decision = await self.limiter.hit(f"auth-failures:{client}", AUTH_FAILURE_POLICY)
+        if decision is None or decision.allowed:  # None: the store is down, fail open
+            return None
+        if len(self.locked) >= _LOCKS_KEPT:
+            now = time.monotonic()
+            self.locked = {c: t for c, t in self.locked.items() if t > now}
+        self.locked[client] = time.monotonic() + decision.retry_after_us / 1_000_000
+        return self._refusal(client, decision.retry_after_s)
+
+    def _refusal(self, client: str, retry_after_s: int) -> JSONResponse:
+        self.refused.inc()
+        message = (
+            f"too many failed authentications from {_who(client)}: every request from it is "
+            f"refused for {retry_after_s} s"
+        )
+        headers = {"Retry-After": str(retry_after_s), "Cache-Control": "no-store"}
+        return error_response(429, "RATE_LIMITED", message, headers=headers)
 
 
 class StreamGuardMiddleware:

@@ -13,7 +13,7 @@ from oee.api.deps import engine_of
 from oee.api.errors import ApiError
 from oee.api.examples import ORDER_RULES, error_responses, ok
 from oee.api.openapi import EXAMPLE_ORDER
-from oee.api.requests import DEFAULT_SLIPPAGE_BPS, parse_quote_query
+from oee.api.requests import AMOUNT_STRING_PATTERN, DEFAULT_SLIPPAGE_BPS, parse_quote_query
 from oee.api.views import quotes_view
 from oee.domain.errors import ExecutionError
 from oee.services.quoting import quote_all, route
@@ -46,8 +46,9 @@ _PARAMETERS = [
         (
             "amountIn",
             True,
-            "Whole tokens of `tokenIn` (a decimal number).",
-            {"type": "string"},
+            "Whole tokens of `tokenIn`: ASCII digits with an optional point (no sign, spaces "
+            "or exponent).",
+            {"type": "string", "pattern": AMOUNT_STRING_PATTERN},
             "1.5",
         ),
         (

@@ -29,9 +29,9 @@ DEFAULT_SLIPPAGE_BPS = 50
 # a string amount is what a person typed, so it must read the same to everyone.
 AMOUNT_STRING_PATTERN = r"^[0-9]+(\.[0-9]+)?$"  # also the OpenAPI schema's pattern
 _AMOUNT_STRING = re.compile(AMOUNT_STRING_PATTERN, re.ASCII)
-# A query parameter's number (slippageBps): the same, signed digits allowed so that "-5"
-# reaches the range check and says so.
-_QUERY_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
+# A query parameter's integer (slippageBps): ASCII digits, a minus sign allowed so that "-5"
+# reaches the range check and says so; "50.0" is not an integer in a query.
+_QUERY_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
 # A limit price written as a string: an amount string that is not zero ("0", "0.00").
 LIMIT_PRICE_STRING_PATTERN = r"^(0*[1-9][0-9]*(\.[0-9]+)?|0+\.[0-9]*[1-9][0-9]*)$"  # and schema's
 _LIMIT_PRICE_STRING = re.compile(LIMIT_PRICE_STRING_PATTERN, re.ASCII)

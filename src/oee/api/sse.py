@@ -34,6 +34,34 @@ _STREAM_EXAMPLE = (
 )
 
 
+_SEQ = {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}  # as `parse_since` reads it
+_PARAMETERS = [
+    {
+        "name": "since",
+        "in": "query",
+        "required": False,
+        "description": "Replay the events after this seq instead of sending a snapshot "
+        "(ASCII digits; at most the order's seq).",
+        "schema": _SEQ,
+    },
+    {
+        "name": "Last-Event-ID",
+        "in": "header",
+        "required": False,
+        "description": "As `since`, sent by a reconnecting `EventSource`; wins over `since`.",
+        "schema": _SEQ,
+    },
+    {
+        "name": "token",
+        "in": "query",
+        "required": False,
+        "description": "A stream token from `POST /api/stream-tokens`, in place of a key header "
+        "(read only without one).",
+        "schema": {"type": "string"},
+    },
+]
+
+
 @router.get(
     "/api/orders/{order_id}/events",
     summary="The order's events as Server-Sent Events",
@@ -47,12 +75,16 @@ _STREAM_EXAMPLE = (
     | error_responses(
         "INVALID_ORDER_ID", "INVALID_SINCE", "ORDER_NOT_FOUND", "SERVICE_UNAVAILABLE"
     ),
+    openapi_extra={"parameters": _PARAMETERS},
 )
 async def order_events(request: Request, order_id: OrderIdPath) -> StreamingResponse:
     """Stream one order's events as `text/event-stream`."""
     engine = engine_of(request)
     oid = parse_order_id(order_id)
-    since = parse_since(request.headers.get("last-event-id") or request.query_params.get("since"))
+    # Both are checked; the header, sent by a reconnecting EventSource, wins.
+    since = parse_since(request.query_params.get("since"))
+    if (header := request.headers.get("last-event-id")) is not None:
+        since = parse_since(header)
     # Checked before the response starts, so these are plain HTTP errors, not a broken stream.
     order = await visible_order(request, oid)
     if since is not None and since > order.seq:

@@ -64,10 +64,10 @@ def parse_since(raw: str | None) -> int | None:
     """
     if raw is None:
         return None
-    text = raw.strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+    # ASCII digits only: no sign, no spaces around (a header's own are trimmed by the server).
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
         raise ApiError(400, "INVALID_SINCE", f"since must be an integer >= 0, got {raw[:20]!r}")
-    return int(text)
+    return int(raw)
 
 
 Send = Callable[[dict[str, JSON]], Awaitable[None]]
