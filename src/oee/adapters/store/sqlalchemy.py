@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from oee.adapters.store._batch import BatchCas
 from oee.adapters.store._codec import (
     event_from_row,
     event_to_row,
@@ -259,19 +260,6 @@ def _recent(
     return [order_from_row(row, registry) for row in conn.execute(query, params).mappings()]
 
 
-def _compare_and_set_many(
-    conn: Connection, moves: list[tuple[dict[str, Any], dict[str, Any]]]
-) -> list[bool]:
-    # Each compare-and-set needs its own row count; the events of those that moved go in one
-    # multi-row insert.
-    with conn.begin():
-        done = [conn.execute(_CAS_UPDATE, changes).rowcount == 1 for changes, _ in moves]
-        events = [event_row for (_, event_row), moved in zip(moves, done, strict=True) if moved]
-        if events:
-            conn.execute(_INSERT_EVENT, events)
-    return done
-
-
 def _heartbeat(conn: Connection, watcher: str, alive_until: datetime) -> bool:
     with conn.begin():
         if conn.execute(_RENEW, {"w_id": watcher, "alive_until": alive_until}).rowcount == 1:
@@ -325,6 +313,7 @@ class SqlAlchemyStore:
         self._write_lock: contextlib.AbstractAsyncContextManager[Any] = (
             asyncio.Lock() if sqlite else contextlib.nullcontext()
         )
+        self._batch = BatchCas(engine.dialect)
 
     @classmethod
     def from_url(cls, url: str, registry: Registry = MAINNET_TOKENS) -> SqlAlchemyStore:
@@ -370,25 +359,21 @@ class SqlAlchemyStore:
             await conn.run_sync(_compare_and_set, changes, event_to_row(event))
 
     async def save_many(self, moves: Sequence[tuple[Order, OrderEvent]]) -> list[bool]:
-        """Persist each (order, event) like `save`, all in one transaction.
+        """Persist each (order, event) like `save`, all in one transaction, set-based (one
+        compare-and-set statement for the batch, one insert of the winners' events).
 
         Returns:
             For each move, whether it was written; a stale one (the order moved on) is
             skipped and the others still commit.
+
+        Raises:
+            ValueError: An event is not its order's latest, or an order is moved twice.
         """
-        rows = []
-        for order, moved in moves:
-            if moved.order_id != order.id or moved.seq != order.seq:
-                raise ValueError(
-                    f"event {moved.order_id}#{moved.seq} is not {order.id}#{order.seq}"
-                )
-            changes = order_changes(order)
-            changes["cas_id"], changes["cas_seq"] = order.id, moved.seq - 1
-            rows.append((changes, event_to_row(moved)))
-        if not rows:
+        updates, events = self._batch.rows(moves)
+        if not updates:
             return []
         async with self._write_lock, self._engine.connect() as conn:
-            return await conn.run_sync(_compare_and_set_many, rows)
+            return await conn.run_sync(self._batch.run, updates, events)
 
     async def heartbeat(self, watcher: str, alive_until: datetime) -> bool:
         """Record that the trigger watcher `watcher` lives until `alive_until`.
