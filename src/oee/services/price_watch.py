@@ -112,7 +112,10 @@ class PriceWatch:
             quote = quotes[size]
             if quote is None:
                 continue
-            price = _price(quote, token_in, token_out)
+            # One quote, one firing: every order of this size fired by it shares it.
+            firing = Firing(
+                at=now, price=_price(quote, token_in, token_out), venue=quote.venue, pool=quote.pool
+            )
             for order in orders:
                 assert order.trigger is not None
                 assert order.trigger.limit_price is not None
@@ -120,7 +123,6 @@ class PriceWatch:
                     order.trigger.limit_price, token_in.decimals, token_out.decimals, size
                 )
                 if quote.amount_out >= floor:
-                    firing = Firing(at=now, price=price, venue=quote.venue, pool=quote.pool)
                     firings.append((order, firing))
         return await self.service.fire(firings)
 

@@ -1,0 +1,180 @@
+"""The `OrderStore.save_many` contract (many compare-and-sets at once), on SQLite and PostgreSQL.
+
+Part of the store's contract suite (`test_store_contract`: the same fixtures, a fresh migrated
+database per test); apart only to keep each file readable. A trigger fires a batch: each
+order that is still where the watcher read it moves and gets its event, every other one is
+left exactly as it is, and the caller learns which is which.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, text
+
+from oee.adapters.store._codec import event_to_row, order_to_row
+from oee.adapters.store._schema import order_events, orders
+from oee.adapters.store.sqlalchemy import SqlAlchemyStore
+from oee.domain.events import OrderEvent
+from oee.domain.orders import Order, OrderTerms, SubmitOrder
+from oee.domain.triggers import Firing
+from tests.integration import test_store_contract as contract
+
+store_url, store = contract.store_url, contract.store  # the contract suite's fixtures
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+FIRING = Firing(at=NOW, price=Decimal("101.5"), venue="raydium", pool="pool-1")
+
+
+def limit_order(at: datetime = NOW) -> tuple[Order, OrderEvent]:
+    terms = OrderTerms(type="limit", limit_price=Decimal("100"), ttl_seconds=3600)
+    cmd = SubmitOrder.parse("SOL", "USDC", "1", 50, terms=terms, now=at)
+    return Order.accept(cmd, str(uuid.uuid4()), at)
+
+
+async def arm(store: SqlAlchemyStore, n: int) -> list[Order]:
+    """`n` armed limit orders, written as the executor writes them."""
+    armed = []
+    for _ in range(n):
+        order, pending = limit_order()
+        await store.create(order, pending)
+        await store.save(order, order.arm(NOW))
+        armed.append(order)
+    return armed
+
+
+async def bulk_arm(store: SqlAlchemyStore, n: int) -> list[Order]:
+    """`n` armed limit orders inserted in one go (too many to create one by one)."""
+    rows, events = [], []
+    armed = []
+    for _ in range(n):
+        order, pending = limit_order()
+        watching = order.arm(NOW)
+        armed.append(order)
+        rows.append(order_to_row(order))
+        events += [event_to_row(pending), event_to_row(watching)]
+    async with store._engine.begin() as conn:
+        await conn.execute(insert(orders), rows)
+        await conn.execute(insert(order_events), events)
+    return armed
+
+
+def fire(held: list[Order]) -> list[tuple[Order, OrderEvent]]:
+    return [(order, order.fire(FIRING, NOW + timedelta(seconds=1))) for order in held]
+
+
+async def copies(store: SqlAlchemyStore, armed: list[Order]) -> list[Order]:
+    """What a watcher holds: each order as read from the store."""
+    held = [await store.get(order.id) for order in armed]
+    assert all(held)
+    return [order for order in held if order is not None]
+
+
+async def count(store: SqlAlchemyStore, sql: str) -> int:
+    async with store._engine.connect() as conn:
+        return int((await conn.execute(text(sql))).scalar_one())
+
+
+@pytest.mark.parametrize("shape", ["one statement", "chunks of 2", "row by row"])
+async def test_a_batch_moves_the_winners_and_leaves_every_loser(
+    store: SqlAlchemyStore, shape: str
+) -> None:
+    if shape != "one statement":
+        if store._batch.postgres:
+            pytest.skip("SQLite's chunks, and its path for SQLite older than 3.35")
+        store._batch.chunk_rows = 2
+        store._batch.set_based = shape == "chunks of 2"
+    armed = await arm(store, 7)
+    held = await copies(store, armed)
+    later = NOW + timedelta(milliseconds=500)
+    # Behind the watcher's back: cancelled, expired, fired by another watcher, and fired then
+    # re-armed (watching again, but at a later seq).
+    others = await copies(store, armed)
+    await store.save(others[1], others[1].cancel("user", later))
+    await store.save(others[3], others[3].expire(later))
+    assert await store.save_many(fire([others[4]])) == [True]
+    await store.save(others[6], others[6].fire(FIRING, later))
+    await store.save(others[6], others[6].rearm("PRICE_MOVED", "the price moved", later))
+    before = {order.id: await store.events(order.id) for order in held}
+
+    moves = fire(held)
+    wins = [True, False, True, False, False, True, False]
+    assert await store.save_many(moves) == wins
+    for (order, event), won in zip(moves, wins, strict=True):
+        events = await store.events(order.id)
+        if won:
+            assert await store.get(order.id) == order
+            assert events == [*before[order.id], event]
+        else:
+            assert events == before[order.id]  # no event of this batch
+    states = [await store.get(order.id) for order in armed]
+    assert [(o.status.value, o.seq) for o in states if o] == [
+        ("routing", 3),
+        ("cancelled", 3),
+        ("routing", 3),
+        ("expired", 3),
+        ("routing", 3),
+        ("routing", 3),
+        ("watching", 4),
+    ]
+    assert await store.get(armed[4].id) == others[4]  # the other watcher's firing stands
+
+
+async def test_a_batch_stores_exactly_what_save_stores(store: SqlAlchemyStore) -> None:
+    one, many = await arm(store, 2)
+    [(_, event)] = fire([one])
+    await store.save(one, event)
+    assert await store.save_many(fire([many])) == [True]
+    async with store._engine.connect() as conn:  # the stored text, not decoded by any type
+        rows = (await conn.execute(text("SELECT * FROM orders ORDER BY id"))).mappings().all()
+        logged = await conn.execute(
+            text("SELECT * FROM order_events WHERE seq = 3 ORDER BY order_id")
+        )
+        events = logged.mappings().all()
+
+    def same(row: Any, key: str) -> dict[str, Any]:
+        return {column: value for column, value in row.items() if column != key}
+
+    assert same(rows[0], "id") == same(rows[1], "id")
+    assert same(events[0], "order_id") == same(events[1], "order_id")
+
+
+async def test_an_empty_batch_writes_nothing(store: SqlAlchemyStore) -> None:
+    assert await store.save_many([]) == []
+
+
+async def test_a_batch_past_the_bind_parameter_limit(store: SqlAlchemyStore) -> None:
+    """More rows than one SQLite statement may bind (32,766 parameters): it is cut into
+    statements in one transaction. PostgreSQL sends the same batch as one statement."""
+    n = store._batch.chunk_rows + 40
+    held = await bulk_arm(store, n)
+    gone = held[store._batch.chunk_rows - 5 :: 7]  # losers on both sides of the cut
+    for order in gone:
+        theirs = await store.get(order.id)
+        assert theirs is not None
+        await store.save(theirs, theirs.cancel("user", NOW))
+    done = await store.save_many(fire(held))
+    lost = {order.id for order in gone}
+    assert done == [order.id not in lost for order in held]
+    routing = "SELECT count(*) FROM orders WHERE status = 'routing'"
+    assert await count(store, routing) == n - len(gone)
+    fired = "SELECT count(*) FROM order_events WHERE type = 'routing'"
+    assert await count(store, fired) == n - len(gone)
+
+
+async def test_a_batch_with_a_foreign_or_repeated_move_writes_nothing(
+    store: SqlAlchemyStore,
+) -> None:
+    first, second = await arm(store, 2)
+    [move] = fire([first])
+    with pytest.raises(ValueError, match="twice"):
+        await store.save_many([move, move])
+    other, _ = limit_order()
+    other.arm(NOW)
+    with pytest.raises(ValueError, match="is not"):
+        await store.save_many([(second, other.fire(FIRING, NOW))])
+    assert await count(store, "SELECT count(*) FROM order_events WHERE seq = 3") == 0
