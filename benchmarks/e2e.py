@@ -1,198 +1,213 @@
-"""Throughput benchmark: `oee serve` in its own process, loaded by `oee.loadtest` from outside.
+"""The suite's `e2e` and `scale` parts: N orders through the real HTTP API, each followed over its
+WebSocket to its terminal event, against a topology started for the run (`topology.py`).
 
-Each run starts a fresh engine (embedded: a temporary SQLite data dir; production: a new
-PostgreSQL database on 127.0.0.1:5432 and a unique Redis prefix), waits for /health, submits
-the orders, follows every one over WebSocket, stops the engine with SIGTERM and removes its state.
-
-The two scenarios recorded in docs/benchmarks.md:
-
-    # (a) default latencies (quote ~200 ms, confirmation 2-3 s): target >= 180 orders/min
-    python benchmarks/throughput.py --mode both --orders 300 --latency-scale 1 --concurrency 10
-    # (b) zero latency: what the engine itself costs per order
-    python benchmarks/throughput.py --mode both --orders 2000 --latency-scale 0 \\
-        --concurrency 200 --worker-concurrency 50
-
-`--quick` shrinks a run for CI (30 orders, 10 in flight). The exit status is 1 when any order
-was refused, lost, timed out or broke the stream contract, or when a run misses `--target-per-min`.
+The load comes from `loadgen.py` in its own process (closed loop: `concurrency` orders in
+flight; open loop: `rate` orders/s on a fixed schedule). Figures:
+- submit rate (POSTs answered per second) and end-to-end orders/s: over the whole run (first
+  POST to last terminal event) and sustained (the middle 80 % of completions);
+- POST -> terminal event p50/p90/p99/max, on the generator's clock;
+- per-stage latency from the events' `at` (the engine's clock): queue wait (pending ->
+  routing), routing (routing -> building), building (building -> submitted), confirmation
+  (submitted -> confirmed);
+- stuck orders: accepted but not terminal for the client at the end, and the engine's own
+  `activeCount` after the run;
+- engine CPU per order: the CPU time the engine's processes (serve, or api(s) + worker(s))
+  spent during the run, over the orders that finished; the simulator's and the generator's
+  CPU are reported apart. A generator whose CPU is near one core, or whose open-loop schedule
+  slipped, is flagged `generator_saturated`: its figures bound the generator, not the engine.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import os
-import platform
-import signal
-import subprocess
 import sys
-import time
+import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
+import httpx
+from topology import Kind, Running, start
 
-from oee.devtools.engine_process import EngineProcess, EngineStartError, Mode
-from oee.loadtest import LoadtestReport, run_loadtest
+from oee.loadtest import TERMINAL, Latency, percentile
 
-console = Console(stderr=True)
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mode", choices=["embedded", "production", "both"], default="embedded")
-    parser.add_argument("--orders", type=int, default=300, help="orders per run")
-    parser.add_argument("--latency-scale", type=float, default=1.0, help="OEE_SIM_LATENCY_SCALE")
-    parser.add_argument("--concurrency", type=int, default=10, help="orders in flight at once")
-    parser.add_argument(
-        "--worker-concurrency", type=int, default=10, help="OEE_WORKER_CONCURRENCY of the engine"
-    )
-    parser.add_argument("--quick", action="store_true", help="30 orders, 10 in flight (CI)")
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--order-timeout", type=float, default=60.0, help="seconds per order")
-    parser.add_argument(
-        "--max-seconds", type=float, default=900.0, help="longest load phase of one run"
-    )
-    parser.add_argument("--target-per-min", type=float, help="fail a run below this throughput")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
-    parser.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.orders, args.concurrency = min(args.orders, 30), min(args.concurrency, 10)
-        args.max_seconds = min(args.max_seconds, 120.0)
-    return args
+LOADGEN = Path(__file__).with_name("loadgen.py")
+SATURATED_CPU = 0.85  # of one core: the generator, not the engine, may be what limits the run
+SATURATED_LAG_S = 0.1  # open loop: p99 of submissions behind their schedule
+STAGES = (
+    ("queue_wait", "pending", "routing"),
+    ("routing", "routing", "building"),
+    ("building", "building", "submitted"),
+    ("confirm", "submitted", "confirmed"),
+)
 
 
-def machine() -> dict[str, Any]:
-    """What the figures were measured on; the load average shows a machine that was not idle."""
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
+def engine_env(latency_scale: float, worker_concurrency: int) -> dict[str, str]:
+    """The engine's settings for a benchmark run."""
     return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "loadavg_before": Path("/proc/loadavg").read_text().split()[:3],
-        "commit": commit or None,
-    }
-
-
-def figures(mode: str, report: LoadtestReport, exit_code: int | None) -> dict[str, Any]:
-    """The headline numbers of one run."""
-    return {
-        "mode": mode,
-        "orders": report.submitted,
-        "confirmed": report.confirmed,
-        "failed": sum(report.failed.values()),
-        "lost": report.lost,
-        "timed_out": report.timed_out,
-        "rejected": sum(report.rejected.values()),
-        "errors": sum(report.errors.values()),
-        "contract_breaks": report.seq_violations + report.seq_gaps + report.unclean_closes,
-        "orders_per_min": round(report.orders_per_min, 1),
-        "orders_per_s": round(report.orders_per_s, 2),
-        "p50_ms": None if report.latency_s.p50 is None else round(report.latency_s.p50 * 1000),
-        "p99_ms": None if report.latency_s.p99 is None else round(report.latency_s.p99 * 1000),
-        "wall_s": round(report.wall_s, 2),
-        "engine_exit_code": exit_code,
-    }
-
-
-async def run_one(mode: Mode, args: argparse.Namespace) -> dict[str, Any]:
-    env = {
-        "OEE_SIM_LATENCY_SCALE": str(args.latency_scale),
-        "OEE_WORKER_CONCURRENCY": str(args.worker_concurrency),
+        "OEE_SIM_LATENCY_SCALE": str(latency_scale),
+        "OEE_WORKER_CONCURRENCY": str(worker_concurrency),
         "OEE_LOG_LEVEL": "WARNING",
         # One client drives all the load: the per-client limits would measure themselves.
         "OEE_RATE_LIMIT": "off",
         "OEE_MAX_STREAMS_PER_KEY": "",
         "OEE_MAX_OPEN_ORDERS_PER_KEY": "",
     }
-    console.print(f"[bold]{mode}[/]: starting oee serve ...")
-    engine = EngineProcess(mode, env=env, redis_url=args.redis_url, pg_dsn=args.pg_dsn)
-    async with engine:
-        console.print(f"[bold]{mode}[/]: {engine.base_url} up; {args.orders} orders")
-        client_cpu, engine_cpu = time.process_time(), engine.cpu_seconds() or 0.0
-        report = await run_loadtest(
-            engine.base_url,
-            args.orders,
-            concurrency=args.concurrency,
-            timeout_s=args.order_timeout,
-            deadline_s=args.max_seconds,
-            progress=not args.no_progress,
-            console=console,
-        )
-        cpu = {
-            "client_cpu_s": round(time.process_time() - client_cpu, 2),
-            "engine_cpu_s": round((engine.cpu_seconds() or 0.0) - engine_cpu, 2),
-        }
-        exit_code = await engine.stop()
-        # uvicorn re-raises the SIGTERM it handled once it has shut down gracefully.
-        if exit_code not in (0, -signal.SIGTERM):
-            console.print(f"[yellow]engine exited with {exit_code}[/]\n{engine.log_tail()}")
-    return {"figures": figures(mode, report, exit_code) | cpu, "report": report.to_dict()}
 
 
-def healthy(run: dict[str, Any], target: float | None) -> bool:
-    f = run["figures"]
-    broken = f["lost"] + f["timed_out"] + f["rejected"] + f["errors"] + f["contract_breaks"]
-    return broken == 0 and (target is None or f["orders_per_min"] >= target)
+async def run_loadgen(spec: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    """Run `loadgen.py` as a child process on `spec`; its JSON result.
 
-
-def render(runs: list[dict[str, Any]], info: dict[str, Any], args: argparse.Namespace) -> None:
-    title = (
-        f"oee throughput: latency scale {args.latency_scale}, {args.concurrency} in flight, "
-        f"worker concurrency {args.worker_concurrency}"
-    )
-    table = Table(title=title)
-    columns = ["mode", "orders", "confirmed", "failed", "lost", "orders_per_min", "orders_per_s"]
-    columns += ["p50_ms", "p99_ms", "wall_s", "client_cpu_s", "engine_cpu_s"]
-    for column in columns:
-        table.add_column(column.replace("_per_", "/").replace("_", " "), justify="right")
-    for run in runs:
-        table.add_row(*(str(run["figures"][c]) for c in columns))
-    out = Console(width=None if sys.stdout.isatty() else 140)  # a pipe would get 80 columns
-    out.print(table)
-    out.print(
-        f"machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, "
-        f"load average before {' '.join(info['loadavg_before'])}, commit {info['commit']}"
-    )
-
-
-async def main(args: argparse.Namespace) -> int:
-    # SIGTERM (a CI timeout, a supervisor) unwinds like Ctrl-C, so engines and state get cleaned.
-    task = asyncio.current_task()
-    assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    info = machine()
-    modes: list[Mode] = ["embedded", "production"] if args.mode == "both" else [args.mode]
-    runs = []
-    for mode in modes:
+    Raises:
+        RuntimeError: The generator failed or outlived `timeout_s`.
+    """
+    with tempfile.TemporaryDirectory(prefix="oee-loadgen-") as tmp:
+        spec_path, out_path = Path(tmp, "spec.json"), Path(tmp, "out.json")
+        await asyncio.to_thread(spec_path.write_text, json.dumps(spec))
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(LOADGEN), "--spec", str(spec_path), "--out", str(out_path),
+            stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
         try:
-            runs.append(await run_one(mode, args))
-        except (EngineStartError, OSError) as error:  # OSError: PostgreSQL or Redis unreachable
-            console.print(f"[red]error:[/] the {mode} run could not start: {error}")
-            return 2
-    render(runs, info, args)
-    if args.json:
-        params = {k: v for k, v in vars(args).items() if k not in ("json", "redis_url", "pg_dsn")}
-        result = {"machine": info, "params": params, "runs": runs}
-        args.json.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    return 0 if all(healthy(run, args.target_per_min) for run in runs) else 1
+            _, err = await asyncio.wait_for(proc.communicate(), timeout_s)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise RuntimeError(f"the load generator ran past {timeout_s:.0f} s") from None
+        if proc.returncode != 0:
+            raise RuntimeError(f"load generator exit {proc.returncode}: {err.decode()[-2000:]}")
+        result: dict[str, Any] = json.loads(await asyncio.to_thread(out_path.read_text))
+        return result
 
 
-if __name__ == "__main__":
+def ms(stats: Latency) -> dict[str, Any]:
+    """A `Latency` in milliseconds, rounded."""
+    named = {"p50_ms": stats.p50, "p90_ms": stats.p90, "p99_ms": stats.p99, "max_ms": stats.max}
+    rounded = {k: None if v is None else round(v * 1000, 1) for k, v in named.items()}
+    return {"count": stats.count} | rounded
+
+
+def _epoch(at: str) -> float:
+    return datetime.fromisoformat(at).timestamp()
+
+
+def stage_latencies(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-stage latency from the events' `at`, over the orders whose stream showed both ends."""
+    samples: dict[str, list[float]] = {name: [] for name, _, _ in STAGES}
+    for record in records:
+        ats = record["at"]
+        for name, begin, end in STAGES:
+            if begin in ats and end in ats:
+                samples[name].append(_epoch(ats[end]) - _epoch(ats[begin]))
+    return {name: ms(Latency.of(values)) for name, values in samples.items()}
+
+
+def sustained_rate(completions: list[float]) -> float | None:
+    """Orders/s over the middle 80 % of completion times (ramp-up and tail left out)."""
+    if len(completions) < 10:
+        return None
+    ordered = sorted(completions)
+    low, high = percentile(ordered, 10), percentile(ordered, 90)
+    assert low is not None
+    assert high is not None
+    inside = sum(1 for t in ordered if low <= t <= high)
+    return inside / (high - low) if high > low else None
+
+
+def summarise(result: dict[str, Any], cpu: dict[str, float]) -> dict[str, Any]:
+    """The figures of one run from the generator's records and the processes' CPU deltas."""
+    records = result["records"]
+    outcomes: dict[str, int] = {}
+    for record in records:
+        outcomes[record["o"]] = outcomes.get(record["o"], 0) + 1
+    accepted = sum(1 for r in records if r["s"] is not None and 200 <= r["s"] < 300)
+    done = [r for r in records if r["o"] in TERMINAL and r["t"] is not None]
+    posts = [r["p"] for r in records if r["p"] is not None]
+    acks = [r["a"] for r in records if r["a"] is not None]
+    completions = [r["t"] for r in done]
+    span = max(completions) - min(posts) if done else 0.0
+    submit_window = max(acks) - min(posts) if acks else 0.0
+    lags = [r["p"] - r["sch"] for r in records if r["sch"] is not None and r["p"] is not None]
+    lag = Latency.of(lags)
+    engine_cpu = sum(v for k, v in cpu.items() if k != "sim")
+    gen_share = result["cpu_s"] / result["wall_s"] if result["wall_s"] else 0.0
+    return {
+        "orders": len(records),
+        "accepted": accepted,
+        "confirmed": outcomes.get("confirmed", 0),
+        "failed": outcomes.get("failed", 0),
+        "outcomes": outcomes,
+        "stuck": accepted - len(done),
+        "seq_gaps": sum(r["g"] for r in records),
+        "seq_violations": sum(r["v"] for r in records),
+        "unclean_closes": sum(1 for r in done if not r["c"]),
+        "submit_per_s": round(len(acks) / submit_window, 1) if submit_window else None,
+        "orders_per_s": round(len(done) / span, 1) if span else None,
+        "sustained_per_s": (lambda v: None if v is None else round(v, 1))(
+            sustained_rate(completions)
+        ),
+        "post_to_terminal": ms(Latency.of([r["t"] - r["p"] for r in done])),
+        "post_answer": ms(Latency.of([r["a"] - r["p"] for r in records if r["a"] is not None])),
+        "stages": stage_latencies(done),
+        "schedule_lag": ms(lag),
+        "engine_cpu_s": round(engine_cpu, 2),
+        "engine_cpu_ms_per_order": round(engine_cpu / len(done) * 1000, 2) if done else None,
+        "cpu_s_by_process": {k: round(v, 2) for k, v in cpu.items()},
+        "generator_cpu_s": round(result["cpu_s"], 2),
+        "generator_cpu_share": round(gen_share, 2),
+        "generator_saturated": gen_share >= SATURATED_CPU
+        or (lag.p99 is not None and lag.p99 > SATURATED_LAG_S),
+        "wall_s": round(result["wall_s"], 2),
+    }
+
+
+async def active_count(url: str) -> int | None:
+    """The engine's own count of unfinished orders (`GET /api/orders/active`)."""
     try:
-        sys.exit(asyncio.run(main(parse_args())))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        console.print("[yellow]interrupted; engines stopped and their state removed[/]")
-        sys.exit(130)
+        async with httpx.AsyncClient(base_url=url, timeout=10, trust_env=False) as client:
+            return int((await client.get("/api/orders/active")).json()["activeCount"])
+    except (httpx.HTTPError, KeyError, ValueError):
+        return None
+
+
+def load_spec(running: Running, load: dict[str, Any]) -> dict[str, Any]:
+    """The generator's spec for `load` against `running`."""
+    return {
+        "mode": "e2e",
+        "post_url": running.post_url,
+        "stream_urls": running.stream_urls,
+        "orders": load["orders"],
+        "concurrency": load.get("concurrency") or 1,
+        "rate": load.get("rate"),
+        "max_in_flight": load.get("max_in_flight", 5000),
+        "timeout_s": load["order_timeout_s"],
+        "deadline_s": load["deadline_s"],
+        "lanes": 8,
+        "replay": True,
+    }
+
+
+async def run_e2e(
+    kind: Kind,
+    load: dict[str, Any],
+    env: dict[str, str],
+    *,
+    workers: int = 1,
+    apis: int = 1,
+    sim: str = "process",
+    services: dict[str, str],
+) -> dict[str, Any]:
+    """Start `kind`, run `load` against it from the generator process, stop it; the figures."""
+    async with start(kind, env, workers=workers, apis=apis, sim=sim, **services) as running:
+        before = running.cpu()
+        result = await run_loadgen(load_spec(running, load), load["deadline_s"] + 60)
+        after = running.cpu()
+        active = await active_count(running.post_url)
+    cpu = {name: after[name] - before.get(name, 0.0) for name in after}
+    topology = {"kind": kind, "workers": workers if kind == "production" else 1, "apis": apis}
+    if kind == "embedded":
+        topology["sim"] = sim
+    mode = {"rate": load["rate"]} if load.get("rate") else {"concurrency": load["concurrency"]}
+    figures = summarise(result, cpu) | {"engine_active_after": active}
+    return {"topology": topology, "load": mode | {"orders": load["orders"]}, "figures": figures}
