@@ -99,7 +99,8 @@ class E2eLoad:
                 record.outcome = "timed_out"
         except (OSError, WsClosed, asyncio.IncompleteReadError) as error:
             if record.outcome not in TERMINAL:
-                record.outcome, record.error = "error", f"{type(error).__name__}"
+                stage = "ws" if record.acked else "submit"
+                record.outcome, record.error = "error", f"{stage}:{type(error).__name__}:{error}"
         except Exception as error:  # a frame or body outside the contract; keep going
             record.outcome, record.error = "error", f"protocol:{type(error).__name__}"
 

@@ -193,7 +193,7 @@ def render_e2e(title: str, runs: list[dict[str, Any]], out: Console) -> None:
     table = Table(title=title)
     heads = ["topology", "load", "ok/orders", "stuck", "submit/s", "e2e/s", "sustained/s"]
     heads += ["p50", "p90", "p99", "max ms", "queue/route/build/confirm p50 ms"]
-    heads += ["engine ms/order", "sim s", "gen CPU"]
+    heads += ["engine ms/order (net)", "sim s", "gen CPU"]
     for head in heads:
         table.add_column(head, justify="right")
     for run in runs:
@@ -207,7 +207,8 @@ def render_e2e(title: str, runs: list[dict[str, Any]], out: Console) -> None:
             where, mode, f"{f['confirmed']}/{f['orders']}", str(f["stuck"]),
             _num(f["submit_per_s"]), _num(f["orders_per_s"]), _num(f["sustained_per_s"]),
             _num(lat["p50_ms"]), _num(lat["p90_ms"]), _num(lat["p99_ms"]), _num(lat["max_ms"]),
-            stages, _num(f["engine_cpu_ms_per_order"]),
+            stages,
+            f"{_num(f['engine_cpu_ms_per_order'])} ({_num(f['engine_cpu_ms_per_order_net'])})",
             _num(f["cpu_s_by_process"].get("sim")), gen,
         )  # fmt: skip
     out.print(table)

@@ -52,7 +52,7 @@ class RawHttp:
     About a tenth of httpx's CPU per request, which matters when the client and the simulator
     share two cores. Enough HTTP for a uvicorn server: Content-Length or chunked bodies, and
     `Connection: close`. A request that fails on a reused connection (closed by the server
-    while idle) is retried once on a fresh one.
+    while idle, before it read the request) is retried once on a fresh one.
     """
 
     def __init__(self, url: str, size: int, timeout_s: float) -> None:
@@ -72,8 +72,12 @@ class RawHttp:
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode()
         async with self._slots, asyncio.timeout(self._timeout_s):
+            # The server closes keep-alive connections idle for ~5 s: drop those it has closed.
+            while self._idle and self._idle[-1][0].at_eof():
+                self._idle.pop()[1].close()
             for attempt in (1, 2):
-                reused = bool(self._idle)
+                # The retry takes a fresh connection: other idle ones may be as stale.
+                reused = attempt == 1 and bool(self._idle)
                 conn = self._idle.pop() if reused else await self._connect()
                 try:
                     status, data, keep = await self._exchange(conn, head + body)

@@ -24,7 +24,7 @@ E2E_FIGURES = {
     "orders", "accepted", "confirmed", "failed", "stuck", "seq_gaps", "seq_violations",
     "unclean_closes", "submit_per_s", "orders_per_s", "sustained_per_s", "post_to_terminal",
     "post_answer", "stages", "schedule_lag", "engine_cpu_s", "engine_cpu_ms_per_order",
-    "cpu_s_by_process", "generator_cpu_s", "generator_cpu_share", "generator_saturated",
+    "engine_cpu_ms_per_order_net", "engine_idle_cpu_share", "errors", "cpu_s_by_process", "generator_cpu_s", "generator_cpu_share", "generator_saturated",
     "engine_active_after", "wall_s",
 }  # fmt: skip
 PERCENTILES = {"count", "p50_ms", "p90_ms", "p99_ms", "max_ms"}
