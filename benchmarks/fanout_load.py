@@ -47,9 +47,15 @@ class Tally:
 
     firehose_latency: list[float] = field(default_factory=list)
     stream_latency: list[float] = field(default_factory=list)
+    by_type: dict[str, list[float]] = field(default_factory=dict)  # both kinds of client
     open_now: int = 0
     peak_open: int = 0
     connect_errors: dict[str, int] = field(default_factory=dict)
+    odd_frames: dict[str, int] = field(default_factory=dict)  # not an event: an error frame
+
+    def odd(self, frame: dict[str, Any]) -> None:
+        key = f"{frame.get('type')}:{frame.get('code')}"
+        self.odd_frames[key] = self.odd_frames.get(key, 0) + 1
 
     def opened(self) -> None:
         self.open_now += 1
@@ -84,9 +90,14 @@ class FirehoseClient:
             while (raw := await self.ws.recv()) is not None:
                 now = time.time()
                 frame = json.loads(raw)
+                if "at" not in frame:
+                    self.tally.odd(frame)
+                    continue
                 order_id, seq = frame.get("orderId"), frame.get("seq")
                 self.seqs.setdefault(order_id, []).append(seq)
-                latency.append(_age(frame, now))
+                age = _age(frame, now)
+                latency.append(age)
+                self.tally.by_type.setdefault(frame.get("type"), []).append(age)
                 if frame.get("type") in TERMINAL:
                     self.terminal[order_id] = seq
                     if len(self.terminal) >= self.expected:
@@ -113,8 +124,13 @@ async def follow_stream(ws: RawWs, tally: Tally) -> bool:
         while (raw := await ws.recv()) is not None:
             now = time.time()
             frame = json.loads(raw)
-            if frame.get("type") != "snapshot":
-                tally.stream_latency.append(_age(frame, now))
+            if "at" not in frame:
+                if frame.get("type") != "snapshot":
+                    tally.odd(frame)
+            else:
+                age = _age(frame, now)
+                tally.stream_latency.append(age)
+                tally.by_type.setdefault(frame.get("type"), []).append(age)
             check.feed(frame)
     except WsClosed:
         pass
@@ -223,8 +239,10 @@ async def run_fanout(spec: dict[str, Any]) -> dict[str, Any]:
             "latency": latency_ms(tally.stream_latency),
         },
         "latency": latency_ms(tally.firehose_latency + tally.stream_latency),
+        "latency_by_type": {kind: latency_ms(ages) for kind, ages in tally.by_type.items()},
         "peak_open": tally.peak_open,
         "connect_errors": tally.connect_errors,
+        "error_frames": tally.odd_frames,
         "rss_bytes": rss,
         "wall_s": round(wall_s, 2),
         "cpu_s": round(_cpu() - cpu, 2),

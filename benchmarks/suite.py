@@ -65,6 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fanout-orders", type=int, default=20)
     parser.add_argument("--fanout-latency-scale", type=float, default=10.0)
     parser.add_argument("--scale-orders", type=int, help="orders per scale run (default --orders)")
+    parser.add_argument("--keep-logs", type=Path, help="fanout: keep the processes' logs here")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432")
     args = parser.parse_args(argv)
@@ -152,7 +153,8 @@ async def fanout_part(args: argparse.Namespace, services: dict[str, str]) -> lis
             f"[bold]fanout[/]: {firehoses} firehose + {streams} order streams, "
             f"{args.fanout_orders} orders"
         )
-        async with start("production", env, **services) as running:
+        logs = args.keep_logs / f"fanout-{total}" if args.keep_logs else None
+        async with start("production", env, log_dir=logs, **services) as running:
             spec = {
                 "mode": "fanout",
                 "post_url": running.post_url,
@@ -217,7 +219,7 @@ def render_e2e(title: str, runs: list[dict[str, Any]], out: Console) -> None:
 def render_fanout(runs: list[dict[str, Any]], out: Console) -> None:
     table = Table(title="fanout: streams on one oee api")
     heads = ["streams", "firehose ok", "order streams ok", "peak open", "p50 ms", "p99 ms"]
-    heads += ["max ms", "RSS idle→peak→after MB", "gen CPU s", "connect errors"]
+    heads += ["max ms", "RSS idle→peak→after MB", "gen CPU s", "connect errors, error frames"]
     for head in heads:
         table.add_column(head, justify="right")
     for run in runs:
@@ -229,7 +231,8 @@ def render_fanout(runs: list[dict[str, Any]], out: Console) -> None:
             _num(run["load"]["streams"]),
             f"{hoses['complete']}/{hoses['wanted']}", f"{streams['complete']}/{streams['wanted']}",
             _num(f["peak_open"]), _num(f["latency"]["p50_ms"]), _num(f["latency"]["p99_ms"]),
-            _num(f["latency"]["max_ms"]), mb, _num(f["cpu_s"]), json.dumps(f["connect_errors"]),
+            _num(f["latency"]["max_ms"]), mb, _num(f["cpu_s"]),
+            json.dumps(f["connect_errors"] | f["error_frames"]),
         )  # fmt: skip
     out.print(table)
 
@@ -265,7 +268,8 @@ async def main(args: argparse.Namespace) -> int:
     ok = all(e2e_ok(r) for r in results.get("e2e", []) + results.get("scale", []))
     ok = ok and all(fanout_ok(r) for r in results.get("fanout", []))
     if args.json:
-        params = {k: v for k, v in vars(args).items() if k not in ("json", "redis_url", "pg_dsn")}
+        hidden = ("json", "redis_url", "pg_dsn", "keep_logs")
+        params = {k: v for k, v in vars(args).items() if k not in hidden}
         document = {"machine": info, "params": params, "ok": ok, **results}
         args.json.write_text(json.dumps(document, indent=2, default=str) + "\n")
     return 0 if ok else 1

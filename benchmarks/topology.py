@@ -105,14 +105,26 @@ async def embedded(
 
 @contextlib.asynccontextmanager
 async def production(
-    env: Mapping[str, str], *, workers: int, apis: int, pg_dsn: str, redis_url: str
+    env: Mapping[str, str],
+    *,
+    workers: int,
+    apis: int,
+    pg_dsn: str,
+    redis_url: str,
+    log_dir: Path | None = None,
 ) -> AsyncIterator[Running]:
     """`oee sim`, `apis` x `oee api`, `workers` x `oee worker` on PostgreSQL and Redis.
 
     With two APIs, orders are submitted through the first and streamed from the others.
     """
     cluster = Cluster(
-        workers=workers, apis=apis, env=env, pg_dsn=pg_dsn, redis_url=redis_url, use_sim=True
+        workers=workers,
+        apis=apis,
+        env=env,
+        pg_dsn=pg_dsn,
+        redis_url=redis_url,
+        use_sim=True,
+        log_dir=log_dir,
     )
     async with cluster:
         pids = {
@@ -134,8 +146,11 @@ def start(
     sim: str = "process",
     pg_dsn: str = "postgresql://postgres@127.0.0.1:5432",
     redis_url: str = "redis://127.0.0.1:6379/12",
+    log_dir: Path | None = None,
 ) -> contextlib.AbstractAsyncContextManager[Running]:
     """The topology `kind` as an async context manager yielding `Running`."""
     if kind == "embedded":
         return embedded(env, sim=sim, pg_dsn=pg_dsn, redis_url=redis_url)
-    return production(env, workers=workers, apis=apis, pg_dsn=pg_dsn, redis_url=redis_url)
+    return production(
+        env, workers=workers, apis=apis, pg_dsn=pg_dsn, redis_url=redis_url, log_dir=log_dir
+    )
