@@ -59,7 +59,6 @@ import signal
 import sys
 import tempfile
 import time
-import urllib.parse
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -71,6 +70,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 from solders.keypair import Keypair
+from wire import RawHttp, process_cpu_seconds
 
 from oee.adapters.chain.rpc import Account, AccountsAt
 from oee.adapters.chain.transactions import SwapTransactionBuilder
@@ -190,25 +190,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) of process `pid` so far; None when it cannot be read."""
-    try:
-        import psutil  # type: ignore[import-untyped,unused-ignore]  # optional
-
-        times = psutil.Process(pid).cpu_times()
-        return float(times.user + times.system)
-    except ImportError:
-        pass
-    except Exception:  # psutil.NoSuchProcess and friends
-        return None
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()  # utime and stime: the 12th and 13th after the name
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 # -- transports: how a request reaches the simulator ---------------------------------------------
 
 
@@ -216,89 +197,6 @@ class Transport(Protocol):
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]: ...
 
     async def aclose(self) -> None: ...
-
-
-class RawHttp:
-    """A minimal HTTP/1.1 keep-alive client: a pool of connections, one request in flight on each.
-
-    About a tenth of httpx's CPU per request, which matters when the client and the simulator
-    share two cores. Enough HTTP for a uvicorn server: Content-Length or chunked bodies, and
-    `Connection: close`. A request that fails on a reused connection (closed by the server
-    while idle) is retried once on a fresh one.
-    """
-
-    def __init__(self, url: str, size: int, timeout_s: float) -> None:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"{url!r}: only http://host:port/ URLs are supported")
-        self._host, self._port = parts.hostname, parts.port or 80
-        self._root = parts.path.rstrip("/")
-        self._host_header = parts.netloc
-        self._timeout_s = timeout_s
-        self._slots = asyncio.Semaphore(size)
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-        head = (
-            f"{method} {self._root}{path} HTTP/1.1\r\nHost: {self._host_header}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode()
-        async with self._slots, asyncio.timeout(self._timeout_s):
-            for attempt in (1, 2):
-                reused = bool(self._idle)
-                conn = self._idle.pop() if reused else await self._connect()
-                try:
-                    status, data, keep = await self._exchange(conn, head + body)
-                except (OSError, asyncio.IncompleteReadError):
-                    conn[1].close()
-                    if reused and attempt == 1:
-                        continue
-                    raise
-                except BaseException:
-                    conn[1].close()
-                    raise
-                if keep:
-                    self._idle.append(conn)
-                else:
-                    conn[1].close()
-                return status, data
-        raise AssertionError("unreachable")
-
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        # asyncio sets TCP_NODELAY on TCP connections: no Nagle delay on small requests.
-        return await asyncio.open_connection(self._host, self._port)
-
-    @staticmethod
-    async def _exchange(
-        conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes
-    ) -> tuple[int, bytes, bool]:
-        reader, writer = conn
-        writer.write(request)
-        await writer.drain()
-        lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip().lower()
-        keep = headers.get("connection") != "close"
-        if "content-length" in headers:
-            data = await reader.readexactly(int(headers["content-length"]))
-        elif headers.get("transfer-encoding") == "chunked":
-            chunks = []
-            while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
-                chunks.append(await reader.readexactly(size))
-                await reader.readexactly(2)
-            await reader.readuntil(b"\r\n")  # the empty trailer
-            data = b"".join(chunks)
-        else:
-            data, keep = await reader.read(), False
-        return status, data, keep
-
-    async def aclose(self) -> None:
-        idle, self._idle = self._idle, []
-        for _, writer in idle:
-            writer.close()
 
 
 class HttpxTransport:

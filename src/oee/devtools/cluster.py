@@ -116,6 +116,7 @@ class Cluster:
         self,
         *,
         workers: int = 2,
+        apis: int = 1,
         env: Mapping[str, str] | None = None,
         pg_dsn: str = "postgresql://postgres@127.0.0.1:5432",
         redis_url: str = "redis://127.0.0.1:6379/13",
@@ -129,6 +130,7 @@ class Cluster:
 
         Args:
             workers: How many `oee worker` processes.
+            apis: How many `oee api` processes (`api`, `api-2`, ...), each on its own port.
             env: Extra environment for every process (OEE_* settings).
             pg_dsn: A PostgreSQL server (no database part); a fresh database is made there.
             redis_url: A Redis database index used by this cluster alone (see `flush_redis`).
@@ -142,6 +144,10 @@ class Cluster:
         self.workers = workers
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        # The first API is `base_url`; every further one gets a port of its own.
+        self.api_urls = [self.base_url] + [
+            f"http://127.0.0.1:{free_port()}" for _ in range(1, max(apis, 1))
+        ]
         self.sim_url: str | None = None
         self.redis_url, self._pg_dsn = redis_url, pg_dsn.rstrip("/")
         self._env, self._use_sim, self._log_dir = dict(env or {}), use_sim, log_dir
@@ -197,7 +203,10 @@ class Cluster:
             env[RPC_URL_ENV] = f"{self.sim_url}/"
             args = ["sim", "--host", "127.0.0.1", "--port", str(sim_port)]
             self._add("sim", args, env, logs)
-        self._add("api", ["api", "--host", "127.0.0.1", "--port", str(self.port)], env, logs)
+        for n, url in enumerate(self.api_urls, start=1):
+            port = url.rsplit(":", 1)[1]
+            name = "api" if n == 1 else f"api-{n}"
+            self._add(name, ["api", "--host", "127.0.0.1", "--port", port], env, logs)
         for n in range(1, self.workers + 1):
             self._add(f"worker-{n}", ["worker"], env, logs)
         # In order: the API migrates the database before any worker starts.
@@ -240,7 +249,8 @@ class Cluster:
 
     async def _wait_ready(self, process: ClusterProcess) -> None:
         deadline = time.monotonic() + self._startup_timeout_s
-        url = {"api": self.base_url, "sim": self.sim_url}.get(process.name)
+        urls = {"api" if n == 1 else f"api-{n}": u for n, u in enumerate(self.api_urls, 1)}
+        url = (urls | {"sim": self.sim_url}).get(process.name)
         async with httpx.AsyncClient(timeout=2, trust_env=False) as client:
             while time.monotonic() < deadline:
                 if not process.alive:

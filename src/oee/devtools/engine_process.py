@@ -110,6 +110,11 @@ class EngineProcess:
         given = self._env.get("OEE_WALLET_PATH")  # the caller's choice wins, as in the env
         return Path(given) if given else self._tmp / "data" / "wallet.json"
 
+    @property
+    def pid(self) -> int | None:
+        """The running engine's process id; None before start and after stop."""
+        return None if self._proc is None else self._proc.pid
+
     async def __aenter__(self) -> EngineProcess:
         self._tmp = Path(tempfile.mkdtemp(prefix="oee-engine-"))
         try:
