@@ -69,6 +69,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "max_price_impact_bps",
         "max_price_impact_cap_bps",
         "max_notional_usd",
+        "max_notional_usd_per_key_per_minute",
+        "token_allowlist",
+        "token_denylist",
         "mainnet_i_understand",
     ),
     "Chain and venues": (
