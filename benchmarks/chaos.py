@@ -23,14 +23,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
+from machine import machine
 from rich.console import Console
 from rich.table import Table
 
@@ -126,18 +124,6 @@ def parse_args(argv: list[str] | None = None) -> tuple[ChaosConfig, Path | None]
         progress=not a.no_progress,
     )  # fmt: skip
     return config, a.json
-
-
-def machine() -> dict[str, Any]:
-    """What the figures were measured on."""
-    lines = Path("/proc/cpuinfo").read_text().splitlines()
-    cpu = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "?")
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "loadavg_before": Path("/proc/loadavg").read_text().split()[:3],
-    }
 
 
 def main() -> int:

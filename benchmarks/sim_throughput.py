@@ -53,7 +53,6 @@ import itertools
 import json
 import math
 import os
-import platform
 import shutil
 import signal
 import sys
@@ -67,6 +66,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+from machine import machine
 from rich.console import Console
 from rich.table import Table
 from solders.keypair import Keypair
@@ -168,26 +168,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # -- machine and CPU ---------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    """What the figures were measured on; the load average shows a machine that was not idle."""
-    cpu = "unknown"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    loadavg = None
-    with contextlib.suppress(OSError):
-        loadavg = Path("/proc/loadavg").read_text().split()[:3]
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "loadavg_before": loadavg,
-    }
 
 
 # -- transports: how a request reaches the simulator ---------------------------------------------

@@ -28,14 +28,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from machine import loadavg, machine
 from rich.console import Console
 from rich.table import Table
 from topology import Kind, start
@@ -74,32 +72,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.fanout, args.fanout_orders, args.fanout_latency_scale = "40", 4, 2.0
         args.scale_orders, args.order_timeout, args.max_seconds = 10, 60.0, 90.0
     return args
-
-
-def loadavg() -> list[str]:
-    """The 1, 5 and 15 minute load averages."""
-    return Path("/proc/loadavg").read_text().split()[:3]
-
-
-def machine() -> dict[str, Any]:
-    """What the figures were measured on; the load average shows a machine that was not idle."""
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "loadavg_before": loadavg(),
-        "commit": commit or None,
-    }
 
 
 def load_of(args: argparse.Namespace, orders: int, **mode: Any) -> dict[str, Any]:

@@ -41,10 +41,8 @@ import gc
 import io
 import json
 import os
-import platform
 import pstats
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,6 +55,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from machine import machine
 from sqlalchemy import func, insert, select
 
 from oee.adapters.bus.memory import MemoryBus
@@ -555,30 +554,6 @@ def percentile(ordered: Sequence[float], pct: float) -> float:
 
 
 # ---------------------------------------------------------------- main
-
-
-def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=Path(__file__).resolve().parent,
-    ).stdout.strip()
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "loadavg_before": Path("/proc/loadavg").read_text().split()[:3],
-        "commit": commit or None,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
 
 
 def crossed_list(text: str) -> list[int]:
