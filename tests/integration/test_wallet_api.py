@@ -19,7 +19,7 @@ from solders.keypair import Keypair
 from oee.adapters.bus.memory import MemoryBus
 from oee.adapters.chain.transactions import load_or_create_keypair
 from oee.adapters.queue.memory import MemoryQueue
-from oee.api.openapi import WalletView
+from oee.api.wallet_sim_models import WalletView
 from oee.bootstrap import Engine, Role, build_engine
 from oee.devtools.engine_process import free_port
 from oee.devtools.inloop import serving

@@ -12,13 +12,12 @@ import pytest
 from pydantic import ValidationError
 
 from oee.api.errors import ApiError
-from oee.api.openapi import (
+from oee.api.openapi import ExecuteRequest, OrderView
+from oee.api.order_examples import (
     EXAMPLE_CANCELLED_ORDER,
     EXAMPLE_LIMIT_ORDER,
     EXAMPLE_ORDER,
     EXAMPLE_SNIPER_ORDER,
-    ExecuteRequest,
-    OrderView,
 )
 from oee.api.requests import is_mint, parse_cancel, parse_execute
 from oee.api.views import order_view

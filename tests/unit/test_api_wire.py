@@ -15,7 +15,8 @@ from uvicorn.protocols.utils import ClientDisconnected
 
 from oee.api.deps import parse_limit, parse_order_id
 from oee.api.errors import ApiError, install_error_handlers, unavailable_dependency
-from oee.api.openapi import EXAMPLE_ORDER, OrderView
+from oee.api.openapi import OrderView
+from oee.api.order_examples import EXAMPLE_ORDER
 from oee.api.requests import parse_execute
 from oee.api.views import order_view
 from oee.domain.orders import Fill, Order, SignedSwap, SubmitOrder

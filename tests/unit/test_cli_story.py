@@ -16,7 +16,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from oee.api.openapi import EXAMPLE_ORDER, EXAMPLE_TIMELINE
+from oee.api.order_examples import EXAMPLE_ORDER, EXAMPLE_TIMELINE
 from oee.cli.__main__ import app
 from oee.cli.client import CliError, EngineClient
 from oee.cli.story import duration, order_story

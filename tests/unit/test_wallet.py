@@ -12,8 +12,8 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from oee.api.openapi import EXAMPLE_WALLET, WalletView
 from oee.api.wallet import decimal_text, wallet_view
+from oee.api.wallet_sim_models import EXAMPLE_WALLET, WalletView
 from oee.domain.ports import TokenBalance, WalletBalances
 from oee.domain.tokens import resolve_token
 from oee.services.wallet import sol_to_lamports

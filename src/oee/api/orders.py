@@ -37,16 +37,8 @@ from oee.api.deps import (
 from oee.api.errors import ApiError
 from oee.api.examples import EXAMPLE_ID, ORDER_RULES, TRIGGER_RULES, error_responses, ok
 from oee.api.limits import check_open_orders
-from oee.api.openapi import (
-    EXAMPLE_CANCELLED_ORDER,
-    EXAMPLE_ORDER,
-    EXAMPLE_TIMELINE,
-    ActiveOrders,
-    ExecuteAccepted,
-    ExecuteRequest,
-    OrderView,
-    TimelineView,
-)
+from oee.api.openapi import ActiveOrders, ExecuteAccepted, ExecuteRequest, OrderView, TimelineView
+from oee.api.order_examples import EXAMPLE_CANCELLED_ORDER, EXAMPLE_ORDER, EXAMPLE_TIMELINE
 from oee.api.requests import parse_cancel, parse_execute
 from oee.api.risk import check_tokens, check_trading
 from oee.api.views import order_view

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from oee.api.deps import engine_of
 from oee.api.errors import ApiError
 from oee.api.examples import ORDER_RULES, error_responses, ok
-from oee.api.openapi import EXAMPLE_ORDER
+from oee.api.order_examples import EXAMPLE_ORDER
 from oee.api.requests import AMOUNT_STRING_PATTERN, DEFAULT_SLIPPAGE_BPS, parse_quote_query
 from oee.api.views import quotes_view
 from oee.domain.errors import ExecutionError

@@ -20,9 +20,9 @@ from fastapi.responses import JSONResponse
 from oee.api.deps import engine_of, read_body
 from oee.api.errors import ApiError
 from oee.api.examples import error_responses, ok
-from oee.api.openapi import EXAMPLE_MOVE, MoveRequestBody, PriceMoveView
 from oee.api.requests import loads_exact
 from oee.api.sim_relays import NO_STORE, forward, refusal, reply_json, unexpected
+from oee.api.wallet_sim_models import EXAMPLE_MOVE, MoveRequestBody, PriceMoveView
 from oee.sim.steering import MAX_PERCENT, MIN_PERCENT, MOVE_FIELDS
 
 router = APIRouter()

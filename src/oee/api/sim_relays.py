@@ -25,8 +25,8 @@ from fastapi.responses import JSONResponse
 from oee.api.deps import engine_of, read_body
 from oee.api.errors import ApiError
 from oee.api.examples import error_responses, ok
-from oee.api.openapi import EXAMPLE_LAUNCH, LaunchRequestBody, LaunchView
 from oee.api.requests import loads_exact
+from oee.api.wallet_sim_models import EXAMPLE_LAUNCH, LaunchRequestBody, LaunchView
 from oee.bootstrap import Engine
 from oee.sim.faults import KIND_DESCRIPTIONS as FAULT_KINDS
 from oee.sim.launches import LAUNCH_FIELDS

@@ -20,7 +20,7 @@ from oee.adapters.chain.wallet_address import address_path, read_address
 from oee.api.deps import engine_of
 from oee.api.errors import ApiError
 from oee.api.examples import error_responses, ok
-from oee.api.openapi import EXAMPLE_WALLET, WalletView
+from oee.api.wallet_sim_models import EXAMPLE_WALLET, WalletView
 from oee.domain.errors import ExecutionError
 from oee.domain.events import JSON
 from oee.domain.ports import TokenBalance, WalletBalances

@@ -22,15 +22,13 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from oee.api.openapi import (
+from oee.api.order_examples import (
     EXAMPLE_CANCELLED_ORDER,
-    EXAMPLE_LAUNCH,
     EXAMPLE_LIMIT_ORDER,
-    EXAMPLE_MOVE,
     EXAMPLE_ORDER,
     EXAMPLE_TIMELINE,
-    EXAMPLE_WALLET,
 )
+from oee.api.wallet_sim_models import EXAMPLE_LAUNCH, EXAMPLE_MOVE, EXAMPLE_WALLET
 
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 NAME = "Order Execution Engine"
