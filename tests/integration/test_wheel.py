@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 import oee
+from oee.api.dashboard import ASSETS
 from oee.devtools.engine_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,8 +76,10 @@ def test_the_wheel_holds_the_migrations_and_the_dashboard(wheel: Path) -> None:
         assert f"oee/migrations/versions/{name}" in names
     for name in ("oee/migrations/env.py", "oee/migrations/script.py.mako"):
         assert name in names
-    for static in (ROOT / "src" / "oee" / "api" / "static").iterdir():
-        assert f"oee/api/static/{static.name}" in names
+    static_root = ROOT / "src" / "oee" / "api" / "static"
+    for static in static_root.rglob("*"):
+        if static.is_file() and "__pycache__" not in static.parts:
+            assert f"oee/api/static/{static.relative_to(static_root).as_posix()}" in names
     assert wheel.name == f"oee-{oee.__version__}-py3-none-any.whl"
 
 
@@ -120,9 +123,9 @@ def test_the_installed_oee_serves_the_dashboard(venv: Path, tmp_path: Path) -> N
         page = httpx.get(f"{base}/", trust_env=False)
         assert page.status_code == 200
         assert "text/html" in page.headers["content-type"]
-        for static in (ROOT / "src" / "oee" / "api" / "static").glob("*.[cj]s*"):
-            answer = httpx.get(f"{base}/static/{static.name}", trust_env=False)
-            assert answer.status_code == 200, static.name
+        for asset in ASSETS:  # every file the page may load, served from the installed wheel
+            answer = httpx.get(f"{base}/static/{asset}", trust_env=False)
+            assert answer.status_code == 200, asset
     finally:
         proc.terminate()
         proc.wait(timeout=30)
