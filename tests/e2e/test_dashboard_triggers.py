@@ -3,10 +3,9 @@
 The form's fields per order type, the price mover and launching a sniper's mint work against
 the engine as it is. How watching, fired, cancelled and expired orders look is checked with
 events the domain itself makes (`Order.accept`, `arm`, `fire`, ...) slipped into the page's
-firehose, so the rows are tested before the API accepts those orders. The tests marked
-`needs_trigger_api` drive limit and sniper orders end to end through `POST
-/api/orders/execute` and `POST /api/orders/{id}/cancel`: they skip (with a message) while the
-engine refuses a `type`, and run once it takes one.
+firehose, so each look is checked on its own. The tests marked `needs_trigger_api` drive
+limit and sniper orders end to end through `POST /api/orders/execute` and `POST
+/api/orders/{id}/cancel`, and fail if the engine refuses a `type`.
 """
 
 from __future__ import annotations
@@ -77,8 +76,7 @@ async def triggers_accepted(engine: EngineProcess) -> bool:
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def needs_trigger_api(engine: EngineProcess) -> None:
-    if not await triggers_accepted(engine):
-        pytest.skip("the engine does not take limit and sniper orders yet (the API's part)")
+    assert await triggers_accepted(engine), "the engine refused a limit order's fields"
 
 
 async def best_price(engine: EngineProcess, token_in: str, token_out: str, amount: str) -> float:

@@ -11,7 +11,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from oee.devtools.cluster import Cluster, sim_available
+from oee.devtools.cluster import Cluster
 from tests.e2e.test_trigger_processes import statuses, until_all
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -20,8 +20,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 async def test_a_halt_is_shared_by_every_process_and_outlives_a_restart(
     postgres_url: str, redis_url: str
 ) -> None:
-    if not sim_available():
-        pytest.skip("this oee has no `sim` command")
     env = {"OEE_SIM_LATENCY_SCALE": "0.05", "OEE_SIM_VOLATILITY_SCALE": "0"}
     async with (
         Cluster(workers=2, env=env, redis_url=redis_url) as cluster,

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import websockets
 
-from oee.devtools.cluster import Cluster, sim_available
+from oee.devtools.cluster import Cluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -34,8 +34,6 @@ async def until_all(client: httpx.AsyncClient, ids: list[str], status: str) -> N
 async def test_a_killed_workers_armed_orders_are_taken_over_and_fire_once(
     postgres_url: str, redis_url: str
 ) -> None:
-    if not sim_available():
-        pytest.skip("this oee has no `sim` command")
     env = {
         "OEE_SIM_LATENCY_SCALE": "0.05",
         "OEE_SIM_VOLATILITY_SCALE": "0",  # only the test moves the price
