@@ -17,18 +17,14 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
+from oee.adapters.redis_clock import lua_now
 from oee.domain.risk import MINUTE_US, NotionalDecision
 
 # KEYS: times (zset), amounts (hash), total. ARGV: now (µs, or "" for TIME), window (µs),
 # order id, amount, cap. Returns {allowed (0/1), used, replayed (0/1)}.
-SPEND_LUA = """
-local now
-if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-  now = tonumber(ARGV[1])
-end
+SPEND_LUA = (
+    lua_now(1)
+    + """
 local window = tonumber(ARGV[2])
 local id, amount, cap = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local total = tonumber(redis.call('GET', KEYS[3]) or '0')
@@ -56,6 +52,7 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
 return {1, string.format('%d', total), 0}
 """
+)
 
 
 class RedisNotionalLimiter:

@@ -28,22 +28,18 @@ from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from oee.adapters.redis_clock import lua_now
 from oee.domain.ratelimit import US, RateDecision, RatePolicy
 
 log = structlog.get_logger(__name__)
 
 # KEYS[1]: the client's TAT. ARGV: emission interval (µs), burst, now (µs, or "" for TIME).
 # Returns {allowed (0/1), remaining, reset (µs), retry after (µs)}.
-GCRA_LUA = """
+GCRA_LUA = (
+    lua_now(3)
+    + """
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local now
-if ARGV[3] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-  now = tonumber(ARGV[3])
-end
 local tolerance = interval * burst
 local tat = tonumber(redis.call('GET', KEYS[1]))
 if tat == nil or tat < now then
@@ -56,6 +52,7 @@ end
 redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
 return {1, math.floor((tolerance - (new_tat - now)) / interval), new_tat - now, 0}
 """
+)
 
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, OSError)
 
