@@ -6,13 +6,17 @@ lets the order fill."""
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 
 import httpx
 import pytest
 
 from oee.devtools.cluster import Cluster
-from tests.e2e.test_trigger_processes import statuses, until_all
+from tests.support.cluster_orders import (
+    place_watching,
+    sol_limit_above_market,
+    statuses,
+    until_all,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -25,22 +29,14 @@ async def test_a_halt_is_shared_by_every_process_and_outlives_a_restart(
         Cluster(workers=2, env=env, redis_url=redis_url) as cluster,
         httpx.AsyncClient(base_url=cluster.base_url, timeout=10, trust_env=False) as client,
     ):
-        quote = await client.get(
-            "/api/quotes", params={"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1"}
-        )
-        price = max(Decimal(str(q["price"])) for q in quote.json()["quotes"])
-        limit = str((price * Decimal("1.02")).quantize(Decimal("0.01")))
-        body = {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1", "type": "limit"}
-        placed = await client.post("/api/orders/execute", json=body | {"limitPrice": limit})
-        assert placed.status_code == 200, placed.text
-        order_id = placed.json()["orderId"]
-        await until_all(client, [order_id], "watching")
+        body = await sol_limit_above_market(client)
+        (order_id,) = await place_watching(client, body, 1)
 
         halted = await client.post("/api/admin/halt", json={"reason": "drill"})
         assert halted.status_code == 200, halted.text
         await cluster.restart("api")  # the halt is in the database, not in the process
         assert (await client.get("/api/admin/halt")).json()["reason"] == "drill"
-        refused = await client.post("/api/orders/execute", json={**body, "limitPrice": limit})
+        refused = await client.post("/api/orders/execute", json=body)
         assert (refused.status_code, refused.json()["code"]) == (503, "HALTED")
 
         moved = await client.post("/api/sim/move", json={"pair": "SOL/USDC", "percent": 5})

@@ -7,28 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from decimal import Decimal
 
 import httpx
 import pytest
 import websockets
 
 from oee.devtools.cluster import Cluster
+from tests.support.cluster_orders import place_watching, sol_limit_above_market, until_all
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 ORDERS = 12
-
-
-async def statuses(client: httpx.AsyncClient, ids: list[str]) -> list[str]:
-    views = await asyncio.gather(*(client.get(f"/api/orders/{i}") for i in ids))
-    return [view.json()["status"] for view in views]
-
-
-async def until_all(client: httpx.AsyncClient, ids: list[str], status: str) -> None:
-    async with asyncio.timeout(60):
-        while set(await statuses(client, ids)) != {status}:
-            await asyncio.sleep(0.2)
 
 
 async def test_a_killed_workers_armed_orders_are_taken_over_and_fire_once(
@@ -44,21 +33,7 @@ async def test_a_killed_workers_armed_orders_are_taken_over_and_fire_once(
         Cluster(workers=2, env=env, redis_url=redis_url) as cluster,
         httpx.AsyncClient(base_url=cluster.base_url, timeout=10, trust_env=False) as client,
     ):
-        quote = await client.get(
-            "/api/quotes", params={"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1"}
-        )
-        price = max(Decimal(str(q["price"])) for q in quote.json()["quotes"])
-        limit = str((price * Decimal("1.02")).quantize(Decimal("0.01")))
-        body = {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": "1", "type": "limit"}
-        placed = await asyncio.gather(
-            *(
-                client.post("/api/orders/execute", json=body | {"limitPrice": limit})
-                for _ in range(ORDERS)
-            )
-        )
-        assert all(p.status_code == 200 for p in placed), placed[0].text
-        ids = [p.json()["orderId"] for p in placed]
-        await until_all(client, ids, "watching")
+        ids = await place_watching(client, await sol_limit_above_market(client), ORDERS)
 
         await cluster.kill("worker-1")  # dies holding its share: no release
         moved = await client.post("/api/sim/move", json={"pair": "SOL/USDC", "percent": 5})
