@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from wire import RawHttp, RawWs, WsClosed, host_port, process_rss_bytes
+from wire import RawHttp, RawWs, WsClosed, host_port, process_cpu_seconds, process_rss_bytes
 
 from oee.loadtest import TERMINAL, Latency, StreamCheck, order_body
 
@@ -165,6 +165,7 @@ async def run_fanout(spec: dict[str, Any]) -> dict[str, Any]:
     sampler = asyncio.create_task(_sample_rss(pid, peak))
     gate = asyncio.Semaphore(spec.get("connect_parallel", 100))
     cpu, started = _cpu(), time.time()
+    api_cpu = process_cpu_seconds(pid)
     hoses = [FirehoseClient(tally, spec["orders"]) for _ in range(spec["firehoses"])]
     readers: list[asyncio.Task[None]] = []
 
@@ -211,6 +212,7 @@ async def run_fanout(spec: dict[str, Any]) -> dict[str, Any]:
     except TimeoutError:
         pass
     wall_s = time.time() - started
+    api_cpu_s = _spent(api_cpu, process_cpu_seconds(pid))
     for hose in hoses:
         if hose.ws is not None:
             await hose.ws.close()
@@ -221,6 +223,9 @@ async def run_fanout(spec: dict[str, Any]) -> dict[str, Any]:
     sampler.cancel()
     rss["peak"] = peak[0]
     missing = [hose.missing(order_ids) for hose in hoses if hose.ws is not None]
+    frames = len(tally.firehose_latency) + len(tally.stream_latency)
+    grown = (rss["peak"] or 0) - (rss["idle"] or 0)
+    per_frame = round(api_cpu_s * 1e6 / frames, 1) if api_cpu_s and frames else None
     return {
         "orders": len(order_ids),
         "firehoses": {
@@ -246,4 +251,14 @@ async def run_fanout(spec: dict[str, Any]) -> dict[str, Any]:
         "rss_bytes": rss,
         "wall_s": round(wall_s, 2),
         "cpu_s": round(_cpu() - cpu, 2),
+        # The API's side: CPU from the first handshake to the last terminal event, per event
+        # frame delivered (snapshots and handshakes included in the CPU, not in the count).
+        "api_cpu_s": api_cpu_s,
+        "frames_delivered": frames,
+        "api_cpu_us_per_frame": per_frame,
+        "rss_kb_per_stream": round(grown / 1024 / tally.peak_open, 1) if tally.peak_open else None,
     }
+
+
+def _spent(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else round(after - before, 2)

@@ -191,7 +191,8 @@ def render_e2e(title: str, runs: list[dict[str, Any]], out: Console) -> None:
 def render_fanout(runs: list[dict[str, Any]], out: Console) -> None:
     table = Table(title="fanout: streams on one oee api")
     heads = ["streams", "firehose ok", "order streams ok", "peak open", "p50 ms", "p99 ms"]
-    heads += ["max ms", "RSS idle→peak→after MB", "gen CPU s", "connect errors, error frames"]
+    heads += ["max ms", "RSS idle→peak→after MB", "API CPU s", "µs/frame", "gen CPU s"]
+    heads += ["connect errors, error frames"]
     for head in heads:
         table.add_column(head, justify="right")
     for run in runs:
@@ -203,7 +204,8 @@ def render_fanout(runs: list[dict[str, Any]], out: Console) -> None:
             _num(run["load"]["streams"]),
             f"{hoses['complete']}/{hoses['wanted']}", f"{streams['complete']}/{streams['wanted']}",
             _num(f["peak_open"]), _num(f["latency"]["p50_ms"]), _num(f["latency"]["p99_ms"]),
-            _num(f["latency"]["max_ms"]), mb, _num(f["cpu_s"]),
+            _num(f["latency"]["max_ms"]), mb, _num(f.get("api_cpu_s")),
+            _num(f.get("api_cpu_us_per_frame")), _num(f["cpu_s"]),
             json.dumps(f["connect_errors"] | f["error_frames"]),
         )  # fmt: skip
     out.print(table)
