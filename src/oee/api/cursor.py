@@ -57,6 +57,14 @@ class Cursor:
         """The last seq delivered for `order_id`; 0 for an order not seen (or forgotten)."""
         return self._last.get(order_id, 0)
 
+    def knows(self, order_id: str) -> bool:
+        """Whether `order_id` is followed (covered or delivered, and not yet forgotten)."""
+        return order_id in self._last
+
+    def unfinished(self) -> list[str]:
+        """Every order followed whose terminal event has not been delivered."""
+        return list(self._working)
+
     def finished(self, order_id: str) -> bool:
         """Whether the terminal event of `order_id` has been delivered (and not yet forgotten)."""
         return order_id in self._finished

@@ -208,10 +208,11 @@ def _is_connection_sqlstate(err: object) -> bool:
 
 
 def _is_sqlalchemy_connection_failure(err: BaseException, name: str) -> bool:
-    # OperationalError covers "could not connect" and "server closed the connection"; a
+    # OperationalError covers "could not connect" and "server closed the connection";
+    # TimeoutError is the pool's checkout giving up (every connection busy: try again); a
     # DBAPIError that invalidated its connection lost it; one with no statement was raised
     # while connecting (e.g. "database is not currently accepting connections").
-    if name in {"OperationalError", "InterfaceError"}:
+    if name in {"OperationalError", "InterfaceError", "TimeoutError"}:
         return True
     if getattr(err, "connection_invalidated", False):
         return True

@@ -16,17 +16,16 @@ The per-order rules are those of `oee.api.cursor.Cursor`, the same as the order 
 one cursor for all the client's orders; its memory is bounded (finished orders are forgotten a
 minute after their terminal event). An order first heard of mid-life (beyond the snapshot's cap,
 or whose first events pub/sub dropped) is sent from its first event on, read from the log.
+Quiet orders are checked against the log once per process, not per client (`StreamHub`), and
+every event's frame is encoded once per process: a client costs a buffer and a cursor.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
-import time
-from collections.abc import AsyncIterator
 from datetime import datetime
 
+import orjson
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
@@ -40,11 +39,11 @@ from oee.api.deps import (
 )
 from oee.api.errors import ApiError
 from oee.api.keys import Principal
+from oee.api.stream_hub import LOG_CHECK_INTERVAL_S, StreamHub, dropped_by, hub_of
 from oee.api.streams import (
     CLOSE_BAD_REQUEST,
     CLOSE_GOING_AWAY,
     CLOSE_NORMAL,
-    LOG_CHECK_INTERVAL_S,
     pump_until_disconnect,
     report_failure,
 )
@@ -52,12 +51,13 @@ from oee.api.views import order_view
 from oee.bootstrap import Engine
 from oee.domain.events import OrderEvent
 from oee.domain.orders import Order
+from oee.domain.ports import Subscription
 from oee.domain.status import TERMINAL
 
 router = APIRouter()
 
 SNAPSHOT_ACTIVE_MAX = 1000  # the cap of `GET /api/orders/active`; `activeCount` is exact
-CHECKS_PER_SWEEP = 50  # quiet unfinished orders checked against the log per sweep
+__all__ = ["LOG_CHECK_INTERVAL_S", "router"]
 
 
 def _parse_recent(raw: str | None) -> int:
@@ -77,14 +77,20 @@ class _Firehose:
     """One client's firehose: the snapshot, then every order's events through one `Cursor`."""
 
     def __init__(
-        self, ws: WebSocket, engine: Engine, connected_at: datetime, viewer: Principal
+        self,
+        ws: WebSocket,
+        engine: Engine,
+        hub: StreamHub,
+        connected_at: datetime,
+        viewer: Principal,
     ) -> None:
-        self.ws, self.engine, self.connected_at, self.viewer = ws, engine, connected_at, viewer
+        self.ws, self.engine, self.hub = ws, engine, hub
+        self.connected_at, self.viewer = connected_at, viewer
 
         async def send(event: OrderEvent) -> None:
-            await ws.send_text(json.dumps(event.to_wire()))
+            await ws.send_text(hub.frame(event))
 
-        self.cursor = Cursor(send, engine.orders.events)
+        self.cursor = Cursor(send, hub.log.events)
 
     async def start(self, recent: int) -> None:
         """Send the orders that existed on connecting (active, and the `recent` newest).
@@ -107,44 +113,34 @@ class _Firehose:
             "activeCount": count,
             "orders": [order_view(o) for o in newest_first],
         }
-        await self.ws.send_text(json.dumps(frame))
+        await self.ws.send_text(orjson.dumps(frame).decode())
         for order in orders.values():
-            if order.created_at < self.connected_at:
-                self.cursor.cover(order.id, order.seq, terminal=order.status in TERMINAL)
-            else:
-                self.cursor.cover(order.id, 0)  # from its first event, live or from the log
+            # An order created since is followed from its first event, live or from the log.
+            seq = order.seq if order.created_at < self.connected_at else 0
+            terminal = seq > 0 and order.status in TERMINAL
+            self.cursor.cover(order.id, seq, terminal=terminal)
+            self.hub.follow(order.id, seq, order.owner, terminal=terminal)
 
-    async def sweep(self) -> None:
-        """Check the quietest unfinished orders against the log (pub/sub may drop an event)."""
-        for order_id in self.cursor.quiet(LOG_CHECK_INTERVAL_S, CHECKS_PER_SWEEP):
+    async def catch_up_all(self) -> None:
+        """Catch every unfinished order up from the log (after this client's buffer overflowed)."""
+        for order_id in self.cursor.unfinished():
             await self.cursor.catch_up(order_id)
-        self.cursor.forget()
 
-    async def follow(self, events: AsyncIterator[OrderEvent]) -> int:
-        """Forward live events, sweeping every `LOG_CHECK_INTERVAL_S`; the close code when done."""
-        next_event = asyncio.ensure_future(anext(events))
-        next_sweep = time.monotonic() + LOG_CHECK_INTERVAL_S
-        try:
-            while True:
-                # Wait on the same pending `anext` across timeouts (see streams.py: cancelling
-                # it could end an async-generator subscription). A sweep runs on time even
-                # while events keep coming, so a busy bus cannot hide a dropped event.
-                timeout = max(next_sweep - time.monotonic(), 0.0)
-                done, _ = await asyncio.wait({next_event}, timeout=timeout)
-                if time.monotonic() >= next_sweep:
-                    await self.sweep()
-                    next_sweep = time.monotonic() + LOG_CHECK_INTERVAL_S
-                if not done:
-                    continue
-                try:
-                    event = next_event.result()
-                except StopAsyncIteration:
-                    return CLOSE_GOING_AWAY  # the bus closed: the server is shutting down
-                next_event = asyncio.ensure_future(anext(events))
-                if self.viewer.sees(event.owner):  # another key's order: never sent, never tracked
-                    await self.cursor.deliver(event)
-        finally:
-            next_event.cancel()
+    async def follow(self, subscription: Subscription) -> int:
+        """Forward live events until the bus closes; the close code then.
+
+        No timer of its own: the process's `StreamHub` checks quiet orders against the log
+        and hands what it finds to every subscription. What this client alone can lose is
+        what its own buffer dropped (it fell behind): then it catches up from the log.
+        """
+        dropped = 0
+        async for event in subscription:
+            if self.viewer.sees(event.owner):  # another key's order: never sent, never tracked
+                await self.cursor.deliver(event)
+            if (now_dropped := dropped_by(subscription)) != dropped:
+                dropped = now_dropped
+                await self.catch_up_all()
+        return CLOSE_GOING_AWAY  # the bus closed: the server is shutting down
 
 
 @router.websocket("/ws/orders")
@@ -158,9 +154,8 @@ async def firehose(ws: WebSocket) -> None:
     except ApiError as exc:
         code = CLOSE_BAD_REQUEST
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            await ws.send_text(
-                json.dumps({"type": "error", "code": exc.code, "message": exc.message})
-            )
+            error = {"type": "error", "code": exc.code, "message": exc.message}
+            await ws.send_text(orjson.dumps(error).decode())
     if code is not None and ws.client_state != WebSocketState.DISCONNECTED:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await ws.close(code)
@@ -168,15 +163,17 @@ async def firehose(ws: WebSocket) -> None:
 
 async def _serve(ws: WebSocket, engine: Engine, recent: int) -> int | None:
     """Run the firehose until the client leaves (None) or it must close (the close code)."""
-    subscription = engine.bus.subscribe(None)  # before the snapshot is read: nothing slips by
-    # After subscribing: every order created from now on has all its events published to us.
-    hose = _Firehose(ws, engine, engine.clock.now(), principal_of(ws))
+    hub = hub_of(ws)
+    with hub.attached(None):
+        subscription = engine.bus.subscribe(None)  # before the snapshot is read: nothing slips
+        # After subscribing: every order created from now on has all its events published to us.
+        hose = _Firehose(ws, engine, hub, engine.clock.now(), principal_of(ws))
 
-    async def pump() -> int:
-        await hose.start(recent)
-        return await hose.follow(aiter(subscription))
+        async def pump() -> int:
+            await hose.start(recent)
+            return await hose.follow(subscription)
 
-    pumped = await pump_until_disconnect(ws, subscription, pump)
+        pumped = await pump_until_disconnect(ws, subscription, pump)
     if pumped is None:
         return None
     exc = pumped.exception()

@@ -10,9 +10,11 @@ what it missed. The response ends after a terminal event, or with an `error` eve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
@@ -20,8 +22,9 @@ from oee.api.deps import OrderIdPath, engine_of, parse_order_id, principal_of, v
 from oee.api.errors import ApiError
 from oee.api.examples import EXAMPLE_ID, error_responses, ok
 from oee.api.limits import idle_frame
+from oee.api.stream_hub import StreamHub, hub_of
 from oee.api.streams import OrderStream, StreamClosed, parse_since
-from oee.domain.events import JSON
+from oee.domain.events import JSON, OrderEvent
 
 router = APIRouter(tags=["streams"])
 
@@ -91,14 +94,24 @@ async def order_events(request: Request, order_id: OrderIdPath) -> StreamingResp
         raise ApiError(
             400, "INVALID_SINCE", f"since={since} is ahead of the order's seq {order.seq}"
         )
-    frames: asyncio.Queue[dict[str, JSON] | None] = asyncio.Queue()
+    frames: asyncio.Queue[str | None] = asyncio.Queue()
+    hub = hub_of(request)
+    attachment = contextlib.ExitStack()  # held until the body ends
+    attachment.enter_context(hub.attached(oid))  # before subscribing: see `StreamHub.attached`
     subscription = engine.bus.subscribe(oid)  # before the stream reads the order
-    stream = OrderStream(frames.put, engine, oid, principal_of(request))
+
+    async def send(frame: dict[str, JSON]) -> None:
+        await frames.put(_format(frame["seq"], frame["type"], orjson.dumps(frame).decode()))
+
+    async def send_event(event: OrderEvent) -> None:
+        await frames.put(_format_event(event, hub))
+
+    stream = OrderStream(send, send_event, engine, hub, oid, principal_of(request))
 
     async def pump() -> None:
         try:
             await stream.start(since)
-            await stream.follow(aiter(subscription))
+            await stream.follow(subscription)
         except StreamClosed:
             pass
         finally:
@@ -128,15 +141,20 @@ async def order_events(request: Request, order_id: OrderIdPath) -> StreamingResp
                 if frame is _END:
                     break
                 quiet_since = loop.time()
-                yield _format(frame)
+                yield frame
             pumping.result()  # surface a failed stream (logged by the server) rather than hide it
         finally:
             pumping.cancel()
             subscription.close()
+            attachment.close()
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
 
 
-def _format(frame: dict[str, JSON]) -> str:
-    return f"id: {frame['seq']}\nevent: {frame['type']}\ndata: {json.dumps(frame)}\n\n"
+def _format(seq: JSON, kind: JSON, data: str) -> str:
+    return f"id: {seq}\nevent: {kind}\ndata: {data}\n\n"
+
+
+def _format_event(event: OrderEvent, hub: StreamHub) -> str:
+    return _format(event.seq, event.type, hub.frame(event))  # its JSON encoded once per process

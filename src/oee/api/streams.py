@@ -3,9 +3,10 @@
 The bus is subscribed to before the order is read, so nothing committed after the read can be
 missed. What goes out after the snapshot goes through a `Cursor` (`oee.api.cursor`), as on the
 firehose: events already covered are skipped by seq, and since pub/sub may drop or reorder
-messages, a gap is filled from the event log before the next event goes out; a quiet
-subscription is checked against the log every couple of seconds. The log is only read on those
-paths.
+messages, a gap is filled from the event log (the process's `SharedLog`) before the next event
+goes out. Quiet orders are checked against the log by the process's `StreamHub`, once for all
+its streams, which hands what it finds to every subscription; each event's frame is encoded
+once per process. The log is only read on those paths.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 from fastapi import APIRouter, WebSocket
@@ -29,6 +30,7 @@ from oee.api.deps import (
 )
 from oee.api.errors import ApiError, unavailable_dependency
 from oee.api.keys import Principal
+from oee.api.stream_hub import StreamHub, dropped_by, hub_of
 from oee.api.views import order_view
 from oee.bootstrap import Engine
 from oee.domain.events import JSON, OrderEvent
@@ -37,9 +39,6 @@ from oee.domain.status import TERMINAL
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
-
-# How long the subscription may stay quiet before the event log is checked for dropped events.
-LOG_CHECK_INTERVAL_S = 2.0
 
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001  # the bus closed under us (server shutting down): reconnect with since
@@ -71,22 +70,29 @@ def parse_since(raw: str | None) -> int | None:
 
 
 Send = Callable[[dict[str, JSON]], Awaitable[None]]
+SendEvent = Callable[[OrderEvent], Awaitable[None]]
 
 
 class OrderStream:
     """One client's view of one order: the snapshot or replay, then its events by `Cursor`.
 
-    Transport-free: the WebSocket and the Server-Sent Events endpoints each pass their `send`.
-    `viewer` is the caller: another API key's order is "not found" to it.
+    Transport-free: the WebSocket and the Server-Sent Events endpoints each pass their `send`
+    (for the snapshot) and `send_event` (for an event: its frame comes from the hub, encoded
+    once for every client). `viewer` is the caller: another API key's order is "not found" to it.
     """
 
-    def __init__(self, send: Send, engine: Engine, order_id: str, viewer: Principal) -> None:
-        self.send, self.engine, self.order_id, self.viewer = send, engine, order_id, viewer
-
-        async def send_event(event: OrderEvent) -> None:
-            await send(event.to_wire())
-
-        self.cursor = Cursor(send_event, engine.orders.events)
+    def __init__(
+        self,
+        send: Send,
+        send_event: SendEvent,
+        engine: Engine,
+        hub: StreamHub,
+        order_id: str,
+        viewer: Principal,
+    ) -> None:
+        self.send, self.engine, self.hub = send, engine, hub
+        self.order_id, self.viewer = order_id, viewer
+        self.cursor = Cursor(send_event, hub.log.events)
 
     def _close_if_finished(self) -> None:
         if self.cursor.finished(self.order_id):
@@ -102,6 +108,11 @@ class OrderStream:
         order = await self.engine.orders.get(self.order_id)
         if order is None or not self.viewer.sees(order.owner):
             raise order_not_found(self.order_id)
+        if since is None or since <= order.seq:
+            # What this stream holds from the read on; the hub checks the log after it.
+            held = order.seq if since is None else since
+            terminal = held == order.seq and order.status in TERMINAL
+            self.hub.follow(order.id, held, order.owner, terminal=terminal)
         if since is None:
             frame = {
                 "type": "snapshot",
@@ -121,27 +132,22 @@ class OrderStream:
             await self.catch_up()
         self._close_if_finished()
 
-    async def follow(self, events: AsyncIterator[OrderEvent]) -> None:
-        """Forward live events in seq order, filling gaps and quiet spells from the log."""
-        next_event = asyncio.ensure_future(anext(events))
-        try:
-            while True:
-                # Wait on the same pending `anext` across timeouts: cancelling it could end
-                # an async-generator subscription for good.
-                done, _ = await asyncio.wait({next_event}, timeout=LOG_CHECK_INTERVAL_S)
-                if not done:
-                    await self.catch_up()
-                    continue
-                try:
-                    event = next_event.result()
-                except StopAsyncIteration:
-                    await self.catch_up()  # the bus closed: flush what the log has, then go
-                    raise StreamClosed(CLOSE_GOING_AWAY) from None
-                next_event = asyncio.ensure_future(anext(events))
-                await self.cursor.deliver(event)
-                self._close_if_finished()
-        finally:
-            next_event.cancel()
+    async def follow(self, subscription: Subscription) -> None:
+        """Forward live events in seq order, filling gaps from the log.
+
+        No timer of its own: the process's `StreamHub` checks a quiet order against the log
+        and hands what it finds to every subscription. What this client alone can lose is
+        what its own buffer dropped (it fell behind): then it catches up from the log.
+        """
+        dropped = 0
+        async for event in subscription:
+            await self.cursor.deliver(event)
+            self._close_if_finished()
+            if (now_dropped := dropped_by(subscription)) != dropped:
+                dropped = now_dropped
+                await self.catch_up()
+        await self.catch_up()  # the bus closed: flush what the log has, then go
+        raise StreamClosed(CLOSE_GOING_AWAY)
 
 
 def _sender(ws: WebSocket) -> Send:
@@ -149,6 +155,13 @@ def _sender(ws: WebSocket) -> Send:
         await ws.send_text(json.dumps(frame))
 
     return send
+
+
+def _event_sender(ws: WebSocket, hub: StreamHub) -> SendEvent:
+    async def send_event(event: OrderEvent) -> None:
+        await ws.send_text(hub.frame(event))
+
+    return send_event
 
 
 async def until_disconnect(ws: WebSocket) -> None:
@@ -191,15 +204,18 @@ async def _stream(ws: WebSocket, engine: Engine, order_id: str) -> None:
 
 async def _serve(ws: WebSocket, engine: Engine, order_id: str, since: int | None) -> int | None:
     """Run the stream until it ends or the client leaves; the close code, or None if gone."""
-    subscription = engine.bus.subscribe(order_id)  # before reading the order: nothing slips by
-    stream = OrderStream(_sender(ws), engine, order_id, principal_of(ws))
+    hub = hub_of(ws)
+    with hub.attached(order_id):
+        subscription = engine.bus.subscribe(order_id)  # before reading the order: none slips by
+        send_event = _event_sender(ws, hub)
+        stream = OrderStream(_sender(ws), send_event, engine, hub, order_id, principal_of(ws))
 
-    async def pump() -> int:
-        await stream.start(since)
-        await stream.follow(aiter(subscription))
-        return CLOSE_NORMAL
+        async def pump() -> int:
+            await stream.start(since)
+            await stream.follow(subscription)
+            return CLOSE_NORMAL
 
-    pumped = await pump_until_disconnect(ws, subscription, pump)
+        pumped = await pump_until_disconnect(ws, subscription, pump)
     if pumped is None:
         return None  # the client left first
     exc = pumped.exception()

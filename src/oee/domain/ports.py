@@ -145,6 +145,12 @@ class EventBus(Protocol):
     def subscribe(self, order_id: str | None) -> Subscription:
         """Events of one order, or of every order when `order_id` is None."""
 
+    def redeliver(self, event: OrderEvent) -> None:
+        """Hand `event` (read back from the event log) to this process's subscribers only.
+
+        For an event the bus dropped on its way here: the other processes are not told.
+        """
+
     async def ping(self) -> None:
         """Raise if the bus's backend cannot be reached."""
 

@@ -27,6 +27,10 @@ class MemoryBus:
         """Events of one order, or of every order when `order_id` is None."""
         return self._fanout.subscribe(order_id)
 
+    def redeliver(self, event: OrderEvent) -> None:
+        """Hand `event` to this process's subscribers only (one the bus dropped on its way)."""
+        self._fanout.dispatch(event)
+
     async def ping(self) -> None:
         """Always reachable."""
 

@@ -137,6 +137,10 @@ class RedisBus:
         """Events of one order, or of every order when `order_id` is None."""
         return self._fanout.subscribe(order_id)
 
+    def redeliver(self, event: OrderEvent) -> None:
+        """Hand `event` to this process's subscribers only (one the bus dropped on its way)."""
+        self._fanout.dispatch(event)
+
     async def ping(self) -> None:
         """Raise if Redis cannot be reached."""
         await self._publisher.ping()
