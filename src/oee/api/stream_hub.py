@@ -52,7 +52,8 @@ class StreamHub:
     Args:
         bus: The process's bus: the hub subscribes to every order, and redelivers through it.
         shared_log: The log reader every stream of the process shares.
-        interval_s: How quiet an order must be before its log is checked; also how often.
+        interval_s: How quiet an order must be before its log is checked, and how often it
+            is; `LOG_CHECK_INTERVAL_S` when None.
         clock: Monotonic seconds.
     """
 
@@ -61,11 +62,12 @@ class StreamHub:
         bus: EventBus,
         shared_log: SharedLog,
         *,
-        interval_s: float = LOG_CHECK_INTERVAL_S,
+        interval_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.log = shared_log
-        self._bus, self._interval_s, self._clock = bus, interval_s, clock
+        self._bus, self._clock = bus, clock
+        self._interval_s = LOG_CHECK_INTERVAL_S if interval_s is None else interval_s
         self._cursor = Cursor(self._redeliver, shared_log.events, clock=clock)
         self._owners: dict[str, str | None] = {}  # log events carry none; streams filter by it
         self._attached = 0
