@@ -4,7 +4,7 @@ Each firehose client used to check each of its quiet orders against the event lo
 and each order stream its own order: the log reads grew with the number of clients (1,000
 firehose clients x 20 quiet orders: ~10,000 reads/s), exhausted the connection pool and failed
 streams with 1011. The process now checks once (`StreamHub`) and shares its reads
-(`SharedLog`); a pool that times out is a busy dependency: 1013, never 1011.
+(`StreamReads`); a pool that times out is a busy dependency: 1013, never 1011.
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ its first event on, read from the log. A stream that already gave the client an 
 Memory stays bounded for a firehose that lives for days: a finished order is forgotten a while
 after its terminal event (late duplicates arrive within seconds, not minutes), and unfinished
 orders are the engine's active set. The cursor also knows which unfinished orders have been
-quiet longest, so a stream can check them against the log (pub/sub may drop an order's last
-event, leaving no later one to reveal the gap).
+quiet longest, so the process's log watch (`oee.api.stream_hub`, itself a cursor over every
+order its streams follow) can check them against the log: pub/sub may drop an order's last
+event, leaving no later one to reveal the gap.
 """
 
 from __future__ import annotations

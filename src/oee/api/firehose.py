@@ -90,7 +90,7 @@ class _Firehose:
         async def send(event: OrderEvent) -> None:
             await ws.send_text(hub.frame(event))
 
-        self.cursor = Cursor(send, hub.log.events)
+        self.cursor = Cursor(send, hub.reads.events)
 
     async def start(self, recent: int) -> None:
         """Send the orders that existed on connecting (active, and the `recent` newest).

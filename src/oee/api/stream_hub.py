@@ -1,7 +1,7 @@
 """What the streams of one API process share: one log watch, one log reader, one frame per event.
 
 Pub/sub may drop an event on its way into this process. A later event of the same order
-reveals the gap to every client, which fills it from the log (`SharedLog`: one read however
+reveals the gap to every client, which fills it from the log (`StreamReads`: one read however
 many clients ask). But when an order's *last* events are dropped, nothing later reveals it,
 so someone must check quiet orders against the log. That check used to run in every client
 (each firehose client checked each of its quiet orders every 2 s, each order stream its own
@@ -12,7 +12,7 @@ bus subscription of its own, and every `LOG_CHECK_INTERVAL_S` reads the log of e
 quiet that long, once; what it finds is handed to this process's subscribers
 (`EventBus.redeliver`), as if the bus had delivered it late, and each client's `Cursor` drops
 what it already has. A client therefore needs no timer and no log read of its own, except
-when its own buffer overflowed (then it catches up through the `SharedLog`).
+when its own buffer overflowed (then it catches up through the `StreamReads`).
 
 The hub runs while at least one stream is attached, so an idle API holds nothing.
 
@@ -33,7 +33,7 @@ import structlog
 from starlette.requests import HTTPConnection
 
 from oee.api.cursor import Cursor
-from oee.api.shared_log import SharedLog
+from oee.api.stream_reads import StreamReads
 from oee.domain.events import OrderEvent
 from oee.domain.ports import EventBus, Subscription
 from oee.domain.status import TERMINAL
@@ -42,7 +42,7 @@ log = structlog.get_logger(__name__)
 
 # How long an order may stay quiet before its log is checked for dropped events.
 LOG_CHECK_INTERVAL_S = 2.0
-CHECKS_PER_SWEEP = 200  # quiet orders checked per interval, quietest first (the rest next time)
+CHECKS_PER_SWEEP = 50  # quiet orders checked per look, quietest first (the rest next time)
 FRAMES_KEPT = 4096  # encoded events kept, newest last: an event's frame is wanted for seconds
 
 
@@ -51,24 +51,24 @@ class StreamHub:
 
     Args:
         bus: The process's bus: the hub subscribes to every order, and redelivers through it.
-        shared_log: The log reader every stream of the process shares.
-        interval_s: How quiet an order must be before its log is checked, and how often it
-            is; `LOG_CHECK_INTERVAL_S` when None.
+        reads: The store reads every stream of the process shares.
+        interval_s: How quiet an order must be before its log is checked (again);
+            `LOG_CHECK_INTERVAL_S` when None.
         clock: Monotonic seconds.
     """
 
     def __init__(
         self,
         bus: EventBus,
-        shared_log: SharedLog,
+        reads: StreamReads,
         *,
         interval_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.log = shared_log
+        self.reads = reads
         self._bus, self._clock = bus, clock
         self._interval_s = LOG_CHECK_INTERVAL_S if interval_s is None else interval_s
-        self._cursor = Cursor(self._redeliver, shared_log.events, clock=clock)
+        self._cursor = Cursor(self._redeliver, reads.events, clock=clock)
         self._owners: dict[str, str | None] = {}  # log events carry none; streams filter by it
         self._attached = 0
         self._firehoses = 0  # while one is attached, every order is followed
@@ -84,7 +84,8 @@ class StreamHub:
         Enter it before the stream subscribes and reads the order: the watch's own
         subscription is then older than anything the stream reads.
         """
-        if self._watch is None:
+        if self._watch is None or self._watch.done():  # done: the bus closed under it
+            self._stop()
             self._subscription = self._bus.subscribe(None)
             self._watch = asyncio.ensure_future(self._run(self._subscription))
         self._attached += 1
@@ -129,17 +130,20 @@ class StreamHub:
         return text
 
     async def _run(self, subscription: Subscription) -> None:
-        """Note every live event; check the quiet orders against the log every interval."""
+        """Note every live event; check the quiet orders against the log."""
         events = aiter(subscription)
         next_event = asyncio.ensure_future(anext(events))
-        next_check = self._clock() + self._interval_s
+        # Looked at four times per interval, so an order is checked within 1.25 intervals of
+        # its last event, not 2; a look that finds nothing quiet costs no read.
+        every_s = self._interval_s / 4
+        next_check = self._clock() + every_s
         try:
             while True:
                 timeout = max(next_check - self._clock(), 0.0)
                 done, _ = await asyncio.wait({next_event}, timeout=timeout)
                 if self._clock() >= next_check:
                     await self._check_quiet_orders()
-                    next_check = self._clock() + self._interval_s
+                    next_check = self._clock() + every_s
                 if not done:
                     continue
                 try:
@@ -187,7 +191,7 @@ class StreamHub:
         if self._watch is not None:
             self._watch.cancel()
         self._watch, self._subscription = None, None
-        self._cursor = Cursor(self._redeliver, self.log.events, clock=self._clock)
+        self._cursor = Cursor(self._redeliver, self.reads.events, clock=self._clock)
         self._owners.clear()
 
 
@@ -202,5 +206,7 @@ def hub_of(conn: HTTPConnection) -> StreamHub:
     hub: StreamHub | None = getattr(state, "stream_hub", None)
     if hub is None:
         engine = state.engine
-        hub = state.stream_hub = StreamHub(engine.bus, SharedLog(engine.orders.events))
+        hub = state.stream_hub = StreamHub(
+            engine.bus, StreamReads(engine.orders.events, engine.orders.get)
+        )
     return hub

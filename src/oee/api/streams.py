@@ -3,7 +3,7 @@
 The bus is subscribed to before the order is read, so nothing committed after the read can be
 missed. What goes out after the snapshot goes through a `Cursor` (`oee.api.cursor`), as on the
 firehose: events already covered are skipped by seq, and since pub/sub may drop or reorder
-messages, a gap is filled from the event log (the process's `SharedLog`) before the next event
+messages, a gap is filled from the event log (the process's `StreamReads`) before the next event
 goes out. Quiet orders are checked against the log by the process's `StreamHub`, once for all
 its streams, which hands what it finds to every subscription; each event's frame is encoded
 once per process. The log is only read on those paths.
@@ -92,7 +92,7 @@ class OrderStream:
     ) -> None:
         self.send, self.engine, self.hub = send, engine, hub
         self.order_id, self.viewer = order_id, viewer
-        self.cursor = Cursor(send_event, hub.log.events)
+        self.cursor = Cursor(send_event, hub.reads.events)
 
     def _close_if_finished(self) -> None:
         if self.cursor.finished(self.order_id):
@@ -105,7 +105,8 @@ class OrderStream:
 
     async def start(self, since: int | None) -> None:
         """Send the snapshot (or the replay after `since`); close if the order is finished."""
-        order = await self.engine.orders.get(self.order_id)
+        # Shared with the other streams starting on this order now (read after all subscribed).
+        order = await self.hub.reads.order(self.order_id)
         if order is None or not self.viewer.sees(order.owner):
             raise order_not_found(self.order_id)
         if since is None or since <= order.seq:

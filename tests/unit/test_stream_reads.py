@@ -1,4 +1,4 @@
-"""`SharedLog`: log reads shared by every stream of a process, few in the database at once."""
+"""`StreamReads`: store reads shared by every stream of a process, few in the database at once."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from oee.api.shared_log import SharedLog
+from oee.api.stream_reads import StreamReads
 from oee.domain.events import OrderEvent
+from oee.domain.orders import Order
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -35,6 +36,11 @@ class Log:
         finally:
             self.running -= 1
 
+    async def order(self, order_id: str) -> Order | None:
+        self.reads.append((order_id, -1))
+        await self.release.wait()
+        return None
+
 
 def seqs(events: list[OrderEvent]) -> list[int]:
     return [e.seq for e in events]
@@ -42,7 +48,7 @@ def seqs(events: list[OrderEvent]) -> list[int]:
 
 async def test_callers_before_the_read_is_issued_share_it() -> None:
     log = Log()
-    shared = SharedLog(log.read)
+    shared = StreamReads(log.read, log.order)
     callers = [asyncio.ensure_future(shared.events("a", after)) for after in (3, 1, 2) * 100]
     await asyncio.sleep(0)
     log.release.set()
@@ -54,7 +60,7 @@ async def test_callers_before_the_read_is_issued_share_it() -> None:
 async def test_a_caller_after_the_read_was_issued_gets_a_read_of_its_own() -> None:
     # It may need an event committed after that read began: joining it could leave a gap.
     log = Log()
-    shared = SharedLog(log.read)
+    shared = StreamReads(log.read, log.order)
     first = asyncio.ensure_future(shared.events("a", 0))
     await asyncio.sleep(0.01)  # issued, waiting on the database
     log.events["a"].append(OrderEvent("a", 6, "confirmed", T0, 1))
@@ -68,7 +74,7 @@ async def test_a_caller_after_the_read_was_issued_gets_a_read_of_its_own() -> No
 
 async def test_only_a_few_reads_run_at_once_and_the_rest_wait_their_turn() -> None:
     log = Log()
-    shared = SharedLog(log.read, at_once=3)
+    shared = StreamReads(log.read, log.order, at_once=3)
     for n in range(20):
         log.events[f"o{n}"] = []
     callers = [asyncio.ensure_future(shared.events(f"o{n}", 0)) for n in range(20)]
@@ -82,7 +88,7 @@ async def test_only_a_few_reads_run_at_once_and_the_rest_wait_their_turn() -> No
 async def test_a_failed_read_fails_every_caller_that_shared_it() -> None:
     log = Log()
     log.fail = ConnectionError("database gone")
-    shared = SharedLog(log.read)
+    shared = StreamReads(log.read, log.order)
     callers = [asyncio.ensure_future(shared.events("a", 0)) for _ in range(3)]
     await asyncio.sleep(0)
     log.release.set()
@@ -94,7 +100,7 @@ async def test_a_failed_read_fails_every_caller_that_shared_it() -> None:
 
 async def test_a_caller_that_leaves_does_not_cancel_the_others_read() -> None:
     log = Log()
-    shared = SharedLog(log.read)
+    shared = StreamReads(log.read, log.order)
     leaving = asyncio.ensure_future(shared.events("a", 0))
     staying = asyncio.ensure_future(shared.events("a", 0))
     await asyncio.sleep(0.01)
@@ -103,3 +109,13 @@ async def test_a_caller_that_leaves_does_not_cancel_the_others_read() -> None:
     assert seqs(await staying) == [1, 2, 3, 4, 5]
     with pytest.raises(asyncio.CancelledError):
         await leaving
+
+
+async def test_streams_starting_on_one_order_share_its_read() -> None:
+    log = Log()
+    shared = StreamReads(log.read, log.order)
+    callers = [asyncio.ensure_future(shared.order("a")) for _ in range(50)]
+    await asyncio.sleep(0)
+    log.release.set()
+    assert await asyncio.gather(*callers) == [None] * 50
+    assert log.reads == [("a", -1)]
