@@ -238,6 +238,23 @@ class Settings(BaseSettings):
     fee_ttl_s: float = Field(
         5.0, ge=0, description="How long a getRecentPrioritizationFees reading is reused."
     )
+    # -- JSON-RPC client cost (issue #13): batching, connections, compute estimates ----------
+    rpc_batch_window_s: float = Field(
+        0.002,
+        ge=0,
+        description="Concurrent JSON-RPC reads within this window share one batch request "
+        "(0: no batching).",
+    )
+    rpc_batch_max: int = Field(64, ge=1, le=1000, description="JSON-RPC calls per batch at most.")
+    rpc_connections: int = Field(
+        16, ge=1, le=1000, description="Keep-alive connections per RPC or quote host; more queue."
+    )
+    compute_estimate_ttl_s: float = Field(
+        10.0,
+        ge=0,
+        description="How long a simulated compute-unit estimate is reused per venue and pool "
+        "(0: simulate every order).",
+    )
     mainnet_i_understand: bool = Field(
         False, description="Required to run on mainnet-beta: real funds are at stake."
     )

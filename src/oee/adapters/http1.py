@@ -106,6 +106,8 @@ class _Pool:
                 )
         except TimeoutError:
             raise TimeoutError(f"connect to {self._host}:{self._port} timed out") from None
+        except OSError as error:  # refused, unreachable, a name that does not resolve
+            raise ConnectionError(f"connect to {self._host}:{self._port}: {error}") from None
         return _Connection(reader, writer)
 
 

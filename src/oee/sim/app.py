@@ -1,8 +1,9 @@
 """The simulator as one ASGI app: Solana JSON-RPC, the venues' quote APIs and an admin surface.
 
 `oee sim` serves it on its own port for every worker of a production deployment; the embedded
-default reaches the same app in-process through `httpx.ASGITransport`, so the engine's clients
-run the same code path either way and pointing them at devnet is a change of URLs.
+default reaches the same app in-process (`httpx.ASGITransport`; its JSON-RPC handler directly,
+`app.state.json_rpc`, with the same request bytes), so the engine's clients run the same
+parsing either way and pointing them at devnet is a change of URLs.
 
 | route | what |
 |---|---|
@@ -87,22 +88,15 @@ def create_sim_app(
     rpc = SolanaRpc(world, ledger, settings, faults)
     pubsub = PubSub(world, ledger, settings)
     quotes = QuoteService(world, settings, faults)
-    rng = random.Random(f"oee-sim/rpc-latency/{settings.seed}")
-    latency_s = RPC_LATENCY_MS * settings.latency_scale / 1000
+
+    answer_rpc = _rpc_answerer(rpc, settings)
 
     async def json_rpc(request: Request) -> Response:
-        if latency_s > 0:
-            await asyncio.sleep(latency_s * rng.uniform(1 - JITTER, 1 + JITTER))
-        body = await request.body()
-        if len(body) > MAX_RPC_BODY:
-            return PlainTextResponse("request body exceeds the limit", 413)
-        try:
-            reply = rpc.handle(body)
-        except NodeUnavailable:
-            return PlainTextResponse("Service Unavailable", 503)
-        except RateLimited:
-            return PlainTextResponse("Too Many Requests", 429, {"Retry-After": "1"})
-        return Response(reply, media_type="application/json")
+        status, reply = await answer_rpc(await request.body())
+        if status == 200:
+            return Response(reply, media_type="application/json")
+        headers = {"Retry-After": "1"} if status == 429 else None
+        return PlainTextResponse(reply.decode(), status, headers)
 
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -129,7 +123,7 @@ def create_sim_app(
                 return _json({"error": "BAD_REQUEST", "message": str(error)}, 400)
         return _json(faults.as_json())
 
-    return Starlette(
+    app = Starlette(
         lifespan=_lifespan(snapshots),
         routes=[
             # Starlette routes by scope type: HTTP POSTs and WebSockets share "/" as on a node.
@@ -145,6 +139,33 @@ def create_sim_app(
             *_steering_routes(world),
         ],
     )
+    # JSON-RPC as a function, for an engine in this process: the same bytes, no HTTP.
+    app.state.json_rpc = answer_rpc
+    return app
+
+
+def _rpc_answerer(
+    rpc: SolanaRpc, settings: SimSettings
+) -> Callable[[bytes], Awaitable[tuple[int, bytes]]]:
+    """JSON-RPC as a function: a request body in, (HTTP status, body) out. The node's latency,
+    size limit and faults apply whether the body came over HTTP or from the embedded engine's
+    in-process transport (`app.state.json_rpc`)."""
+    rng = random.Random(f"oee-sim/rpc-latency/{settings.seed}")
+    latency_s = RPC_LATENCY_MS * settings.latency_scale / 1000
+
+    async def answer_rpc(body: bytes) -> tuple[int, bytes]:
+        if latency_s > 0:
+            await asyncio.sleep(latency_s * rng.uniform(1 - JITTER, 1 + JITTER))
+        if len(body) > MAX_RPC_BODY:
+            return 413, b"request body exceeds the limit"
+        try:
+            return 200, rpc.handle(body)
+        except NodeUnavailable:
+            return 503, b"Service Unavailable"
+        except RateLimited:
+            return 429, b"Too Many Requests"
+
+    return answer_rpc
 
 
 def _lifespan(

@@ -1,7 +1,8 @@
 """The `Chain` port over Solana JSON-RPC: the simulator's node today, devnet by a change of URL.
 
-One shared `httpx.AsyncClient` (keep-alive, or `ASGITransport` straight into the in-process
-simulator) carries every call (`oee.adapters.chain.jsonrpc`). Failures become
+One transport carries every call (`oee.adapters.chain.rpc_transport`): the lean keep-alive
+HTTP client to a node, or the in-process simulator's handler called directly; concurrent reads
+may share batch requests (`oee.adapters.chain.rpc_batch`). Failures become
 `ExecutionError`s with the codes the executor acts on:
 
 | what the node says | code | retryable |
@@ -38,6 +39,8 @@ from solders.pubkey import Pubkey
 from oee.adapters.chain.batching import SharedRead, SharedReads, StatusBatcher
 from oee.adapters.chain.jsonrpc import JsonRpc, RpcFault, generic, unavailable
 from oee.adapters.chain.outcomes import outcome, preflight_outcome, wallet_balances
+from oee.adapters.chain.rpc_transport import RpcTransport
+from oee.adapters.http1 import Http1Client
 from oee.domain.errors import ExecutionError
 from oee.domain.ports import Blockhash, TxStatus, WalletBalances
 from oee.solana.spl import TOKEN_PROGRAM_ID
@@ -72,7 +75,7 @@ class RpcChain:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | Http1Client | RpcTransport,
         url: str,
         *,
         commitment: str = "confirmed",
@@ -81,11 +84,14 @@ class RpcChain:
         height_ttl_s: float = 0.1,
         status_window_s: float = 0.005,
         fee_ttl_s: float = 5.0,
+        batch_window_s: float = 0.0,
+        batch_max: int = 64,
     ) -> None:
         """Talk to the node at `url` through the process's shared `client`.
 
         Args:
-            client: The process's one HTTP client (its pool keeps connections alive).
+            client: The process's one HTTP client (its pool keeps connections alive), or a
+                transport (`oee.adapters.chain.rpc_transport`).
             url: The node's JSON-RPC endpoint.
             commitment: For blockhashes, account and transaction reads; `confirmed` lands a
                 swap about as soon as the cluster agrees on it.
@@ -100,8 +106,12 @@ class RpcChain:
                 getSignatureStatuses call (up to 256 signatures).
             fee_ttl_s: A prioritization fee reading (per account set) is reused this long:
                 the fee market moves over seconds, orders arrive by the millisecond.
+            batch_window_s: Concurrent reads within this window share one batch request
+                (0: none do); batch_max: calls per batch at most.
         """
-        self.rpc = JsonRpc(client, url, timeout_s=timeout_s)
+        self.rpc = JsonRpc(
+            client, url, timeout_s=timeout_s, batch_window_s=batch_window_s, batch_max=batch_max
+        )
         self._commitment = commitment
         self._skip_preflight = skip_preflight
         self._height = SharedRead(self._read_height, height_ttl_s)

@@ -17,9 +17,11 @@ import asyncio
 import json
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
+from oee.adapters.http1 import Http1Client
 from oee.domain.errors import ExecutionError
 from oee.domain.ports import SwapInstruction, SwapRequest, Venue
 from oee.domain.routing import Quote
@@ -55,7 +57,7 @@ class QuoteServiceVenue:
 
 
 async def get_json(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient | Http1Client,
     url: httpx.URL,
     params: dict[str, str],
     *,
@@ -69,38 +71,44 @@ async def get_json(
             VENUE_ERROR for a body that is not JSON.
     """
     try:
-        # asyncio's timeout, not only httpx's: an in-process ASGI transport applies none.
-        async with asyncio.timeout(timeout_s):
-            response = await client.get(url, params=params)
+        if isinstance(client, Http1Client):
+            # Untimed while the pool is busy (a queue, not a failure); the exchange is timed.
+            response = await client.request(
+                "GET", f"{url}?{urlencode(params)}", timeout_s=timeout_s, retry_stale=True
+            )
+            status, headers, content = response.status, response.headers, response.body
+        else:
+            # asyncio's timeout, not only httpx's: an in-process ASGI transport applies none.
+            async with asyncio.timeout(timeout_s):
+                reply = await client.get(url, params=params)
+            status, headers, content = reply.status_code, dict(reply.headers), reply.content
     except (TimeoutError, httpx.TimeoutException):
         raise ExecutionError(
             f"{venue} quote timed out after {timeout_s} s", code="VENUE_TIMEOUT", retryable=True
         ) from None
-    except httpx.TransportError as error:
+    except (ConnectionError, httpx.TransportError) as error:
         raise ExecutionError(
             f"{venue} quote service unreachable ({error!r})",
             code="VENUE_UNAVAILABLE",
             retryable=True,
         ) from None
-    if response.status_code == 429:
-        wait = response.headers.get("retry-after", "?")
+    if status == 429:
+        wait = headers.get("retry-after", "?")
         raise ExecutionError(
             f"{venue} rate limited the quote (HTTP 429, retry after {wait} s)",
             code="VENUE_RATE_LIMITED",
             retryable=True,
         )
-    if response.status_code >= 500:
+    if status >= 500:
         raise ExecutionError(
-            f"{venue} quote service failed (HTTP {response.status_code})",
+            f"{venue} quote service failed (HTTP {status})",
             code="VENUE_UNAVAILABLE",
             retryable=True,
         )
     try:
-        return response.status_code, json.loads(response.content, parse_float=Decimal)
+        return status, json.loads(content, parse_float=Decimal)
     except ValueError:
-        raise bad_answer(
-            venue, f"HTTP {response.status_code} with a body that is not JSON"
-        ) from None
+        raise bad_answer(venue, f"HTTP {status} with a body that is not JSON") from None
 
 
 def bad_answer(venue: str, why: str) -> ExecutionError:

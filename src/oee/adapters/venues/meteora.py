@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import httpx
 
+from oee.adapters.http1 import Http1Client
 from oee.adapters.venues._http import (
     QuoteServiceVenue,
     bad_answer,
@@ -29,7 +30,7 @@ class MeteoraVenue(QuoteServiceVenue):
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | Http1Client,
         base_url: str,
         *,
         builder: Venue,
@@ -39,7 +40,7 @@ class MeteoraVenue(QuoteServiceVenue):
         """Quote through `base_url`; `/quote` is appended.
 
         Args:
-            client: The process's shared HTTP client.
+            client: The process's shared HTTP client (the lean one over sockets).
             base_url: The quote service's root.
             builder: The venue's on-chain reader, which builds the swap of a quote.
             timeout_s: Give up on a quote after this long.

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import httpx
 
+from oee.adapters.http1 import Http1Client
 from oee.adapters.venues._http import (
     QuoteServiceVenue,
     bad_answer,
@@ -31,7 +32,7 @@ class RaydiumVenue(QuoteServiceVenue):
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | Http1Client,
         base_url: str,
         *,
         builder: Venue,
@@ -41,7 +42,7 @@ class RaydiumVenue(QuoteServiceVenue):
         """Quote through `base_url` (e.g. `https://transaction-v1.raydium.io`).
 
         Args:
-            client: The process's shared HTTP client.
+            client: The process's shared HTTP client (the lean one over sockets).
             base_url: The trade API's root; `/compute/swap-base-in` is appended.
             builder: The venue's on-chain reader, which builds the swap of a quote.
             timeout_s: Give up on a quote after this long.
