@@ -311,6 +311,7 @@ def _build_worker(
         percentile=settings.cu_price_percentile,
         min_price=settings.min_cu_price_microlamports,
         max_price=settings.max_cu_price_microlamports,
+        estimate_ttl_s=settings.compute_estimate_ttl_s,
     )
     triggers = TriggerService(
         store,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 import json
 from decimal import Decimal
 from typing import Any
@@ -167,6 +169,28 @@ async def test_budget_falls_back_to_the_venue_default_and_the_floor() -> None:
     drafts = chain.drafts
     assert (await off.budget(plan(), "Pool", 123, BLOCKHASH)).unit_limit == 123
     assert chain.drafts == drafts  # no simulation asked for
+
+
+async def test_a_routes_compute_estimate_is_reused_for_its_ttl() -> None:
+    chain = FakeFees(fees=[5_000], units=60_000)
+    signer = SwapTransactionBuilder(Keypair())
+    budgeter = ComputeBudgeter(chain, signer, FeePolicy(estimate_ttl_s=0.2))  # type: ignore[arg-type]
+    route = plan()
+    for _ in range(3):
+        assert (await budgeter.budget(route, "Pool", 1, BLOCKHASH)).unit_limit == 72_000
+    assert chain.drafts == 1
+    bigger = dataclasses.replace(route, amount_in=route.amount_in * 4)  # may cross more bins
+    await budgeter.budget(bigger, "Pool", 1, BLOCKHASH)
+    await budgeter.budget(plan(), "Pool", 1, BLOCKHASH)  # another pool's accounts
+    assert chain.drafts == 3
+    await asyncio.sleep(0.25)
+    chain.units = 80_000
+    assert (await budgeter.budget(route, "Pool", 1, BLOCKHASH)).unit_limit == 96_000
+    chain.units = None  # a failed simulation falls back and is not remembered
+    off = ComputeBudgeter(chain, signer, FeePolicy(estimate_ttl_s=10))  # type: ignore[arg-type]
+    assert (await off.budget(route, "Pool", 123, BLOCKHASH)).unit_limit == 123
+    chain.units = 50_000
+    assert (await off.budget(route, "Pool", 123, BLOCKHASH)).unit_limit == 60_000
 
 
 def test_mainnet_refuses_to_start_without_both_opt_ins() -> None:

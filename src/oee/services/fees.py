@@ -5,7 +5,11 @@
   before it lands). When simulation is off, unsupported, unreachable or the transaction would
   fail right now, the venue's own default limit is used: a failing simulation is not a reason
   to refuse the order, the chain decides (its slippage check and the executor's handling of
-  on-chain failures stay the one source of truth).
+  on-chain failures stay the one source of truth). A measure is reused for `estimate_ttl_s`
+  (`OEE_COMPUTE_ESTIMATE_TTL_S`) by later orders on the same route: same venue, swap accounts
+  (the pool), tokens and amount within a factor of two (a larger swap may cross more bins and cost more units).
+  Within that time the pool barely moves, and the margin covers what it does; a
+  simulateTransaction per order was one of the engine's costliest calls.
 - **Price**: a percentile of the recent prioritization fees paid by transactions that wrote
   to the pool (`getRecentPrioritizationFees`; the chain adapter caches the reading a few
   seconds, so it is not a round trip per order), never below a floor nor above a cap. A fee
@@ -28,6 +32,7 @@ log = structlog.get_logger(__name__)
 
 MAX_COMPUTE_UNITS = 1_400_000  # the most a transaction may ask for
 SIMULATION_LIMIT = MAX_COMPUTE_UNITS  # simulate with room, so the measure is not capped
+MAX_ESTIMATES = 4096  # routes whose compute estimate is held
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,7 @@ class FeePolicy:
         percentile: Of the recent prioritization fees, 0-100 (75 = p75).
         min_price: Micro-lamports per unit when recent fees say less (or nothing).
         max_price: Micro-lamports per unit never exceeded, whatever the fee market says.
+        estimate_ttl_s: A route's simulated units are reused this long (0: every order).
     """
 
     simulate: bool = True
@@ -47,6 +53,7 @@ class FeePolicy:
     percentile: int = 75
     min_price: int = 10_000
     max_price: int = 1_000_000
+    estimate_ttl_s: float = 0.0
 
 
 def percentile(values: Sequence[int], pct: int) -> int:
@@ -63,6 +70,7 @@ class ComputeBudgeter:
 
     def __init__(self, chain: Chain, signer: SwapSigner, policy: FeePolicy) -> None:
         self._chain, self._signer, self.policy = chain, signer, policy
+        self._estimates: dict[tuple[object, ...], tuple[float, int]] = {}  # route -> (until, units)
 
     async def unit_price(self, pool: str) -> int:
         """Micro-lamports per unit for a swap writing to `pool`."""
@@ -78,12 +86,27 @@ class ComputeBudgeter:
         """The limit for `plan`: its simulated units plus the margin, else `default`."""
         if not self.policy.simulate:
             return default
-        draft = self._signer.draft(plan, ComputeBudget(SIMULATION_LIMIT, 0), blockhash)
-        try:
-            units = await self._chain.simulate_units(draft)
-        except ExecutionError as error:
-            log.info("simulation_fallback", venue=plan.venue, code=error.code, reason=error.message)
-            return default
+        ttl = self.policy.estimate_ttl_s
+        # The swap's accounts name the pool (and a DLMM swap's bin arrays: a price that moved
+        # to other bins measures again); the amount counts by powers of two.
+        route = (plan.venue, plan.swap.program_id, plan.swap.accounts,
+                 plan.token_in.mint, plan.token_out.mint, plan.amount_in.bit_length())  # fmt: skip
+        now = asyncio.get_running_loop().time()
+        held = self._estimates.get(route) if ttl > 0 else None
+        if held is not None and now < held[0]:
+            units = held[1]
+        else:
+            draft = self._signer.draft(plan, ComputeBudget(SIMULATION_LIMIT, 0), blockhash)
+            try:
+                units = await self._chain.simulate_units(draft)
+            except ExecutionError as error:
+                reason = error.message
+                log.info("simulation_fallback", venue=plan.venue, code=error.code, reason=reason)
+                return default  # not remembered: the next order measures again
+            if ttl > 0:
+                if len(self._estimates) >= MAX_ESTIMATES:
+                    self._estimates.clear()  # bounded: a rare full reset beats tracking ages
+                self._estimates[route] = (now + ttl, units)
         return min(math.ceil(units * (1 + self.policy.margin)), MAX_COMPUTE_UNITS)
 
     async def budget(
