@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,7 +29,9 @@ from solders.rpc import responses as R
 from solders.signature import Signature
 
 from oee.adapters.chain.rpc import RpcChain
+from oee.adapters.chain.rpc_transport import InProcessTransport
 from oee.adapters.chain.transactions import SwapTransactionBuilder
+from oee.adapters.http1 import Http1Client
 from oee.devtools.inloop import serving
 from oee.domain.errors import ExecutionError
 from oee.domain.orders import SignedSwap
@@ -645,3 +648,44 @@ async def test_concurrent_polls_share_rpc_calls(node: Node) -> None:
             assert status is not None
             assert status.amount_out == landed[swap.signature].amount_out
         assert calls.count("getSignatureStatuses") == 2  # 300 signatures: 256 + 44
+
+
+@pytest.mark.parametrize("path", ["inprocess", "lean"])
+async def test_rpc_chain_over_the_in_process_and_lean_transports_with_batching(
+    node: Node, path: str
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        if path == "inprocess":
+            client: Any = InProcessTransport(node.app.state.json_rpc)
+            url = "http://sim/"
+        else:
+            port = await stack.enter_async_context(serving(node.app, config=server_config))
+            client, url = Http1Client(connections=2), f"http://127.0.0.1:{port}/"
+            stack.push_async_callback(client.aclose)
+        chain = RpcChain(client, url, batch_window_s=0.002, batch_max=4)
+        swaps = [await node.swap(min_out=1) for _ in range(6)]
+        sent = await asyncio.gather(*(chain.send_transaction(s.raw_tx) for s in swaps))
+        assert sent == [s.signature for s in swaps]
+        blockhash, height, fees, accounts = await asyncio.gather(
+            chain.latest_blockhash(),
+            chain.block_height(),
+            chain.prioritization_fees([str(node.builder.wallet)]),
+            chain.multiple_accounts([str(node.builder.wallet), str(Keypair().pubkey())]),
+        )
+        assert blockhash.last_valid_block_height == height + 150
+        assert isinstance(fees, list)
+        assert accounts.accounts[0] is not None
+        assert accounts.accounts[1] is None
+        node.clock.t += LANDED_S
+        statuses = await asyncio.gather(*(chain.signature_status(s.signature) for s in swaps))
+        assert [s.state if s else None for s in statuses] == [TxState.LANDED] * 6
+        # In one batch: a bad call's error object is its own, the other call is answered.
+        bad, good = await asyncio.gather(
+            chain.rpc.result("getBalance", ["not-a-key"]),
+            chain.rpc.result("getBlockHeight", []),
+            return_exceptions=True,
+        )
+        assert isinstance(bad, ExecutionError)
+        assert bad.code == "RPC_ERROR"
+        assert isinstance(good, int)
+        assert good >= height
