@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from decimal import Decimal
 
+import httpx
 import pytest
 
 from oee.adapters.http1 import Http1Client
+from oee.adapters.venues._http import get_json
+from oee.domain.errors import ExecutionError
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -162,3 +166,42 @@ async def test_garbage_is_a_connection_error() -> None:
     async with server(handle) as (url, _):
         with pytest.raises(ConnectionError):
             await Http1Client().request("GET", url)
+
+
+async def test_venue_quotes_over_the_lean_client_keep_their_failure_codes() -> None:
+    replies = [
+        b'HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\n{"price": 1.5}',
+        b"HTTP/1.1 429 Slow\r\nRetry-After: 3\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 502 Bad\r\nContent-Length: 0\r\n\r\n",
+    ]
+    targets: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(replies.pop(0))
+
+    async def record(reader: asyncio.StreamReader) -> bytes | None:
+        request = await plain(reader)
+        if request:
+            targets.append(request.split(b"\r\n", 1)[0])
+        return request
+
+    global _read_request  # the server reads requests through it: record their targets
+    plain, _read_request = _read_request, record
+    try:
+        async with server(handle) as (url, _):
+            client = Http1Client()
+            params = {"inputMint": "So1", "amount": "10"}
+            args = {"venue": "raydium", "timeout_s": 1.0}
+            status, body = await get_json(client, httpx.URL(url), params, **args)  # type: ignore[arg-type]
+            assert (status, body) == (200, {"price": Decimal("1.5")})
+            assert targets == [b"GET /rpc?inputMint=So1&amount=10 HTTP/1.1"]
+            for code, said in (
+                ("VENUE_RATE_LIMITED", "retry after 3 s"),
+                ("VENUE_UNAVAILABLE", "502"),
+            ):
+                with pytest.raises(ExecutionError) as caught:
+                    await get_json(client, httpx.URL(url), params, **args)  # type: ignore[arg-type]
+                assert (caught.value.code, caught.value.retryable) == (code, True)
+                assert said in caught.value.message
+    finally:
+        _read_request = plain

@@ -202,6 +202,10 @@ class Http1Client:
             # Most often the server dropped an idle connection as we reused it; `request`
             # repeats the exchange only when the caller allows it.
             raise _Stale(str(error)) from None
+        except (ConnectionError, TimeoutError):
+            raise  # already what the callers map (both are OSErrors)
+        except OSError as error:  # e.g. a TLS failure: the callers map ConnectionError
+            raise ConnectionError(f"connection failed: {error!r}") from None
         except asyncio.IncompleteReadError:
             raise ConnectionError("the server closed the connection mid-answer") from None
         except (ValueError, asyncio.LimitOverrunError) as error:
