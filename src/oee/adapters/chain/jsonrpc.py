@@ -102,6 +102,7 @@ class JsonRpc:
         batch_max: Calls per batch request at most.
         """
         self._transport = transport_for(client, url)
+        self._url = url  # the endpoint, as configured (what `oee check` and tests show)
         self.timeout_s = timeout_s
         self._ids = itertools.count(1)
         self._batcher = None
