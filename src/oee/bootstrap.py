@@ -401,8 +401,8 @@ def _chain_and_venues(settings: Settings, role: Role) -> _ChainSide:
     in-process: JSON-RPC calls its handler directly with the request bytes (no HTTP), quotes
     and the WebSocket route go through an ASGI transport: the same requests and parsing as over
     a socket, minus the socket. Over sockets, JSON-RPC and quotes use the lean keep-alive
-    client (`oee.adapters.http1`); concurrent reads share batch requests either way. Other clusters default to their profile's
-    public endpoint. The embedded `serve` keeps that simulator's chain in `OEE_SIM_DATA_DIR`
+    client (`oee.adapters.http1`); concurrent reads share batch requests either way. Other
+    clusters default to their profile's public endpoint. The embedded `serve` keeps that simulator's chain in `OEE_SIM_DATA_DIR`
     (default `OEE_DATA_DIR/sim`); an `api` or `worker` process without OEE_RPC_URL has a
     private one, in memory only.
 
