@@ -197,6 +197,14 @@ def _insert(conn: Connection, order_row: dict[str, Any], event_row: dict[str, An
         conn.execute(_INSERT_EVENT, event_row)
 
 
+def _insert_many(
+    conn: Connection, order_rows: list[dict[str, Any]], event_rows: list[dict[str, Any]]
+) -> None:
+    with conn.begin():
+        conn.execute(_INSERT_ORDER, order_rows)
+        conn.execute(_INSERT_EVENT, event_rows)
+
+
 def _insert_claiming(
     conn: Connection, order_row: dict[str, Any], event_row: dict[str, Any], key: IdempotencyKey
 ) -> str:
@@ -367,6 +375,16 @@ class SqlAlchemyStore:
             return await conn.run_sync(
                 _insert_claiming, order_to_row(order), event_to_row(event), idempotency
             )
+
+    async def create_many(self, new: Sequence[tuple[Order, OrderEvent]]) -> None:
+        """Insert new orders (no idempotency keys) and their first events in one transaction;
+        if any cannot be inserted (an id taken), none is and the error is raised."""
+        if not new:
+            return
+        order_rows = [order_to_row(order) for order, _ in new]
+        event_rows = [event_to_row(event) for _, event in new]
+        async with self._write_lock, self._engine.connect() as conn:
+            await conn.run_sync(_insert_many, order_rows, event_rows)
 
     async def purge_idempotency_keys(self, expired_before: datetime) -> int:
         """Forget idempotency keys that expired before `expired_before`; returns how many."""
