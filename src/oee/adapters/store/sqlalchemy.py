@@ -35,6 +35,7 @@ from oee.adapters.store._batch import BatchCas
 from oee.adapters.store._codec import (
     event_from_row,
     event_to_row,
+    json_text,
     order_changes,
     order_from_row,
     order_to_row,
@@ -156,7 +157,7 @@ def make_engine(url: str, *, pooled: bool = True) -> AsyncEngine:
         pooled: False for a one-off job (migrations): no connection outlives its use.
     """
     sa_url = make_url(url)
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"json_serializer": json_text}
     if not pooled:
         options["poolclass"] = NullPool
     if sa_url.get_backend_name() == "sqlite":
