@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from oee.adapters.store._batch import BatchCas
+from oee.adapters.store._batch_pg import OneStatementCas
 from oee.adapters.store._codec import (
     event_from_row,
     event_to_row,
@@ -351,6 +352,7 @@ class SqlAlchemyStore:
             asyncio.Lock() if sqlite else contextlib.nullcontext()
         )
         self._batch = BatchCas(engine.dialect)
+        self._one_statement = None if sqlite else OneStatementCas(self._batch)
         self._claim = _CLAIM if sqlite else _CLAIM_PG
 
     @classmethod
@@ -420,6 +422,9 @@ class SqlAlchemyStore:
         updates, events = self._batch.rows(moves)
         if not updates:
             return []
+        if self._one_statement is not None:  # PostgreSQL: one round trip, atomic by itself
+            async with self._reader.connect() as conn:
+                return await conn.run_sync(self._one_statement.run, updates, events)
         async with self._write_lock, self._engine.connect() as conn:
             return await conn.run_sync(self._batch.run, updates, events)
 
