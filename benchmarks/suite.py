@@ -57,6 +57,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", default="auto", help="open loop orders/s: auto, 0 or a number")
     parser.add_argument("--latency-scale", type=float, default=0.0, help="OEE_SIM_LATENCY_SCALE")
     parser.add_argument("--worker-concurrency", type=int, default=50)
+    parser.add_argument(
+        "--engine-env",
+        action="append",
+        default=[],
+        metavar="OEE_X=value",
+        help="e2e: a setting for the engine's processes (repeatable), e.g. to compare a setting",
+    )
     parser.add_argument("--order-timeout", type=float, default=120.0)
     parser.add_argument("--max-seconds", type=float, default=600.0, help="longest load phase")
     parser.add_argument("--fanout", default="1000", help="stream counts K, comma-separated")
@@ -86,6 +93,7 @@ def load_of(args: argparse.Namespace, orders: int, **mode: Any) -> dict[str, Any
 
 async def e2e_part(args: argparse.Namespace, services: dict[str, str]) -> list[dict[str, Any]]:
     env = engine_env(args.latency_scale, args.worker_concurrency)
+    env |= dict(pair.split("=", 1) for pair in args.engine_env)
     runs = []
     for kind in args.topologies.split(","):
         topo: Kind = "embedded" if kind == "embedded" else "production"

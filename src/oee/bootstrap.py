@@ -155,7 +155,13 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
     if settings.migrate_on_start:
         await migrate(url)
     database = make_engine(url)  # the store's; the kill switch's row lives beside the orders
-    store = SqlAlchemyStore(database, profile.registry)
+    store: OrderStore = SqlAlchemyStore(database, profile.registry)
+    if settings.store_group_commit:
+        from oee.adapters.store.group_commit import GroupCommitStore
+
+        store = GroupCommitStore(
+            store, settings.store_group_commit_max, settings.store_group_commit_window_ms / 1e3
+        )
     queue = _build_queue(settings)
     bus = _build_bus(settings)
     clock = SystemClock()

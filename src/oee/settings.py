@@ -395,6 +395,23 @@ class Settings(BaseSettings):
         "is closed; empty: never.",
     )
 
+    # Group commit of the store's writes (see `oee.adapters.store.group_commit`).
+    store_group_commit: bool = Field(
+        True,
+        description="Write the saves and creates of orders moving at once in one transaction "
+        "(one per event-loop pass); each still returns only once it is committed.",
+    )
+    store_group_commit_max: int = Field(
+        256, ge=1, description="The most order writes in one group-commit transaction."
+    )
+    store_group_commit_window_ms: float = Field(
+        0.0,
+        ge=0,
+        le=100,
+        description="Hold a group commit open this long for more writes (adds as much "
+        "latency); 0: write at the end of the event-loop pass.",
+    )
+
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
     recovery: RecoverySettings = Field(default_factory=RecoverySettings)

@@ -15,16 +15,17 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert, text
+from sqlalchemy.exc import IntegrityError
 
 from oee.adapters.store._codec import event_to_row, order_to_row
 from oee.adapters.store._schema import order_events, orders
-from oee.adapters.store.sqlalchemy import SqlAlchemyStore
 from oee.domain.events import OrderEvent
 from oee.domain.orders import Order, OrderTerms, SubmitOrder
 from oee.domain.triggers import Firing
 from tests.integration import test_store_contract as contract
 
-store_url, store = contract.store_url, contract.store  # the contract suite's fixtures
+store_url, grouped, store = contract.store_url, contract.grouped, contract.store  # its fixtures
+Store, sa = contract.Store, contract.sa
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 FIRING = Firing(at=NOW, price=Decimal("101.5"), venue="raydium", pool="pool-1")
@@ -36,7 +37,7 @@ def limit_order(at: datetime = NOW) -> tuple[Order, OrderEvent]:
     return Order.accept(cmd, str(uuid.uuid4()), at)
 
 
-async def arm(store: SqlAlchemyStore, n: int) -> list[Order]:
+async def arm(store: Store, n: int) -> list[Order]:
     """`n` armed limit orders, written as the executor writes them."""
     armed = []
     for _ in range(n):
@@ -47,7 +48,7 @@ async def arm(store: SqlAlchemyStore, n: int) -> list[Order]:
     return armed
 
 
-async def bulk_arm(store: SqlAlchemyStore, n: int) -> list[Order]:
+async def bulk_arm(store: Store, n: int) -> list[Order]:
     """`n` armed limit orders inserted in one go (too many to create one by one)."""
     rows, events = [], []
     armed = []
@@ -57,7 +58,7 @@ async def bulk_arm(store: SqlAlchemyStore, n: int) -> list[Order]:
         armed.append(order)
         rows.append(order_to_row(order))
         events += [event_to_row(pending), event_to_row(watching)]
-    async with store._engine.begin() as conn:
+    async with sa(store)._engine.begin() as conn:
         await conn.execute(insert(orders), rows)
         await conn.execute(insert(order_events), events)
     return armed
@@ -67,27 +68,25 @@ def fire(held: list[Order]) -> list[tuple[Order, OrderEvent]]:
     return [(order, order.fire(FIRING, NOW + timedelta(seconds=1))) for order in held]
 
 
-async def copies(store: SqlAlchemyStore, armed: list[Order]) -> list[Order]:
+async def copies(store: Store, armed: list[Order]) -> list[Order]:
     """What a watcher holds: each order as read from the store."""
     held = [await store.get(order.id) for order in armed]
     assert all(held)
     return [order for order in held if order is not None]
 
 
-async def count(store: SqlAlchemyStore, sql: str) -> int:
-    async with store._engine.connect() as conn:
+async def count(store: Store, sql: str) -> int:
+    async with sa(store)._engine.connect() as conn:
         return int((await conn.execute(text(sql))).scalar_one())
 
 
 @pytest.mark.parametrize("shape", ["one statement", "chunks of 2", "row by row"])
-async def test_a_batch_moves_the_winners_and_leaves_every_loser(
-    store: SqlAlchemyStore, shape: str
-) -> None:
+async def test_a_batch_moves_the_winners_and_leaves_every_loser(store: Store, shape: str) -> None:
     if shape != "one statement":
-        if store._batch.postgres:
+        if sa(store)._batch.postgres:
             pytest.skip("SQLite's chunks, and its path for SQLite older than 3.35")
-        store._batch.chunk_rows = 2
-        store._batch.set_based = shape == "chunks of 2"
+        sa(store)._batch.chunk_rows = 2
+        sa(store)._batch.set_based = shape == "chunks of 2"
     armed = await arm(store, 7)
     held = await copies(store, armed)
     later = NOW + timedelta(milliseconds=500)
@@ -124,12 +123,12 @@ async def test_a_batch_moves_the_winners_and_leaves_every_loser(
     assert await store.get(armed[4].id) == others[4]  # the other watcher's firing stands
 
 
-async def test_a_batch_stores_exactly_what_save_stores(store: SqlAlchemyStore) -> None:
+async def test_a_batch_stores_exactly_what_save_stores(store: Store) -> None:
     one, many = await arm(store, 2)
     [(_, event)] = fire([one])
     await store.save(one, event)
     assert await store.save_many(fire([many])) == [True]
-    async with store._engine.connect() as conn:  # the stored text, not decoded by any type
+    async with sa(store)._engine.connect() as conn:  # the stored text, not decoded by any type
         rows = (await conn.execute(text("SELECT * FROM orders ORDER BY id"))).mappings().all()
         logged = await conn.execute(
             text("SELECT * FROM order_events WHERE seq = 3 ORDER BY order_id")
@@ -143,16 +142,16 @@ async def test_a_batch_stores_exactly_what_save_stores(store: SqlAlchemyStore) -
     assert same(events[0], "order_id") == same(events[1], "order_id")
 
 
-async def test_an_empty_batch_writes_nothing(store: SqlAlchemyStore) -> None:
+async def test_an_empty_batch_writes_nothing(store: Store) -> None:
     assert await store.save_many([]) == []
 
 
-async def test_a_batch_past_the_bind_parameter_limit(store: SqlAlchemyStore) -> None:
+async def test_a_batch_past_the_bind_parameter_limit(store: Store) -> None:
     """More rows than one SQLite statement may bind (32,766 parameters): it is cut into
     statements in one transaction. PostgreSQL sends the same batch as one statement."""
-    n = store._batch.chunk_rows + 40
+    n = sa(store)._batch.chunk_rows + 40
     held = await bulk_arm(store, n)
-    gone = held[store._batch.chunk_rows - 5 :: 7]  # losers on both sides of the cut
+    gone = held[sa(store)._batch.chunk_rows - 5 :: 7]  # losers on both sides of the cut
     for order in gone:
         theirs = await store.get(order.id)
         assert theirs is not None
@@ -167,7 +166,7 @@ async def test_a_batch_past_the_bind_parameter_limit(store: SqlAlchemyStore) -> 
 
 
 async def test_a_batch_with_a_foreign_or_repeated_move_writes_nothing(
-    store: SqlAlchemyStore,
+    store: Store,
 ) -> None:
     first, second = await arm(store, 2)
     [move] = fire([first])
@@ -178,3 +177,26 @@ async def test_a_batch_with_a_foreign_or_repeated_move_writes_nothing(
     with pytest.raises(ValueError, match="is not"):
         await store.save_many([(second, other.fire(FIRING, NOW))])
     assert await count(store, "SELECT count(*) FROM order_events WHERE seq = 3") == 0
+
+
+# --- create_many ---------------------------------------------------------------------------
+
+
+async def test_create_many_inserts_every_order_and_its_first_event(store: Store) -> None:
+    new = [contract.new_order() for _ in range(5)]
+    await store.create_many(new)
+    for order, first in new:
+        assert await store.get(order.id) == order
+        assert await store.events(order.id) == [first]
+    await store.create_many([])  # nothing to write
+
+
+async def test_create_many_with_a_taken_id_inserts_none(store: Store) -> None:
+    taken, first = contract.new_order()
+    await store.create(taken, first)
+    new = [contract.new_order() for _ in range(3)]
+    with pytest.raises(IntegrityError):
+        await store.create_many([*new, (taken, first)])
+    for order, _ in new:
+        assert await store.get(order.id) is None
+    assert await count(store, "SELECT count(*) FROM order_events") == 1

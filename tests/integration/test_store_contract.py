@@ -22,6 +22,7 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from oee.adapters.store._schema import metadata, orders
+from oee.adapters.store.group_commit import GroupCommitStore
 from oee.adapters.store.migrate import alembic_config, ensure_sqlite_dir, migrate
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore
 from oee.domain.errors import IdempotencyConflict, StaleOrder
@@ -44,10 +45,30 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+# Every contract test runs on the store as it is and wrapped in group commit (as the engine
+# runs it): batching saves must change nothing a caller can see.
+Store = SqlAlchemyStore | GroupCommitStore
+
+
+@pytest.fixture(params=["plain", "group commit"])
+def grouped(request: pytest.FixtureRequest) -> bool:
+    return request.param == "group commit"
+
+
+def open_store(url: str, grouped: bool) -> Store:
+    store = SqlAlchemyStore.from_url(url)
+    return GroupCommitStore(store) if grouped else store
+
+
+def sa(store: Store) -> SqlAlchemyStore:
+    """The SQLAlchemy store itself (its engine, its batch statements), wrapped or not."""
+    return store.inner if isinstance(store, GroupCommitStore) else store  # type: ignore[return-value]
+
+
 @pytest.fixture
-async def store(store_url: str) -> AsyncIterator[SqlAlchemyStore]:
+async def store(store_url: str, grouped: bool) -> AsyncIterator[Store]:
     await migrate(store_url)
-    store = SqlAlchemyStore.from_url(store_url)
+    store = open_store(store_url, grouped)
     yield store
     await store.close()
 
@@ -79,7 +100,7 @@ def fill() -> Fill:
     return Fill("sig1", U64_MAX - 9, Decimal("123.456789012345678901234567"), "raydium", 5_000)
 
 
-async def advance(store: SqlAlchemyStore, order: Order, *moves: str) -> list[OrderEvent]:
+async def advance(store: Store, order: Order, *moves: str) -> list[OrderEvent]:
     """Apply domain moves one by one, saving each as the executor would."""
     at = order.updated_at
     saved = []
@@ -105,13 +126,13 @@ async def advance(store: SqlAlchemyStore, order: Order, *moves: str) -> list[Ord
     return saved
 
 
-async def tx_hash_column(store: SqlAlchemyStore, order_id: str) -> str | None:
-    async with store._engine.connect() as conn:
+async def tx_hash_column(store: Store, order_id: str) -> str | None:
+    async with sa(store)._engine.connect() as conn:
         query = select(orders.c.tx_hash).where(orders.c.id == order_id)
         return (await conn.execute(query)).scalar_one()
 
 
-async def test_create_then_get_round_trips_a_new_order(store: SqlAlchemyStore) -> None:
+async def test_create_then_get_round_trips_a_new_order(store: Store) -> None:
     order, first = new_order(amount="18446744073.709551615")  # u64::MAX lamports
     await store.create(order, first)
 
@@ -123,7 +144,7 @@ async def test_create_then_get_round_trips_a_new_order(store: SqlAlchemyStore) -
     assert await store.events(order.id) == [first]
 
 
-async def test_every_field_round_trips_through_a_confirmed_order(store: SqlAlchemyStore) -> None:
+async def test_every_field_round_trips_through_a_confirmed_order(store: Store) -> None:
     order, first = new_order()
     await store.create(order, first)
     saved = await advance(store, order, "routing", "building", "submitted")
@@ -142,7 +163,7 @@ async def test_every_field_round_trips_through_a_confirmed_order(store: SqlAlche
     assert await tx_hash_column(store, order.id) == fill().tx_hash
 
 
-async def test_retries_and_failure_round_trip(store: SqlAlchemyStore) -> None:
+async def test_retries_and_failure_round_trip(store: Store) -> None:
     order, first = new_order()
     await store.create(order, first)
     moves = ("routing", "retry", "routing", "building", "submitted", "retry", "routing", "failed")
@@ -158,12 +179,12 @@ async def test_retries_and_failure_round_trip(store: SqlAlchemyStore) -> None:
     assert await store.events(order.id) == [first, *saved]
 
 
-async def test_an_unknown_order_is_none_and_has_no_events(store: SqlAlchemyStore) -> None:
+async def test_an_unknown_order_is_none_and_has_no_events(store: Store) -> None:
     assert await store.get(str(uuid.uuid4())) is None
     assert await store.events(str(uuid.uuid4())) == []
 
 
-async def test_datetimes_come_back_in_utc_whatever_offset_went_in(store: SqlAlchemyStore) -> None:
+async def test_datetimes_come_back_in_utc_whatever_offset_went_in(store: Store) -> None:
     order, first = new_order(at=T0.astimezone(timezone(timedelta(hours=-5))))
     await store.create(order, first)
     stored = await store.get(order.id)
@@ -173,7 +194,7 @@ async def test_datetimes_come_back_in_utc_whatever_offset_went_in(store: SqlAlch
     assert (await store.events(order.id))[0].at.tzinfo is UTC
 
 
-async def test_a_stale_save_raises_and_writes_nothing(store: SqlAlchemyStore) -> None:
+async def test_a_stale_save_raises_and_writes_nothing(store: Store) -> None:
     order, first = new_order()
     await store.create(order, first)
     mine, theirs = await store.get(order.id), await store.get(order.id)
@@ -198,7 +219,7 @@ async def test_a_stale_save_raises_and_writes_nothing(store: SqlAlchemyStore) ->
     assert (stored.seq, stored.status, stored.decision) == (2, OrderStatus.ROUTING, None)
 
 
-async def test_saving_an_event_of_another_order_is_refused(store: SqlAlchemyStore) -> None:
+async def test_saving_an_event_of_another_order_is_refused(store: Store) -> None:
     order, first = new_order()
     other, _ = new_order()
     await store.create(order, first)
@@ -206,9 +227,11 @@ async def test_saving_an_event_of_another_order_is_refused(store: SqlAlchemyStor
         await store.save(order, other.start_routing(T0))
 
 
-async def test_concurrent_saves_of_one_seq_have_exactly_one_winner(store_url: str) -> None:
+async def test_concurrent_saves_of_one_seq_have_exactly_one_winner(
+    store_url: str, grouped: bool
+) -> None:
     await migrate(store_url)
-    workers = [SqlAlchemyStore.from_url(store_url) for _ in range(4)]
+    workers = [open_store(store_url, grouped) for _ in range(4)]
     try:
         for _ in range(10):
             order, first = new_order()
@@ -235,13 +258,12 @@ async def test_concurrent_saves_of_one_seq_have_exactly_one_winner(store_url: st
 
 
 @pytest.mark.postgres
-async def test_two_saves_blocked_on_the_same_row_have_one_winner(postgres_url: str) -> None:
+async def test_two_saves_blocked_on_the_same_row_have_one_winner(
+    postgres_url: str, grouped: bool
+) -> None:
     """Both UPDATEs wait on a row lock, then run back to back: PostgreSQL re-checks the seq."""
     await migrate(postgres_url)
-    worker_a, worker_b = (
-        SqlAlchemyStore.from_url(postgres_url),
-        SqlAlchemyStore.from_url(postgres_url),
-    )
+    worker_a, worker_b = open_store(postgres_url, grouped), open_store(postgres_url, grouped)
     blocker = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
     try:
         order, first = new_order()
@@ -281,7 +303,7 @@ async def test_two_saves_blocked_on_the_same_row_have_one_winner(postgres_url: s
         await worker_b.close()
 
 
-async def test_fifty_concurrent_saves_all_land(store: SqlAlchemyStore) -> None:
+async def test_fifty_concurrent_saves_all_land(store: Store) -> None:
     """On SQLite too: no 'database is locked' when many orders advance at once."""
     pairs = [new_order() for _ in range(50)]
     await asyncio.gather(*(store.create(o, e) for o, e in pairs))
@@ -290,7 +312,7 @@ async def test_fifty_concurrent_saves_all_land(store: SqlAlchemyStore) -> None:
     assert [o.seq if o else None for o in stored] == [3] * 50
 
 
-async def test_events_after_a_seq_in_order(store: SqlAlchemyStore) -> None:
+async def test_events_after_a_seq_in_order(store: Store) -> None:
     order, first = new_order()
     await store.create(order, first)
     saved = await advance(store, order, "routing", "building", "submitted")
@@ -299,7 +321,7 @@ async def test_events_after_a_seq_in_order(store: SqlAlchemyStore) -> None:
     assert await store.events(order.id, after_seq=4) == []
 
 
-async def test_active_counts_and_lists_only_working_orders(store: SqlAlchemyStore) -> None:
+async def test_active_counts_and_lists_only_working_orders(store: Store) -> None:
     made = [new_order(at=T0 + timedelta(seconds=i)) for i in range(5)]
     for order, first in reversed(made):  # insertion order must not matter
         await store.create(order, first)
@@ -313,7 +335,7 @@ async def test_active_counts_and_lists_only_working_orders(store: SqlAlchemyStor
     assert await store.active(0) == (3, [])
 
 
-async def test_recent_is_newest_first_and_limited(store: SqlAlchemyStore) -> None:
+async def test_recent_is_newest_first_and_limited(store: Store) -> None:
     made = [new_order(at=T0 + timedelta(seconds=i)) for i in range(4)]
     for order, first in made:
         await store.create(order, first)
@@ -323,7 +345,7 @@ async def test_recent_is_newest_first_and_limited(store: SqlAlchemyStore) -> Non
     assert (await store.recent(10))[-1] == made[0][0]
 
 
-async def test_unfinished_lists_working_orders_untouched_since(store: SqlAlchemyStore) -> None:
+async def test_unfinished_lists_working_orders_untouched_since(store: Store) -> None:
     made = [new_order(at=T0 + timedelta(minutes=i)) for i in range(4)]
     for order, first in made:
         await store.create(order, first)
@@ -352,16 +374,14 @@ def _same_type(
     return None
 
 
-async def test_migrate_is_idempotent_and_matches_the_metadata(
-    store: SqlAlchemyStore, store_url: str
-) -> None:
+async def test_migrate_is_idempotent_and_matches_the_metadata(store: Store, store_url: str) -> None:
     order, first = new_order()
     await store.create(order, first)
     await migrate(store_url)
     await asyncio.gather(migrate(store_url), migrate(store_url))
 
     assert await store.get(order.id) == order
-    async with store._engine.connect() as conn:
+    async with sa(store)._engine.connect() as conn:
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
         assert versions == [(head,)]
@@ -379,15 +399,17 @@ async def test_concurrent_first_migrations_agree(store_url: str) -> None:
         await store.close()
 
 
-async def test_ping(store: SqlAlchemyStore) -> None:
+async def test_ping(store: Store) -> None:
     await store.ping()
 
 
 @pytest.mark.postgres
-async def test_reads_survive_the_server_dropping_every_connection(postgres_url: str) -> None:
+async def test_reads_survive_the_server_dropping_every_connection(
+    postgres_url: str, grouped: bool
+) -> None:
     """No pre-ping: the dead pool is found by the first call, and a read simply runs again."""
     await migrate(postgres_url)
-    store = SqlAlchemyStore.from_url(postgres_url)
+    store = open_store(postgres_url, grouped)
     admin = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
     try:
         order, first = new_order()
@@ -415,7 +437,7 @@ def claim(key: str, order: Order, *, hours: float = 24) -> IdempotencyKey:
     return IdempotencyKey(key, cmd.fingerprint(), order.created_at + timedelta(hours=hours))
 
 
-async def test_a_key_returns_the_order_it_first_created(store: SqlAlchemyStore) -> None:
+async def test_a_key_returns_the_order_it_first_created(store: Store) -> None:
     first, event = new_order()
     assert await store.create(first, event, claim("k-1", first)) == first.id
     again, again_event = new_order(T0 + timedelta(minutes=5))
@@ -423,7 +445,7 @@ async def test_a_key_returns_the_order_it_first_created(store: SqlAlchemyStore) 
     assert await store.get(again.id) is None  # nothing was written for the duplicate
 
 
-async def test_a_key_reused_for_another_request_conflicts(store: SqlAlchemyStore) -> None:
+async def test_a_key_reused_for_another_request_conflicts(store: Store) -> None:
     first, event = new_order()
     await store.create(first, event, claim("k-2", first))
     other, other_event = new_order(amount="2")
@@ -432,16 +454,18 @@ async def test_a_key_reused_for_another_request_conflicts(store: SqlAlchemyStore
     assert await store.get(other.id) is None
 
 
-async def test_an_expired_key_creates_a_new_order(store: SqlAlchemyStore) -> None:
+async def test_an_expired_key_creates_a_new_order(store: Store) -> None:
     first, event = new_order()
     await store.create(first, event, claim("k-3", first, hours=1))
     later, later_event = new_order(T0 + timedelta(hours=2), amount="2")
     assert await store.create(later, later_event, claim("k-3", later)) == later.id
 
 
-async def test_concurrent_duplicates_create_exactly_one_order(store_url: str) -> None:
+async def test_concurrent_duplicates_create_exactly_one_order(
+    store_url: str, grouped: bool
+) -> None:
     await migrate(store_url)
-    stores = [SqlAlchemyStore.from_url(store_url) for _ in range(4)]
+    stores = [open_store(store_url, grouped) for _ in range(4)]
     try:
         attempts = [new_order() for _ in range(12)]
         ids = await asyncio.gather(
@@ -457,7 +481,7 @@ async def test_concurrent_duplicates_create_exactly_one_order(store_url: str) ->
         await asyncio.gather(*(s.close() for s in stores))
 
 
-async def test_purge_forgets_only_expired_keys(store: SqlAlchemyStore) -> None:
+async def test_purge_forgets_only_expired_keys(store: Store) -> None:
     old, old_event = new_order()
     await store.create(old, old_event, claim("k-old", old, hours=1))
     fresh, fresh_event = new_order()
@@ -474,7 +498,7 @@ def owned(owner: str | None, at: datetime = T0) -> tuple[Order, OrderEvent]:
     return Order.accept(SubmitOrder.parse("SOL", "USDC", "1.5", 50), str(uuid.uuid4()), at, owner)
 
 
-async def test_an_order_keeps_the_key_that_placed_it(store: SqlAlchemyStore) -> None:
+async def test_an_order_keeps_the_key_that_placed_it(store: Store) -> None:
     order, first = owned("alice")
     await store.create(order, first)
     stored = await store.get(order.id)
@@ -490,7 +514,7 @@ async def test_an_order_keeps_the_key_that_placed_it(store: SqlAlchemyStore) -> 
     assert (await store.get(opened.id)).owner is None  # type: ignore[union-attr]
 
 
-async def test_active_and_recent_list_one_owner_s_orders(store: SqlAlchemyStore) -> None:
+async def test_active_and_recent_list_one_owner_s_orders(store: Store) -> None:
     owners = ["alice", "bob", "alice", None, "alice"]
     made = [owned(owner, T0 + timedelta(seconds=i)) for i, owner in enumerate(owners)]
     for order, first in made:
@@ -514,7 +538,7 @@ def owners_claim(key: str, order: Order) -> IdempotencyKey:
     return IdempotencyKey(key, cmd.fingerprint(), expires, order.owner)
 
 
-async def test_idempotency_keys_are_per_owner(store: SqlAlchemyStore) -> None:
+async def test_idempotency_keys_are_per_owner(store: Store) -> None:
     firsts = [owned(owner) for owner in ("alice", "bob", None)]
     for order, first in firsts:
         assert await store.create(order, first, owners_claim("shared", order)) == order.id
@@ -623,7 +647,7 @@ async def test_migration_0004_keeps_market_orders_and_refuses_to_drop_triggers(
         await to("0003", down=True)
 
 
-async def test_recent_since_keeps_orders_created_at_or_after_it(store: SqlAlchemyStore) -> None:
+async def test_recent_since_keeps_orders_created_at_or_after_it(store: Store) -> None:
     made = [new_order(at=T0 + timedelta(minutes=i)) for i in range(4)]
     for order, first in made:
         await store.create(order, first)

@@ -10,6 +10,7 @@ from oee.adapters.store._codec import (
     MUTABLE_COLUMNS,
     event_from_row,
     event_to_row,
+    json_text,
     order_changes,
     order_from_row,
     order_to_row,
@@ -72,3 +73,20 @@ def test_an_event_survives_a_row() -> None:
     event = order.start_routing(T0 + timedelta(seconds=1))
     for original in (first, event):
         assert event_from_row(through_json(event_to_row(original))) == original
+
+
+def test_the_json_columns_read_back_as_the_standard_library_s_text_does() -> None:
+    """orjson writes the JSON columns: compact text, the same values once read."""
+    order = confirmed_order()
+    order.attempts.append({"note": "prix \u00e9lev\u00e9 \u2192", "delay": 0.5, "tiny": 1e-05})
+    retried, _ = Order.accept(SubmitOrder.parse("SOL", "USDC", "1", 50), "o-2", T0)
+    retried.start_routing(T0)
+    event = retried.retry("RPC_TIMEOUT", "the node \u00e9 did not answer", 0.25, T0)
+    values = [*order_to_row(order).values(), *event_to_row(event).values()]
+    checked = [value for value in values if isinstance(value, dict | list)]
+    assert len(checked) >= 5
+    for value in checked:
+        assert json.loads(json_text(value)) == json.loads(json.dumps(value))
+    # What orjson refuses gets the standard library's text, as before.
+    assert json_text({"big": 2**70}) == json.dumps({"big": 2**70})
+    assert json_text({1: "a"}) == json.dumps({1: "a"})

@@ -32,6 +32,10 @@ class OrderStore(Protocol):
         `IdempotencyConflict` is raised when that order was asked with another fingerprint.
         """
 
+    async def create_many(self, new: Sequence[tuple[Order, OrderEvent]]) -> None:
+        """Insert new orders (no idempotency keys) and their first events in one transaction;
+        if any cannot be inserted, none is."""
+
     async def save(self, order: Order, event: OrderEvent) -> None:
         """Persist `order` and append `event` in one transaction.
 

@@ -6,9 +6,12 @@ u64 base units and prices survive JSON (and JavaScript readers) exactly.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from oee.domain.errors import InvalidOrder
 from oee.domain.events import JSON, OrderEvent
@@ -34,6 +37,17 @@ MUTABLE_COLUMNS = (
     "fired",
     "watcher",
 )
+
+
+def json_text(value: Any) -> str:
+    """The JSON columns' serializer: orjson's compact text, which reads back as the same
+    values as the standard library's (every amount and price is a string, see above) for
+    about a tenth of the CPU; a value orjson refuses (an int past 64 bits, a key that is not
+    a string) gets the standard library's text, as before."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def order_to_row(order: Order) -> dict[str, Any]:

@@ -32,9 +32,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from oee.adapters.store._batch import BatchCas
+from oee.adapters.store._batch_pg import OneStatementCas
 from oee.adapters.store._codec import (
     event_from_row,
     event_to_row,
+    json_text,
     order_changes,
     order_from_row,
     order_to_row,
@@ -156,7 +158,7 @@ def make_engine(url: str, *, pooled: bool = True) -> AsyncEngine:
         pooled: False for a one-off job (migrations): no connection outlives its use.
     """
     sa_url = make_url(url)
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"json_serializer": json_text}
     if not pooled:
         options["poolclass"] = NullPool
     if sa_url.get_backend_name() == "sqlite":
@@ -195,6 +197,14 @@ def _insert(conn: Connection, order_row: dict[str, Any], event_row: dict[str, An
     with conn.begin():
         conn.execute(_INSERT_ORDER, order_row)
         conn.execute(_INSERT_EVENT, event_row)
+
+
+def _insert_many(
+    conn: Connection, order_rows: list[dict[str, Any]], event_rows: list[dict[str, Any]]
+) -> None:
+    with conn.begin():
+        conn.execute(_INSERT_ORDER, order_rows)
+        conn.execute(_INSERT_EVENT, event_rows)
 
 
 def _insert_claiming(
@@ -342,6 +352,7 @@ class SqlAlchemyStore:
             asyncio.Lock() if sqlite else contextlib.nullcontext()
         )
         self._batch = BatchCas(engine.dialect)
+        self._one_statement = None if sqlite else OneStatementCas(self._batch)
         self._claim = _CLAIM if sqlite else _CLAIM_PG
 
     @classmethod
@@ -367,6 +378,16 @@ class SqlAlchemyStore:
             return await conn.run_sync(
                 _insert_claiming, order_to_row(order), event_to_row(event), idempotency
             )
+
+    async def create_many(self, new: Sequence[tuple[Order, OrderEvent]]) -> None:
+        """Insert new orders (no idempotency keys) and their first events in one transaction;
+        if any cannot be inserted (an id taken), none is and the error is raised."""
+        if not new:
+            return
+        order_rows = [order_to_row(order) for order, _ in new]
+        event_rows = [event_to_row(event) for _, event in new]
+        async with self._write_lock, self._engine.connect() as conn:
+            await conn.run_sync(_insert_many, order_rows, event_rows)
 
     async def purge_idempotency_keys(self, expired_before: datetime) -> int:
         """Forget idempotency keys that expired before `expired_before`; returns how many."""
@@ -401,6 +422,9 @@ class SqlAlchemyStore:
         updates, events = self._batch.rows(moves)
         if not updates:
             return []
+        if self._one_statement is not None:  # PostgreSQL: one round trip, atomic by itself
+            async with self._reader.connect() as conn:
+                return await conn.run_sync(self._one_statement.run, updates, events)
         async with self._write_lock, self._engine.connect() as conn:
             return await conn.run_sync(self._batch.run, updates, events)
 
