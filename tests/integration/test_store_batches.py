@@ -8,6 +8,7 @@ left exactly as it is, and the caller learns which is which.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -140,6 +141,29 @@ async def test_a_batch_stores_exactly_what_save_stores(store: Store) -> None:
 
     assert same(rows[0], "id") == same(rows[1], "id")
     assert same(events[0], "order_id") == same(events[1], "order_id")
+
+
+async def test_a_batch_serialises_look_alike_json_each_as_its_own(store: Store) -> None:
+    # Repeated JSON is serialised once per run of equal values; values that compare equal yet
+    # serialise differently (1 / 1.0 / True, keys in another order) must each keep their text.
+    armed = await arm(store, 5)
+    details: list[dict[str, Any]] = [
+        {"n": 1, "m": 2},
+        {"n": 1.0, "m": 2},
+        {"n": True, "m": 2},
+        {"m": 2, "n": True},
+        {"m": 2, "n": True},
+    ]
+    moves = []
+    for order, extra in zip(armed, details, strict=True):
+        event = order.fire(FIRING, NOW)
+        moves.append((order, dataclasses.replace(event, details=extra)))
+    assert await store.save_many(moves) == [True] * 5
+    for order, extra in zip(armed, details, strict=True):
+        [fired] = await store.events(order.id, after_seq=2)
+        logged = fired.details
+        assert list(logged.items()) == list(extra.items())
+        assert [type(v) for v in logged.values()] == [type(v) for v in extra.values()]
 
 
 async def test_an_empty_batch_writes_nothing(store: Store) -> None:

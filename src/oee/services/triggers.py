@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -79,6 +80,13 @@ class TriggerService:
             await self._claim(self.clock.now() + timedelta(seconds=self.lease_s * 2))
         await self.store.heartbeat(self.id, self._lease_end())
         await self._claim(self.clock.now())
+        # The orders just claimed live until they fire or expire: hundreds of thousands of
+        # objects the cyclic GC would otherwise walk in full, ~0.2 s at 100,000 orders, at the
+        # first full collection after the claim, likely inside the first big fire. Collect the
+        # claim's garbage once, then exempt what lives on from later collections (it is still
+        # freed by reference counting when it goes).
+        gc.collect()
+        gc.freeze()
         self._tasks = [
             asyncio.create_task(self._keep_lease(stop), name="triggers-lease"),
             asyncio.create_task(self.prices.run(stop), name="triggers-prices"),

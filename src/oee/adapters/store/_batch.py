@@ -24,6 +24,7 @@ batch stores exactly what `save` stores.
 from __future__ import annotations
 
 import functools
+import operator
 import sqlite3
 from collections.abc import Callable, Sequence
 from operator import itemgetter
@@ -154,21 +155,49 @@ def _converters(
         if isinstance(column.type, UTCDateTime):
             # A batch's moves mostly share one timestamp: convert it once.
             convert = _repeats(processor)
+        elif isinstance(column.type, JSON):
+            # Orders fired by one quote share their firing: `fired`, the event's details and
+            # the (empty) attempts are the same JSON row after row; serialise each once.
+            convert = _repeats(processor, _same_json)
         converters.append((i, convert))
     return converters
 
 
-def _repeats(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """`convert`, remembering its last answer: for values whose equality implies the same
-    answer (datetimes: equal instants normalise to the same UTC value)."""
+def _repeats(
+    convert: Callable[[Any], Any], same: Callable[[Any, Any], bool] = operator.eq
+) -> Callable[[Any], Any]:
+    """`convert`, remembering its last answer, reused for a value `same` as the last one:
+    `same` must imply the same answer (datetimes: equal instants normalise to the same UTC
+    value; JSON: `_same_json`)."""
     last: list[Any] = [object(), None]
 
     def converted(value: Any) -> Any:
-        if value != last[0]:
+        if not same(value, last[0]):
             last[0], last[1] = value, convert(value)
         return last[1]
 
     return converted
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Whether `a` and `b` serialise to the same JSON text: equal values of the same types,
+    dicts with their keys in the same order (`1 == 1.0 == True` and `{"a": 1, "b": 2} ==
+    {"b": 2, "a": 1}` hold, yet each pair serialises differently)."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict:
+        if len(a) != len(b):
+            return False
+        for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True):
+            if ka != kb or type(ka) is not type(kb) or not _same_json(va, vb):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def _pg_unnest(columns: Sequence[Column[Any]]) -> tuple[list[str], str]:
