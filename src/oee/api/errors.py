@@ -152,6 +152,20 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def refusal(exc: Exception) -> Response | None:
+    """The answer the handlers below give to a refused request's exception, else None.
+
+    For `oee.api.direct`, which serves its routes without the handlers.
+    """
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.errors, exc.headers, exc.extra)
+    if isinstance(exc, InvalidOrder):
+        return error_response(422, exc.code, exc.message)
+    if isinstance(exc, IdempotencyConflict):
+        return error_response(409, exc.code, exc.message)
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that shape client errors, and the guard for everything else."""
     app.add_exception_handler(ApiError, _api_error)
@@ -280,11 +294,12 @@ class UnexpectedErrorMiddleware:
         except Exception as exc:
             if started:
                 raise  # too late to answer; let the server close the connection
-            response = self._answer(scope, exc)
+            response = self.answer(scope, exc)
             await response(scope, receive, send)
 
     @staticmethod
-    def _answer(scope: Scope, exc: Exception) -> Response:
+    def answer(scope: Scope, exc: Exception) -> Response:
+        """The 503 (a dependency is unreachable) or 500 answer to `exc`, logged."""
         where = {"method": scope.get("method"), "path": scope.get("path")}
         dependency = unavailable_dependency(exc)
         if dependency is not None:
