@@ -61,6 +61,8 @@ class DirectRoutes:
         if not self._serves(scope):
             await self.app(scope, receive, send)
             return
+        if self.cors:  # what `CORSMiddleware` adds to an answer to a request without `Origin`
+            send = _adding([(b"vary", b"Origin")], send)
         principal: Principal = OPEN
         if self.access is not None:  # as `AccessMiddleware` does: lockout, then the key
             failures = self.access.failures
@@ -76,14 +78,13 @@ class DirectRoutes:
             return
         started = False
 
-        async def answer(message: Message) -> None:  # the rate headers, as the limiter adds
+        async def answer(message: Message) -> None:
             nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                if raw:
-                    message = {**message, "headers": [*message.get("headers", ()), *raw]}
+            started = started or message["type"] == "http.response.start"
             await send(message)
 
+        # The rate headers go on whatever is answered from here, as the limiter adds them.
+        respond = _adding(raw, answer) if raw else answer
         try:
             try:
                 response = await accept_order(
@@ -94,8 +95,19 @@ class DirectRoutes:
                 if refused is None:
                     raise
                 response = refused
-            await response(scope, receive, answer)
+            await response(scope, receive, respond)
         except Exception as exc:  # `UnexpectedErrorMiddleware`: 503 or 500, logged
             if started:
                 raise
-            await UnexpectedErrorMiddleware.answer(scope, exc)(scope, receive, answer)
+            await UnexpectedErrorMiddleware.answer(scope, exc)(scope, receive, respond)
+
+
+def _adding(headers: list[tuple[bytes, bytes]], send: Send) -> Send:
+    """`send`, with `headers` appended to the answer's start."""
+
+    async def adding(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *headers]}
+        await send(message)
+
+    return adding
