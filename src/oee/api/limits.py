@@ -277,38 +277,41 @@ class _IdleWatch:
     been idle for `timeout_s`, the watch sends the `IDLE_TIMEOUT` frame and closes it (4408),
     then tells the route the client left (a `websocket.disconnect` on its `receive`), so the
     route ends the way it does when a client goes: its subscription closed, its counters back.
+
+    The timer is a loop callback (`call_at`), re-armed when it fires early because of activity
+    since: no task per socket, and a frame costs one clock read. A task exists only to close.
     """
 
     def __init__(self, timeout_s: float, on_idle: Callable[[], None]) -> None:
         self.timeout_s, self.on_idle = timeout_s, on_idle
         self.loop = asyncio.get_running_loop()
         self.last = self.loop.time()
-        self.closing = asyncio.Event()
+        self.closed: asyncio.Future[None] = self.loop.create_future()  # done: closed for idleness
         self.pending: asyncio.Future[Message] | None = None
-        self.watchdog: asyncio.Task[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.closer: asyncio.Task[None] | None = None
 
     async def run(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        closed = self.closed
+
         async def guarded_send(message: Message) -> None:
-            if self.closing.is_set():
+            if closed.done():
                 return  # closed for idleness: what the route still sends goes nowhere
             await send(message)
-            if message["type"] == "websocket.send":
+            kind = message["type"]
+            if kind == "websocket.send":
                 self.last = self.loop.time()
-            elif message["type"] == "websocket.accept":
+            elif kind == "websocket.accept":
                 self.last = self.loop.time()
-                self.watchdog = asyncio.ensure_future(self._watch(send))
+                self._arm(send)
 
         async def guarded_receive() -> Message:
-            if not self.closing.is_set():
+            if not closed.done():
                 if self.pending is None:
                     # Kept across calls: a receive cancelled half-way could lose a message.
                     self.pending = asyncio.ensure_future(receive())
-                closed = asyncio.ensure_future(self.closing.wait())
                 either: set[asyncio.Future[Any]] = {self.pending, closed}
-                try:
-                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    closed.cancel()
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
                 if self.pending.done():
                     message, self.pending = self.pending.result(), None
                     if message["type"] == "websocket.receive":
@@ -319,19 +322,27 @@ class _IdleWatch:
         try:
             await app(scope, guarded_receive, guarded_send)
         finally:
-            if self.watchdog is not None:
-                self.watchdog.cancel()
+            if self.timer is not None:
+                self.timer.cancel()
             if self.pending is not None:
                 self.pending.cancel()
+            if self.closer is not None:  # let the close frames go out (the route ended on them)
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await self.closer
 
-    async def _watch(self, send: Send) -> None:
-        while True:  # `last` moves on with every frame: sleep until it may have run out
-            wait = self.last + self.timeout_s - self.loop.time()
-            if wait <= 0:
-                break
-            await asyncio.sleep(wait)
-        self.closing.set()
+    def _arm(self, send: Send) -> None:
+        self.timer = self.loop.call_at(self.last + self.timeout_s, self._expire, send)
+
+    def _expire(self, send: Send) -> None:
+        if self.loop.time() < self.last + self.timeout_s:  # active since it was armed
+            self._arm(send)
+            return
+        self.timer = None
+        self.closed.set_result(None)
         self.on_idle()
+        self.closer = self.loop.create_task(self._close(send))
+
+    async def _close(self, send: Send) -> None:
         with contextlib.suppress(Exception):  # the client may be gone already
             await send({"type": "websocket.send", "text": json.dumps(idle_frame(self.timeout_s))})
             await send({"type": "websocket.close", "code": CLOSE_IDLE_TIMEOUT, "reason": "idle"})
