@@ -100,7 +100,9 @@ each endpoint's responses list its own codes with examples.
 """
 
 
-def create_app(engine: Engine, keyring: KeyRing | None = None, *, direct: bool = True) -> FastAPI:
+def create_app(
+    engine: Engine, keyring: KeyRing | None = None, *, direct: bool | None = None
+) -> FastAPI:
     """Build the API around a ready-made engine.
 
     The app's lifespan starts the engine (bus, and the worker when `engine.run_worker`) and
@@ -109,8 +111,8 @@ def create_app(engine: Engine, keyring: KeyRing | None = None, *, direct: bool =
     Args:
         engine: The object graph from `oee.bootstrap` (or a test's own).
         keyring: The API keys; by default read from `engine.settings` (none: open mode).
-        direct: Serve the submit outside the middleware stack (`oee.api.direct`); False only
-            to compare the two paths (tests, benchmarks).
+        direct: Serve the submit outside the middleware stack (`oee.api.direct`); by default
+            as `OEE_API_DIRECT_SUBMIT` says (true).
 
     Returns:
         The ASGI application.
@@ -164,7 +166,7 @@ def create_app(engine: Engine, keyring: KeyRing | None = None, *, direct: bool =
             expose_headers=["Idempotent-Replayed", "Retry-After", *EXPOSED_HEADERS],
         )
 
-    if direct:
+    if engine.settings.api_direct_submit if direct is None else direct:
         # Outermost: the submit skips every layer above, doing what each does for it itself.
         app.add_middleware(
             DirectRoutes,

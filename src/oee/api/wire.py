@@ -1,9 +1,10 @@
 """The API's JSON encoding on its hot paths: orjson, several times faster than `json`.
 
-Used where the output is byte-for-byte what `JSONResponse` (`json.dumps` with
-`ensure_ascii=False` and compact separators) gives for the same value: dicts of strings,
-integers and lists of them, as the submit's answer and the stream frames are. orjson differs
-from `json` only on floats' exponent spelling and NaN, which none of these values holds.
+For the submit's answer (`JsonResponse`) the bytes are exactly `JSONResponse`'s (`json.dumps`
+with `ensure_ascii=False` and compact separators): it holds strings only. The order streams'
+frames (`text`) are the same JSON values as `json.dumps` gave, spelled compactly, as the
+event frames (`oee.api.stream_hub`) and the firehose already were; orjson writes some floats
+differently (`0.00001` for `1e-05`), never another number, and never NaN (views hold none).
 """
 
 from __future__ import annotations
