@@ -13,6 +13,10 @@ round by round, so a busy machine slows both alike and the ratio holds. Run:
   in-memory bus: CPU per event frame delivered (snapshot and handshake excluded).
 - **log line**: one `structlog` JSON line, the renderer this branch uses vs the standard one.
 
+With `--production`, also the API process's CPU per submit in the production topology (`oee
+api`, `oee worker` and `oee sim` on PostgreSQL and Redis, `benchmarks/topology.py`), a fresh
+cluster for each path and round (`OEE_API_DIRECT_SUBMIT`), over real HTTP from this process.
+
 Prints one line per case (µs, best round) and, with --json FILE, writes them as JSON.
 """
 
@@ -186,6 +190,39 @@ async def frame_us(app: Any, engine: Engine, streams: int, events: int) -> float
     return elapsed / frames * 1e6
 
 
+async def production_submit_us(direct: bool, n: int, concurrency: int = 16) -> float:
+    """CPU µs of the `oee api` process per submit, production topology, keys and limits on."""
+    import httpx
+    import topology
+
+    env = {
+        "OEE_API_KEYS": f"bench={SECRET}",
+        "OEE_RATE_LIMIT": "1000000/s",
+        "OEE_MAX_OPEN_ORDERS_PER_KEY": "10000000",
+        "OEE_API_DIRECT_SUBMIT": "true" if direct else "false",
+        "OEE_LOG_LEVEL": "WARNING",
+    }
+    headers = {"Authorization": f"Bearer {SECRET}", "Content-Type": "application/json"}
+    async with (
+        topology.start("production", env, workers=1, apis=1) as running,
+        httpx.AsyncClient(timeout=30, trust_env=False, headers=headers) as http,
+    ):
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one() -> None:
+            async with gate:
+                answer = await http.post(running.post_url + "/api/orders/execute", content=BODY)
+                assert answer.status_code == 200, answer.text
+
+        def api_cpu() -> float:
+            return sum(s for name, s in running.cpu().items() if name.startswith("api"))
+
+        await asyncio.gather(*(one() for _ in range(min(n, 200))))  # warm up
+        before = api_cpu()
+        await asyncio.gather(*(one() for _ in range(n)))
+        return (api_cpu() - before) / n * 1e6
+
+
 def log_line_us(renderer: Any, n: int) -> float:
     """µs per JSON log line with `renderer` (structlog's full chain, written to memory)."""
     out = io.StringIO()
@@ -206,7 +243,9 @@ def log_line_us(renderer: Any, n: int) -> float:
     return (time.perf_counter() - started) / n * 1e6
 
 
-async def run(rounds: int, n: int, streams: int, events: int) -> dict[str, float]:
+async def run(
+    rounds: int, n: int, streams: int, events: int, production: int = 0
+) -> dict[str, float]:
     engine = _engine()
     await engine.bus.start()
     apps = {"direct": create_app(engine), "routed": create_app(engine, direct=False)}
@@ -222,6 +261,9 @@ async def run(rounds: int, n: int, streams: int, events: int) -> dict[str, float
         keep("log_line_orjson_us", log_line_us(json_renderer(), n))
         keep("log_line_json_us", log_line_us(structlog.processors.JSONRenderer(), n))
     await engine.bus.close()
+    for _ in range(rounds if production else 0):
+        for path in ("direct", "routed"):
+            keep(f"prod_submit_{path}_us", await production_submit_us(path == "direct", production))
     return best
 
 
@@ -229,12 +271,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--short", action="store_true", help="a quick run (CI)")
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument(
+        "--production",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also N submits per round on a production cluster (PostgreSQL and Redis on 127.0.0.1)",
+    )
     args = parser.parse_args()
     rounds, n, streams, events = (2, 200, 10, 20) if args.short else (5, 2000, 50, 100)
-    figures = asyncio.run(run(rounds, n, streams, events))
+    figures = asyncio.run(run(rounds, n, streams, events, args.production))
     for name, value in figures.items():
         print(f"{name:24} {value:8.1f} µs")
-    for what in ("submit", "frame"):
+    for what in ("submit", "frame", "prod_submit"):
+        if f"{what}_direct_us" not in figures:
+            continue
         ratio = figures[f"{what}_direct_us"] / figures[f"{what}_routed_us"]
         print(f"{what} direct / routed: {ratio:.2f}")
     if args.json:
