@@ -141,7 +141,8 @@ def create_app(
     app.state.keyring = keyring
     app.state.stream_tokens = StreamTokens(keyring, signing_secret(engine.settings, keyring))
     app.state.open_orders = OpenOrders(engine)
-    failures = AuthFailures(engine)  # one lockout state for the stack and the direct path
+    # One lockout state for the stack and the direct path.
+    failures = AuthFailures(engine) if keyring.enabled else None
     install_error_handlers(app)
     # Inside the access check (added before it): limits count the authenticated key.
     install_limits(app, engine)

@@ -41,7 +41,7 @@ class DirectRoutes:
         engine: Engine,
         keyring: KeyRing,
         tokens: StreamTokens,
-        failures: AuthFailures,
+        failures: AuthFailures | None,
         open_orders: OpenOrders,
     ) -> None:
         self.app, self.engine, self.open_orders = app, engine, open_orders

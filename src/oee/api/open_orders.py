@@ -28,7 +28,6 @@ class OpenOrders:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine  # its settings are read at each submit, as the routes do
-        self.refused = engine.metrics.limited_for("TOO_MANY_OPEN_ORDERS")
         self.known: dict[str | None, tuple[int, float]] = {}  # owner -> (bound, read when)
 
     async def check(self, owner: str | None) -> None:
@@ -49,7 +48,7 @@ class OpenOrders:
             self.known = {o: k for o, k in self.known.items() if now - k[1] < REFRESH_S}
         self.known[owner] = (count, now)
         if count >= cap:
-            self.refused.inc()
+            self.engine.metrics.limited_for("TOO_MANY_OPEN_ORDERS").inc()
             who = f"key {owner!r}" if owner is not None else "this engine"
             raise ApiError(
                 429,
