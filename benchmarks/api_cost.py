@@ -13,6 +13,9 @@ round by round, so a busy machine slows both alike and the ratio holds. Run:
   in-memory bus: CPU per event frame delivered (snapshot and handshake excluded).
 - **log line**: one `structlog` JSON line, the renderer this branch uses vs the standard one.
 
+`--default-only` measures just what the tree serves by default, so that the same file run
+under an older tree's `PYTHONPATH` and this one's, alternately, compares commits.
+
 With `--production`, also the API process's CPU per submit in the production topology (`oee
 api`, `oee worker` and `oee sim` on PostgreSQL and Redis, `benchmarks/topology.py`), a fresh
 cluster for each path and round (`OEE_API_DIRECT_SUBMIT`), over real HTTP from this process.
@@ -43,7 +46,11 @@ from oee.api.app import create_app
 from oee.bootstrap import Engine
 from oee.domain.events import OrderEvent
 from oee.domain.orders import IdempotencyKey, Order, SubmitOrder
-from oee.logs import json_renderer
+
+try:
+    from oee.logs import json_renderer
+except ImportError:  # a tree from before it (--default-only, for a before/after across trees)
+    json_renderer = None
 from oee.services.orders import OrderService
 from oee.settings import Settings
 
@@ -190,7 +197,7 @@ async def frame_us(app: Any, engine: Engine, streams: int, events: int) -> float
     return elapsed / frames * 1e6
 
 
-async def production_submit_us(direct: bool, n: int, concurrency: int = 16) -> float:
+async def production_submit_us(direct: bool | None, n: int, concurrency: int = 16) -> float:
     """CPU µs of the `oee api` process per submit, production topology, keys and limits on."""
     import httpx
     import topology
@@ -199,9 +206,10 @@ async def production_submit_us(direct: bool, n: int, concurrency: int = 16) -> f
         "OEE_API_KEYS": f"bench={SECRET}",
         "OEE_RATE_LIMIT": "1000000/s",
         "OEE_MAX_OPEN_ORDERS_PER_KEY": "10000000",
-        "OEE_API_DIRECT_SUBMIT": "true" if direct else "false",
         "OEE_LOG_LEVEL": "WARNING",
     }
+    if direct is not None:  # None: the tree's default
+        env["OEE_API_DIRECT_SUBMIT"] = "true" if direct else "false"
     headers = {"Authorization": f"Bearer {SECRET}", "Content-Type": "application/json"}
     async with (
         topology.start("production", env, workers=1, apis=1) as running,
@@ -237,18 +245,21 @@ def log_line_us(renderer: Any, n: int) -> float:
         cache_logger_on_first_use=False,
     )
     log = structlog.get_logger("bench")
-    started = time.perf_counter()
+    started = time.process_time()
     for i in range(n):
         log.info("order_submitted", order_id="0f8c0b7e-4c1e-4e3a-9d0a-2b1f3c4d5e6f", seq=i)
-    return (time.perf_counter() - started) / n * 1e6
+    return (time.process_time() - started) / n * 1e6
 
 
 async def run(
-    rounds: int, n: int, streams: int, events: int, production: int = 0
+    rounds: int, n: int, streams: int, events: int, production: int = 0, default_only: bool = False
 ) -> dict[str, float]:
     engine = _engine()
     await engine.bus.start()
-    apps = {"direct": create_app(engine), "routed": create_app(engine, direct=False)}
+    if default_only:
+        apps = {"default": create_app(engine)}
+    else:
+        apps = {"direct": create_app(engine), "routed": create_app(engine, direct=False)}
     best: dict[str, float] = {}
 
     def keep(name: str, value: float) -> None:
@@ -258,12 +269,14 @@ async def run(
         for path, app in apps.items():
             keep(f"submit_{path}_us", await submit_us(app, engine, n))
             keep(f"frame_{path}_us", await frame_us(app, engine, streams, events))
-        keep("log_line_orjson_us", log_line_us(json_renderer(), n))
+        if json_renderer is not None:
+            keep("log_line_orjson_us", log_line_us(json_renderer(), n))
         keep("log_line_json_us", log_line_us(structlog.processors.JSONRenderer(), n))
     await engine.bus.close()
     for _ in range(rounds if production else 0):
-        for path in ("direct", "routed"):
-            keep(f"prod_submit_{path}_us", await production_submit_us(path == "direct", production))
+        for path in apps:
+            direct = None if path == "default" else path == "direct"
+            keep(f"prod_submit_{path}_us", await production_submit_us(direct, production))
     return best
 
 
@@ -278,9 +291,15 @@ def main() -> None:
         metavar="N",
         help="also N submits per round on a production cluster (PostgreSQL and Redis on 127.0.0.1)",
     )
+    parser.add_argument(
+        "--default-only",
+        action="store_true",
+        help="only the tree's default path: run it under two trees' PYTHONPATH for a "
+        "before/after across commits",
+    )
     args = parser.parse_args()
     rounds, n, streams, events = (2, 200, 10, 20) if args.short else (5, 2000, 50, 100)
-    figures = asyncio.run(run(rounds, n, streams, events, args.production))
+    figures = asyncio.run(run(rounds, n, streams, events, args.production, args.default_only))
     for name, value in figures.items():
         print(f"{name:24} {value:8.1f} µs")
     for what in ("submit", "frame", "prod_submit"):
