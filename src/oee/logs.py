@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
+import orjson
 import structlog
+
+
+def _dumps(value: Any, default: Callable[[Any], Any] | None = None, **_: Any) -> str:
+    # orjson renders a line in about half the time `json` takes. What it cannot (an integer
+    # past 64 bits) falls back to `json`; `default` is structlog's repr() of unknown objects.
+    try:
+        return orjson.dumps(value, default=default, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value, default=default)
+
+
+def json_renderer() -> structlog.typing.Processor:
+    """The JSON lines renderer (orjson, with `json` as a fallback)."""
+    return structlog.processors.JSONRenderer(serializer=_dumps)
 
 
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
@@ -18,7 +36,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
+        json_renderer()
         if as_json
         else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
     )

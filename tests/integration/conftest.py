@@ -16,12 +16,20 @@ import pytest
 
 from oee.bootstrap import Engine
 from oee.settings import Settings
-from tests.support.api import Api, Driver, embedded_engine, production_engine, serve_api
+from tests.support.api import DIRECT, Api, Driver, embedded_engine, production_engine, serve_api
 from tests.support.engine import make_settings
 
 
 @pytest.fixture(params=["embedded", "production"])
 def api_deployment(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(params=["direct", "routed"])
+def api_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Serve the submit directly (`oee.api.direct`) or through the routed stack: a module that
+    uses this (`pytestmark = pytest.mark.usefixtures("api_path")`) proves both behave alike."""
+    monkeypatch.setitem(DIRECT, "on", request.param == "direct")
     return str(request.param)
 
 

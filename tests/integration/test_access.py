@@ -23,6 +23,9 @@ from oee.api.stream_tokens import StreamTokens, signing_secret
 from oee.bootstrap import Engine
 from tests.support.api import TIMEOUT_S, Api, Driver, recv_json, recv_until_closed, serve_api
 
+# Every test here runs with the submit served directly and through the routed stack.
+pytestmark = pytest.mark.usefixtures("api_path")
+
 ALICE = "alice-secret-0123456789"
 BOB = "bob-secret-0123456789xyz"
 OPS = "ops-secret-0123456789abcd"

@@ -21,6 +21,9 @@ from oee.logs import configure_logging
 from tests.support.api import Api, Driver, make_engine, serve_api
 from tests.support.services import PG_HOST, PG_PORT, PG_USER
 
+# Every test here runs with the submit served directly and through the routed stack.
+pytestmark = pytest.mark.usefixtures("api_path")
+
 EXECUTE = "/api/orders/execute"
 JSON = {"content-type": "application/json"}
 GOOD = {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": 1.5, "slippageBps": 50}

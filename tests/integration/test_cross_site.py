@@ -18,6 +18,9 @@ from websockets.exceptions import InvalidStatus
 
 from tests.support.api import Api, embedded_engine, serve_api
 
+# Every test here runs with the submit served directly and through the routed stack.
+pytestmark = pytest.mark.usefixtures("api_path")
+
 FRIEND = "https://desk.example.com"
 EVIL = "https://evil.example"
 

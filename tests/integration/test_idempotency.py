@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.support.api import Api
+
+# Every test here runs with the submit served directly and through the routed stack.
+pytestmark = pytest.mark.usefixtures("api_path")
 
 BODY = {"tokenIn": "SOL", "tokenOut": "USDC", "amountIn": 1.5, "slippageBps": 50}
 

@@ -59,9 +59,15 @@ def make_engine(store: OrderStore, queue: JobQueue, bus: EventBus, **settings: A
     return Engine(settings=config, clock=clock, store=store, queue=queue, bus=bus, orders=orders)
 
 
+# Whether `serve_api` serves the submit directly (`oee.api.direct`) or through the routed stack;
+# the `api_path` fixture runs a module's tests both ways.
+DIRECT = {"on": True}
+
+
 async def serve_api(engine: Engine) -> AsyncIterator[Api]:
     """Serve `create_app(engine)` with uvicorn on a free 127.0.0.1 port in this event loop."""
-    async with serving(create_app(engine), stop_timeout_s=TIMEOUT_S) as port:
+    app = create_app(engine, direct=DIRECT["on"])
+    async with serving(app, stop_timeout_s=TIMEOUT_S) as port:
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT_S) as http:
             yield Api(engine, http, f"ws://127.0.0.1:{port}")

@@ -79,7 +79,7 @@ class AccessMiddleware:
             return
         # An address that sent too many wrong keys is refused before its key is checked.
         locked = self.failures.lockout(scope) if self.failures is not None else None
-        response = locked or await self._admit(scope)
+        response = locked or await self.admit(scope)
         if response is None:
             await self.app(scope, receive, send)
         elif scope["type"] == "http":
@@ -87,7 +87,7 @@ class AccessMiddleware:
         else:
             await refuse_handshake(WebSocket(scope, receive, send), response)
 
-    async def _admit(self, scope: Scope) -> JSONResponse | None:
+    async def admit(self, scope: Scope) -> JSONResponse | None:
         """Leave the caller in the scope and return None, or return the refusal."""
         principal, problem = self.authenticate(scope)
         if principal is None:

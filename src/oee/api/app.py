@@ -28,10 +28,12 @@ from oee.api import (
 )
 from oee.api.access import AccessMiddleware, document_access
 from oee.api.deps import websocket_not_found
+from oee.api.direct import DirectRoutes
 from oee.api.errors import install_error_handlers
 from oee.api.examples import ok
 from oee.api.keys import KeyRing, load_keyring
 from oee.api.limits import EXPOSED_HEADERS, AuthFailures, document_limits, install_limits
+from oee.api.open_orders import OpenOrders
 from oee.api.stream_tokens import StreamTokens, signing_secret
 from oee.bootstrap import Engine
 
@@ -98,7 +100,9 @@ each endpoint's responses list its own codes with examples.
 """
 
 
-def create_app(engine: Engine, keyring: KeyRing | None = None) -> FastAPI:
+def create_app(
+    engine: Engine, keyring: KeyRing | None = None, *, direct: bool | None = None
+) -> FastAPI:
     """Build the API around a ready-made engine.
 
     The app's lifespan starts the engine (bus, and the worker when `engine.run_worker`) and
@@ -107,6 +111,8 @@ def create_app(engine: Engine, keyring: KeyRing | None = None) -> FastAPI:
     Args:
         engine: The object graph from `oee.bootstrap` (or a test's own).
         keyring: The API keys; by default read from `engine.settings` (none: open mode).
+        direct: Serve the submit outside the middleware stack (`oee.api.direct`); by default
+            as `OEE_API_DIRECT_SUBMIT` says (true).
 
     Returns:
         The ASGI application.
@@ -134,6 +140,9 @@ def create_app(engine: Engine, keyring: KeyRing | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.keyring = keyring
     app.state.stream_tokens = StreamTokens(keyring, signing_secret(engine.settings, keyring))
+    app.state.open_orders = OpenOrders(engine)
+    # One lockout state for the stack and the direct path.
+    failures = AuthFailures(engine) if keyring.enabled else None
     install_error_handlers(app)
     # Inside the access check (added before it): limits count the authenticated key.
     install_limits(app, engine)
@@ -144,7 +153,7 @@ def create_app(engine: Engine, keyring: KeyRing | None = None) -> FastAPI:
             AccessMiddleware,
             keyring=keyring,
             tokens=app.state.stream_tokens,
-            failures=AuthFailures(engine),
+            failures=failures,
         )
     if engine.settings.allowed_origins:
         # Only when asked: a browser page from another origin may then call the API. Without
@@ -156,6 +165,17 @@ def create_app(engine: Engine, keyring: KeyRing | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Authorization", "X-API-Key", "Idempotency-Key"],
             expose_headers=["Idempotent-Replayed", "Retry-After", *EXPOSED_HEADERS],
+        )
+
+    if engine.settings.api_direct_submit if direct is None else direct:
+        # Outermost: the submit skips every layer above, doing what each does for it itself.
+        app.add_middleware(
+            DirectRoutes,
+            engine=engine,
+            keyring=keyring,
+            tokens=app.state.stream_tokens,
+            failures=failures,
+            open_orders=app.state.open_orders,
         )
 
     @app.get(

@@ -89,19 +89,10 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in parts) or "body"
 
 
-async def _api_error(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.errors, exc.headers, exc.extra)
-
-
-async def _invalid_order(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, InvalidOrder)
-    return error_response(422, exc.code, exc.message)
-
-
-async def _idempotency_conflict(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, IdempotencyConflict)
-    return error_response(409, exc.code, exc.message)
+async def _refused(_: Request, exc: Exception) -> Response:
+    answer = refusal(exc)
+    assert answer is not None  # registered only for the exceptions `refusal` answers
+    return answer
 
 
 async def _validation_error(_: Request, exc: Exception) -> Response:
@@ -152,11 +143,22 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def refusal(exc: Exception) -> Response | None:
+    """The answer to a refused request's exception, else None: the app's handler for
+    them, and what `oee.api.direct` answers without the handlers."""
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.errors, exc.headers, exc.extra)
+    if isinstance(exc, InvalidOrder):
+        return error_response(422, exc.code, exc.message)
+    if isinstance(exc, IdempotencyConflict):
+        return error_response(409, exc.code, exc.message)
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that shape client errors, and the guard for everything else."""
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(InvalidOrder, _invalid_order)
-    app.add_exception_handler(IdempotencyConflict, _idempotency_conflict)
+    for refused in (ApiError, InvalidOrder, IdempotencyConflict):
+        app.add_exception_handler(refused, _refused)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(UnexpectedErrorMiddleware)
@@ -280,11 +282,12 @@ class UnexpectedErrorMiddleware:
         except Exception as exc:
             if started:
                 raise  # too late to answer; let the server close the connection
-            response = self._answer(scope, exc)
+            response = self.answer(scope, exc)
             await response(scope, receive, send)
 
     @staticmethod
-    def _answer(scope: Scope, exc: Exception) -> Response:
+    def answer(scope: Scope, exc: Exception) -> Response:
+        """The 503 (a dependency is unreachable) or 500 answer to `exc`, logged."""
         where = {"method": scope.get("method"), "path": scope.get("path")}
         dependency = unavailable_dependency(exc)
         if dependency is not None:

@@ -21,7 +21,7 @@ by default 127.0.0.1 alone); nothing here reads forwarding headers itself.
   `Retry-After` before its key is even looked at, until the budget refills: a key guesser gets
   about one guess a second and learns nothing from the refusals (a right key is refused too).
   Counted by the same limiter (shared through Redis), so `OEE_RATE_LIMIT=off` turns it off too.
-- **Open orders** (`OEE_MAX_OPEN_ORDERS_PER_KEY`; `check_open_orders`): a submit while the key
+- **Open orders** (`OEE_MAX_OPEN_ORDERS_PER_KEY`; `oee.api.open_orders`): a submit while the key
   has that many unfinished orders answers 429 `TOO_MANY_OPEN_ORDERS` (no `Retry-After`: room
   comes back when an order finishes or is cancelled, not at a known time). 429 rather than 409:
   the request is fine and the same request later succeeds, which is what 429 tells clients and
@@ -52,12 +52,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from oee.api.deps import PRINCIPAL, engine_of, principal_of, refuse_handshake
-from oee.api.errors import ApiError, error_response
+from oee.api.deps import PRINCIPAL, refuse_handshake
+from oee.api.errors import error_response
 from oee.api.examples import error_example
 from oee.api.keys import Principal
 from oee.bootstrap import Engine
@@ -124,20 +123,22 @@ class RateLimitMiddleware:
         self.policy: RatePolicy | None = engine.settings.rate_policy
         self.refused = engine.metrics.limited_for("RATE_LIMITED")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def check(self, scope: Scope) -> tuple[JSONResponse | None, list[tuple[bytes, bytes]]]:
+        """Count the request: its refusal, or None and the headers to add to its answer.
+
+        Shared with `oee.api.direct`, which serves the hot routes without this middleware.
+        """
         if (
             self.limiter is None
             or self.policy is None
             or scope["type"] not in ("http", "websocket")
             or scope["path"] in EXEMPT_PATHS
         ):
-            await self.app(scope, receive, send)
-            return
+            return None, []
         client = client_of(scope)
         decision = await self.limiter.hit(client, self.policy)
         if decision is None:  # the limiter's store is unreachable: fail open (it logged why)
-            await self.app(scope, receive, send)
-            return
+            return None, []
         headers = rate_headers(decision, self.policy)
         if not decision.allowed:
             self.refused.inc()
@@ -145,11 +146,17 @@ class RateLimitMiddleware:
                 f"too many requests from {_who(client)}: at most {self.policy}; "
                 f"retry in {decision.retry_after_s} s"
             )
-            await _refuse(
-                scope, receive, send, error_response(429, "RATE_LIMITED", message, headers=headers)
-            )
+            return error_response(429, "RATE_LIMITED", message, headers=headers), []
+        return None, [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal, raw = await self.check(scope)
+        if refusal is not None:
+            await _refuse(scope, receive, send, refusal)
             return
-        raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+        if not raw:
+            await self.app(scope, receive, send)
+            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] in _STARTS:
@@ -270,38 +277,41 @@ class _IdleWatch:
     been idle for `timeout_s`, the watch sends the `IDLE_TIMEOUT` frame and closes it (4408),
     then tells the route the client left (a `websocket.disconnect` on its `receive`), so the
     route ends the way it does when a client goes: its subscription closed, its counters back.
+
+    The timer is a loop callback (`call_at`), re-armed when it fires early because of activity
+    since: no task per socket, and a frame costs one clock read. A task exists only to close.
     """
 
     def __init__(self, timeout_s: float, on_idle: Callable[[], None]) -> None:
         self.timeout_s, self.on_idle = timeout_s, on_idle
         self.loop = asyncio.get_running_loop()
         self.last = self.loop.time()
-        self.closing = asyncio.Event()
+        self.closed: asyncio.Future[None] = self.loop.create_future()  # done: closed for idleness
         self.pending: asyncio.Future[Message] | None = None
-        self.watchdog: asyncio.Task[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.closer: asyncio.Task[None] | None = None
 
     async def run(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        closed = self.closed
+
         async def guarded_send(message: Message) -> None:
-            if self.closing.is_set():
+            if closed.done():
                 return  # closed for idleness: what the route still sends goes nowhere
             await send(message)
-            if message["type"] == "websocket.send":
+            kind = message["type"]
+            if kind == "websocket.send":
                 self.last = self.loop.time()
-            elif message["type"] == "websocket.accept":
+            elif kind == "websocket.accept":
                 self.last = self.loop.time()
-                self.watchdog = asyncio.ensure_future(self._watch(send))
+                self._arm(send)
 
         async def guarded_receive() -> Message:
-            if not self.closing.is_set():
+            if not closed.done():
                 if self.pending is None:
                     # Kept across calls: a receive cancelled half-way could lose a message.
                     self.pending = asyncio.ensure_future(receive())
-                closed = asyncio.ensure_future(self.closing.wait())
                 either: set[asyncio.Future[Any]] = {self.pending, closed}
-                try:
-                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    closed.cancel()
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
                 if self.pending.done():
                     message, self.pending = self.pending.result(), None
                     if message["type"] == "websocket.receive":
@@ -312,49 +322,30 @@ class _IdleWatch:
         try:
             await app(scope, guarded_receive, guarded_send)
         finally:
-            if self.watchdog is not None:
-                self.watchdog.cancel()
+            if self.timer is not None:
+                self.timer.cancel()
             if self.pending is not None:
                 self.pending.cancel()
+            if self.closer is not None:  # let the close frames go out (the route ended on them)
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await self.closer
 
-    async def _watch(self, send: Send) -> None:
-        while True:  # `last` moves on with every frame: sleep until it may have run out
-            wait = self.last + self.timeout_s - self.loop.time()
-            if wait <= 0:
-                break
-            await asyncio.sleep(wait)
-        self.closing.set()
+    def _arm(self, send: Send) -> None:
+        self.timer = self.loop.call_at(self.last + self.timeout_s, self._expire, send)
+
+    def _expire(self, send: Send) -> None:
+        if self.loop.time() < self.last + self.timeout_s:  # active since it was armed
+            self._arm(send)
+            return
+        self.timer = None
+        self.closed.set_result(None)
         self.on_idle()
+        self.closer = self.loop.create_task(self._close(send))
+
+    async def _close(self, send: Send) -> None:
         with contextlib.suppress(Exception):  # the client may be gone already
             await send({"type": "websocket.send", "text": json.dumps(idle_frame(self.timeout_s))})
             await send({"type": "websocket.close", "code": CLOSE_IDLE_TIMEOUT, "reason": "idle"})
-
-
-async def check_open_orders(request: Request) -> None:
-    """Refuse a submit from a key that has `OEE_MAX_OPEN_ORDERS_PER_KEY` unfinished orders.
-
-    Counted in the store (`OrderService.active`, the key's own orders; in open mode, every
-    order). Not atomic with the insert: submits racing from one key may each pass at
-    `cap - 1`, so the cap is exceeded by at most the submits in flight at that moment.
-
-    Raises:
-        ApiError: 429 `TOO_MANY_OPEN_ORDERS`.
-    """
-    engine = engine_of(request)
-    cap = engine.settings.max_open_orders_per_key
-    if cap is None:
-        return
-    owner = principal_of(request).name
-    count, _ = await engine.orders.active(0, owner)
-    if count >= cap:
-        engine.metrics.limited_for("TOO_MANY_OPEN_ORDERS").inc()
-        who = f"key {owner!r}" if owner is not None else "this engine"
-        raise ApiError(
-            429,
-            "TOO_MANY_OPEN_ORDERS",
-            f"{who} has {count} unfinished orders, the most allowed "
-            f"(OEE_MAX_OPEN_ORDERS_PER_KEY={cap}): wait for some to finish, or cancel some",
-        )
 
 
 def install_limits(app: FastAPI, engine: Engine) -> None:

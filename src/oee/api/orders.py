@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.responses import Response
 
 from oee.api.deps import (
     IDEMPOTENCY_HEADER,
@@ -36,12 +37,15 @@ from oee.api.deps import (
 )
 from oee.api.errors import ApiError
 from oee.api.examples import EXAMPLE_ID, ORDER_RULES, TRIGGER_RULES, error_responses, ok
-from oee.api.limits import check_open_orders
+from oee.api.keys import Principal
+from oee.api.open_orders import OpenOrders
 from oee.api.openapi import ActiveOrders, ExecuteAccepted, ExecuteRequest, OrderView, TimelineView
 from oee.api.order_examples import EXAMPLE_CANCELLED_ORDER, EXAMPLE_ORDER, EXAMPLE_TIMELINE
 from oee.api.requests import parse_cancel, parse_execute
 from oee.api.risk import check_tokens, check_trading
 from oee.api.views import order_view
+from oee.api.wire import JsonResponse
+from oee.bootstrap import Engine
 from oee.domain.orders import OrderType
 from oee.domain.status import OrderStatus
 from oee.domain.triggers import DEFAULT_TTL, MAX_TTL
@@ -168,9 +172,25 @@ def document_price_impact_cap(schema: dict[str, Any], cap_bps: int) -> None:
     responses=ok(_ACCEPTED_EXAMPLE, "The order is stored and queued.") | _EXECUTE_ERRORS,
     openapi_extra={"requestBody": _EXECUTE_BODY},
 )
-async def execute(request: Request) -> JSONResponse:
-    """Accept an order: one body read, one parse, one store insert (inside `submit`)."""
-    engine = engine_of(request)
+async def execute(request: Request) -> Response:
+    """Accept an order (see `accept_order`)."""
+    state = request.app.state
+    return await accept_order(request, state.engine, principal_of(request), state.open_orders)
+
+
+async def accept_order(
+    request: Request, engine: Engine, principal: Principal, open_orders: OpenOrders
+) -> Response:
+    """The submit, for the routed path and the direct one (`oee.api.direct`) alike.
+
+    One body read, one parse, the submit checks and one store insert (inside `submit`): any
+    check added here covers both paths.
+
+    Raises:
+        ApiError: A refused request (400, 403, 413, 415, 422, 429, 503).
+        InvalidOrder: An order rule the domain enforces.
+        IdempotencyConflict: The key was used for a different request.
+    """
     key = parse_idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
     cmd = parse_execute(
         await read_body(request, engine.settings.max_body_bytes),
@@ -180,11 +200,13 @@ async def execute(request: Request) -> JSONResponse:
     )
     check_tokens(engine, cmd)  # 403 TOKEN_NOT_ALLOWED (oee.api.risk)
     await check_trading(engine)  # 503 HALTED
-    await check_open_orders(request)  # 429 TOO_MANY_OPEN_ORDERS (oee.api.limits)
-    accepted = await engine.orders.submit(cmd, key, principal_of(request).name)
+    await open_orders.check(principal.name)  # 429 TOO_MANY_OPEN_ORDERS
+    accepted = await engine.orders.submit(cmd, key, principal.name)
+    if not accepted.replayed:
+        open_orders.accepted(principal.name)
     oid = accepted.order_id
     headers = {"Idempotent-Replayed": "true"} if accepted.replayed else None
-    return JSONResponse({"orderId": oid, "wsUrl": f"/ws/orders/{oid}"}, headers=headers)
+    return JsonResponse({"orderId": oid, "wsUrl": f"/ws/orders/{oid}"}, headers=headers)
 
 
 # Declared before `/{order_id}` so that "active" and "recent" are never taken for ids.

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Awaitable, Callable
 
 import structlog
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from oee.api import wire
 from oee.api.cursor import Cursor
 from oee.api.deps import (
     accept_from_allowed_origin,
@@ -153,7 +153,7 @@ class OrderStream:
 
 def _sender(ws: WebSocket) -> Send:
     async def send(frame: dict[str, JSON]) -> None:
-        await ws.send_text(json.dumps(frame))
+        await ws.send_text(wire.text(frame))
 
     return send
 
@@ -196,7 +196,7 @@ async def _stream(ws: WebSocket, engine: Engine, order_id: str) -> None:
         frame = {"type": "error", "code": exc.code, "message": exc.message}
         code = CLOSE_NOT_FOUND if exc.status == 404 else CLOSE_BAD_REQUEST
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            await ws.send_text(json.dumps(frame))
+            await ws.send_text(wire.text(frame))
     if code is not None and ws.client_state != WebSocketState.DISCONNECTED:
         # The client may close first, right after the terminal event: nothing left to do then.
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
@@ -274,5 +274,5 @@ async def report_failure(ws: WebSocket, order_id: str, exc: BaseException) -> in
             CLOSE_INTERNAL,
         )
     with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-        await ws.send_text(json.dumps({"type": "error", "code": code, "message": message}))
+        await ws.send_text(wire.text({"type": "error", "code": code, "message": message}))
     return close
