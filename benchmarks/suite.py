@@ -9,7 +9,7 @@ event or broke seq order, or a client could not connect (speed never fails it).
     python benchmarks/suite.py --json /tmp/suite.json
     python benchmarks/suite.py --parts e2e --topologies production --orders 1000 --concurrency 200
     python benchmarks/suite.py --parts fanout --fanout 1000,10000
-    python benchmarks/suite.py --parts seed --seed-orders 5000 --seed-concurrency 1000
+    python benchmarks/suite.py --parts seed --seed-orders 3000 --seed-concurrency 1000
     # the short form CI runs (tests/e2e/test_bench_suite.py): tiny N, seconds
     python benchmarks/suite.py --short --json /tmp/suite.json
 
@@ -67,7 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fanout-orders", type=int, default=20)
     parser.add_argument("--fanout-latency-scale", type=float, default=10.0)
     parser.add_argument("--scale-orders", type=int, help="orders per scale run (default --orders)")
-    parser.add_argument("--seed-orders", type=int, default=5000)
+    parser.add_argument("--seed-orders", type=int, default=3000)
     parser.add_argument("--seed-concurrency", type=int, default=1000, help="in flight = slots")
     parser.add_argument("--seed-latency-scale", type=float, default=1.0)
     parser.add_argument("--seed-order-timeout", type=float, default=600.0)
