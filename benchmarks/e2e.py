@@ -11,6 +11,8 @@ flight; open loop: `rate` orders/s on a fixed schedule). Figures:
   (submitted -> confirmed);
 - stuck orders: accepted but not terminal for the client at the end, and the engine's own
   `activeCount` after the run;
+- engine RSS: each engine process's resident memory at rest and its peak under the load
+  (sampled every `RSS_SAMPLE_S`), in MB;
 - engine CPU per order: the CPU time the engine's processes (serve, or api(s) + worker(s))
   spent during the run, over the orders that finished; the simulator's and the generator's
   CPU are reported apart. A generator whose CPU is near one core, or whose open-loop schedule
@@ -30,6 +32,7 @@ from typing import Any
 
 import httpx
 from topology import Kind, Running, start
+from wire import process_rss_bytes
 
 from oee.loadtest import TERMINAL, Latency, percentile
 
@@ -37,6 +40,7 @@ LOADGEN = Path(__file__).with_name("loadgen.py")
 IDLE_SAMPLE_S = 3.0  # the engine at rest, before the load: its CPU baseline
 SATURATED_CPU = 0.85  # of one core: the generator, not the engine, may be what limits the run
 SATURATED_LAG_S = 0.1  # open loop: p99 of submissions behind their schedule
+RSS_SAMPLE_S = 0.5
 STAGES = (
     ("queue_wait", "pending", "routing"),
     ("routing", "routing", "building"),
@@ -204,6 +208,22 @@ def load_spec(running: Running, load: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def engine_rss_mb(running: Running) -> dict[str, float]:
+    """Resident memory (MB) of every engine process now (the simulator's left out)."""
+    return {
+        name: round((process_rss_bytes(pid) or 0) / 2**20, 1)
+        for name, pid in running.engine_pids.items()
+    }
+
+
+async def sample_peak_rss(running: Running, peak: dict[str, float]) -> None:
+    """Keep `peak` at each engine process's highest RSS (MB) until cancelled."""
+    while True:
+        for name, mb in engine_rss_mb(running).items():
+            peak[name] = max(peak.get(name, 0.0), mb)
+        await asyncio.sleep(RSS_SAMPLE_S)
+
+
 async def run_e2e(
     kind: Kind,
     load: dict[str, Any],
@@ -220,7 +240,12 @@ async def run_e2e(
         await asyncio.sleep(IDLE_SAMPLE_S)
         before = running.cpu()
         idle = sum(before[k] - rest[k] for k in before if k != "sim") / IDLE_SAMPLE_S
-        result = await run_loadgen(load_spec(running, load), load["deadline_s"] + 60)
+        rss = {"idle": engine_rss_mb(running), "peak": {}}
+        sampler = asyncio.create_task(sample_peak_rss(running, rss["peak"]))
+        try:
+            result = await run_loadgen(load_spec(running, load), load["deadline_s"] + 60)
+        finally:
+            sampler.cancel()
         after = running.cpu()
         active = await active_count(running.post_url)
     cpu = {name: after[name] - before.get(name, 0.0) for name in after}
@@ -228,5 +253,5 @@ async def run_e2e(
     if kind == "embedded":
         topology["sim"] = sim
     mode = {"rate": load["rate"]} if load.get("rate") else {"concurrency": load["concurrency"]}
-    figures = summarise(result, cpu, idle) | {"engine_active_after": active}
+    figures = summarise(result, cpu, idle) | {"engine_active_after": active, "rss_mb": rss}
     return {"topology": topology, "load": mode | {"orders": load["orders"]}, "figures": figures}

@@ -9,6 +9,7 @@ event or broke seq order, or a client could not connect (speed never fails it).
     python benchmarks/suite.py --json /tmp/suite.json
     python benchmarks/suite.py --parts e2e --topologies production --orders 1000 --concurrency 200
     python benchmarks/suite.py --parts fanout --fanout 1000,10000
+    python benchmarks/suite.py --parts seed --seed-orders 3000 --seed-concurrency 1000
     # the short form CI runs (tests/e2e/test_bench_suite.py): tiny N, seconds
     python benchmarks/suite.py --short --json /tmp/suite.json
 
@@ -21,6 +22,9 @@ Parts:
   engine runs at `--fanout-latency-scale` so orders live while the streams connect.
 - `scale`: the e2e closed-loop load on production with 1 and 2 workers, then 2 workers behind 2
   APIs (submitted through one, streamed from the other).
+- `seed`: the seed's latencies (latency scale 1: ~200 ms quotes, 2-3 s confirmation) on one
+  `oee api` and one `oee worker` whose concurrency is `--seed-concurrency`, closed loop at that
+  many orders in flight: orders/min, stuck orders and the worker's RSS with them all in flight.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--parts", default="e2e,fanout,scale", help="comma-separated parts")
+    parser.add_argument("--parts", default="e2e,fanout,scale,seed", help="comma-separated parts")
     parser.add_argument("--short", action="store_true", help="tiny sizes, seconds (CI)")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--topologies", default="embedded,production")
@@ -70,6 +74,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fanout-orders", type=int, default=20)
     parser.add_argument("--fanout-latency-scale", type=float, default=10.0)
     parser.add_argument("--scale-orders", type=int, help="orders per scale run (default --orders)")
+    parser.add_argument("--seed-orders", type=int, default=3000)
+    parser.add_argument("--seed-concurrency", type=int, default=1000, help="in flight = slots")
+    parser.add_argument("--seed-latency-scale", type=float, default=1.0)
+    parser.add_argument("--seed-order-timeout", type=float, default=600.0)
     parser.add_argument("--keep-logs", type=Path, help="fanout: keep the processes' logs here")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432")
@@ -78,6 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.orders, args.concurrency, args.rate = 20, 5, "10"
         args.fanout, args.fanout_orders, args.fanout_latency_scale = "40", 4, 2.0
         args.scale_orders, args.order_timeout, args.max_seconds = 10, 60.0, 90.0
+        args.seed_orders, args.seed_concurrency, args.seed_order_timeout = 40, 20, 60.0
     return args
 
 
@@ -123,6 +132,20 @@ async def scale_part(args: argparse.Namespace, services: dict[str, str]) -> list
     return runs
 
 
+async def seed_part(args: argparse.Namespace, services: dict[str, str]) -> list[dict[str, Any]]:
+    env = engine_env(args.seed_latency_scale, args.seed_concurrency)
+    orders, in_flight = args.seed_orders, args.seed_concurrency
+    console.print(f"[bold]seed[/]: 1 worker, {orders} orders, {in_flight} in flight")
+    load = load_of(args, orders, concurrency=in_flight) | {
+        "order_timeout_s": args.seed_order_timeout
+    }
+    run = await run_e2e("production", load, env, services=services)
+    run["load"]["latency_scale"] = args.seed_latency_scale
+    rate = run["figures"]["sustained_per_s"] or run["figures"]["orders_per_s"]
+    run["figures"]["orders_per_min"] = None if rate is None else round(rate * 60)
+    return [run]
+
+
 async def fanout_part(args: argparse.Namespace, services: dict[str, str]) -> list[dict[str, Any]]:
     env = engine_env(args.fanout_latency_scale, args.worker_concurrency)
     runs = []
@@ -153,6 +176,25 @@ async def fanout_part(args: argparse.Namespace, services: dict[str, str]) -> lis
             {"topology": {"kind": "production", "apis": 1}, "load": load, "figures": result}
         )
     return runs
+
+
+def render_seed(runs: list[dict[str, Any]], out: Console) -> None:
+    table = Table(title="seed: seed latencies, one oee worker")
+    heads = ["latency scale", "in flight", "ok/orders", "stuck", "orders/min", "p50", "p99"]
+    heads += ["worker RSS idle→peak MB", "worker CPU s", "worker ms/order"]
+    for head in heads:
+        table.add_column(head, justify="right")
+    for run in runs:
+        f, load = run["figures"], run["load"]
+        cpu = f["cpu_s_by_process"].get("worker-1")
+        rss = "→".join(_num(f["rss_mb"][k].get("worker-1")) for k in ("idle", "peak"))
+        table.add_row(
+            _num(load["latency_scale"]), _num(load["concurrency"]),
+            f"{f['confirmed']}/{f['orders']}", str(f["stuck"]), _num(f["orders_per_min"]),
+            _num(f["post_to_terminal"]["p50_ms"]), _num(f["post_to_terminal"]["p99_ms"]), rss,
+            _num(cpu), _num(cpu / f["confirmed"] * 1000 if cpu and f["confirmed"] else None),
+        )  # fmt: skip
+    out.print(table)
 
 
 def e2e_ok(run: dict[str, Any]) -> bool:
@@ -234,6 +276,8 @@ async def main(args: argparse.Namespace) -> int:
         results["fanout"] = await fanout_part(args, services)
     if "scale" in parts:
         results["scale"] = await scale_part(args, services)
+    if "seed" in parts:
+        results["seed"] = await seed_part(args, services)
     info["loadavg_after"] = loadavg()
     out = Console(width=None if sys.stdout.isatty() else 200)  # a pipe would get 80 columns
     if "e2e" in results:
@@ -242,12 +286,15 @@ async def main(args: argparse.Namespace) -> int:
         render_fanout(results["fanout"], out)
     if "scale" in results:
         render_e2e("scale: production, workers x APIs", results["scale"], out)
+    if "seed" in results:
+        render_seed(results["seed"], out)
     out.print(
         f"machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, load average "
         f"{' '.join(info['loadavg_before'])} before, {' '.join(info['loadavg_after'])} after, "
         f"commit {info['commit']}"
     )
-    ok = all(e2e_ok(r) for r in results.get("e2e", []) + results.get("scale", []))
+    e2e_runs = results.get("e2e", []) + results.get("scale", []) + results.get("seed", [])
+    ok = all(e2e_ok(r) for r in e2e_runs)
     ok = ok and all(fanout_ok(r) for r in results.get("fanout", []))
     if args.json:
         hidden = ("json", "redis_url", "pg_dsn", "keep_logs")

@@ -1,8 +1,8 @@
 """The benchmark suite's short form (benchmarks/suite.py --short) runs in CI.
 
 As a developer runs it, in its own process: e2e on both topologies (closed and open loop),
-fan-out on one API, and scale-out (1 and 2 workers, 2 APIs), each against processes started for
-the run on the real PostgreSQL and Redis. Every order must reach its terminal event and every
+fan-out on one API, scale-out (1 and 2 workers, 2 APIs) and the seed part (one worker at the
+seed's latencies), each against processes started for the run on the real PostgreSQL and Redis. Every order must reach its terminal event and every
 stream client must see every event; the JSON must carry the figures the full form records.
 Speed is measured by the full form, never asserted here.
 """
@@ -111,3 +111,17 @@ def test_scale_runs_one_and_two_workers_and_two_apis(suite: dict[str, Any]) -> N
         assert_every_order_finished(run)
         workers = {k for k in run["figures"]["cpu_s_by_process"] if k.startswith("worker")}
         assert len(workers) == run["topology"]["workers"]
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(420)
+def test_seed_runs_one_worker_at_seed_latencies_with_its_rss(suite: dict[str, Any]) -> None:
+    (run,) = suite["seed"]
+    assert (run["topology"]["workers"], run["topology"]["apis"]) == (1, 1)
+    assert run["load"]["latency_scale"] == 1.0
+    assert run["load"]["concurrency"] == suite["params"]["seed_concurrency"]
+    assert_every_order_finished(run)
+    figures = run["figures"]
+    assert figures["orders_per_min"] > 0
+    # The worker's RSS at rest and at its peak with every slot busy, as the docs report it.
+    assert 0 < figures["rss_mb"]["idle"]["worker-1"] <= figures["rss_mb"]["peak"]["worker-1"]
