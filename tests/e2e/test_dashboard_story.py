@@ -57,6 +57,15 @@ async def set_kind(page: Any, kind: str, percent: str) -> None:
     await page.click(f"#fault-set-{kind}")
 
 
+async def fill_limit_price(page: Any, price: str) -> None:
+    # The form prefills the best price once its quote returns; typing before that settles can
+    # lose the race on a busy machine, so type after the prefill and check the value held.
+    await page.locator("#amount").blur()
+    await page.wait_for_selector("#limit-best[data-price]", timeout=10_000)
+    await page.fill("#limit-price", price)
+    assert await page.input_value("#limit-price") == price
+
+
 async def submit(page: Any, slippage_bps: str = "100") -> str:
     await page.select_option("#order-type", "market")
     await page.select_option("#token-in", "SOL")
@@ -182,7 +191,7 @@ async def test_an_open_story_follows_its_order(page: Any, engine: EngineProcess)
     await page.select_option("#token-in", "SOL")
     await page.select_option("#token-out", "USDC")
     await page.fill("#amount", "1")
-    await page.fill("#limit-price", "100000")
+    await fill_limit_price(page, "100000")
     await page.click("#submit")
     status = page.locator("#form-status")
     await status.locator("code").wait_for()
@@ -234,7 +243,7 @@ async def test_charts_are_drawn_and_follow_the_firehose(page: Any) -> None:
     await page.select_option("#token-in", "SOL")
     await page.select_option("#token-out", "USDC")
     await page.fill("#amount", "1.5")
-    await page.fill("#limit-price", "100000")
+    await fill_limit_price(page, "100000")
     await page.click("#submit")
     status = page.locator("#form-status")
     await status.locator("code").wait_for()
