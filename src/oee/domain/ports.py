@@ -117,6 +117,15 @@ class JobQueue(Protocol):
     async def depth(self) -> int:
         """Jobs waiting to run (not counting running ones)."""
 
+    async def oldest_waiting_since(self) -> datetime | None:
+        """When the job that has waited longest to start was queued; None when none waits.
+
+        Jobs waiting out a retry delay do not count: they are not waiting for a worker.
+        """
+
+    def held(self) -> frozenset[str]:
+        """The order ids whose jobs this process holds now (a live job that will run them)."""
+
     async def ping(self) -> None:
         """Raise if the queue's backend cannot be reached."""
 
