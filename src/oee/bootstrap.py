@@ -374,6 +374,7 @@ def _build_worker(
         clock,
         interval_s=settings.recovery.interval_s,
         stale_after_s=settings.recovery.stale_after_s,
+        batch=settings.recovery.batch,
     )
     worker = Worker(
         queue,
