@@ -1,7 +1,8 @@
 """The benchmark suite's short form (benchmarks/suite.py --short) runs in CI.
 
 As a developer runs it, in its own process: e2e on both topologies (closed and open loop),
-fan-out on one API, and scale-out (1 and 2 workers, 2 APIs), each against processes started for
+fan-out on one API, scale-out (1 and 2 workers, 2 APIs) and overload (twice capacity, with and
+without a CPU hog), each against processes started for
 the run on the real PostgreSQL and Redis. Every order must reach its terminal event and every
 stream client must see every event; the JSON must carry the figures the full form records.
 Speed is measured by the full form, never asserted here.
@@ -26,6 +27,9 @@ E2E_FIGURES = {
     "post_answer", "stages", "schedule_lag", "engine_cpu_s", "engine_cpu_ms_per_order",
     "engine_cpu_ms_per_order_net", "engine_idle_cpu_share", "errors", "cpu_s_by_process", "generator_cpu_s", "generator_cpu_share", "generator_saturated",
     "engine_active_after", "wall_s",
+}  # fmt: skip
+OVERLOAD_FIGURES = {
+    "refused_503", "lost_locks", "enqueue_timeouts", "capacity_per_s", "throughput_share",
 }  # fmt: skip
 PERCENTILES = {"count", "p50_ms", "p90_ms", "p99_ms", "max_ms"}
 
@@ -111,3 +115,17 @@ def test_scale_runs_one_and_two_workers_and_two_apis(suite: dict[str, Any]) -> N
         assert_every_order_finished(run)
         workers = {k for k in run["figures"]["cpu_s_by_process"] if k.startswith("worker")}
         assert len(workers) == run["topology"]["workers"]
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(420)
+def test_overload_runs_past_capacity_without_and_with_a_cpu_hog(suite: dict[str, Any]) -> None:
+    runs = suite["overload"]
+    assert [r["load"]["cpu_hog"] for r in runs] == [False, True]
+    for run in runs:
+        figures = run["figures"]
+        assert figures.keys() >= E2E_FIGURES | OVERLOAD_FIGURES, figures.keys()
+        # Slows down, never thrashes: all it accepted finished, no lock or enqueue was lost.
+        assert (figures["stuck"], figures["lost_locks"], figures["enqueue_timeouts"]) == (0, 0, 0)
+        assert figures["accepted"] + figures["refused_503"] <= run["load"]["orders"]
+        assert figures["capacity_per_s"] > 0
