@@ -73,6 +73,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scale-orders", type=int, help="orders per scale run (default --orders)")
     parser.add_argument("--overload-factor", type=float, default=2.0, help="x capacity")
     parser.add_argument("--overload-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--overload-capacity", type=float, help="orders/s to take as capacity (default: measure)"
+    )
     parser.add_argument("--overload-hog", default="off,on", help="runs without/with a CPU hog")
     parser.add_argument("--keep-logs", type=Path, help="fanout: keep the processes' logs here")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
@@ -166,7 +169,9 @@ async def overload_part(
     closed = [
         r for r in e2e if r["topology"]["kind"] == "production" and "concurrency" in r["load"]
     ]
-    if closed:
+    if args.overload_capacity:
+        capacity_run = {"figures": {"sustained_per_s": args.overload_capacity}}
+    elif closed:
         capacity_run = closed[0]
     else:
         console.print(f"[bold]overload[/]: capacity, {args.orders} orders, c={args.concurrency}")
