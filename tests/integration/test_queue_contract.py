@@ -276,3 +276,15 @@ async def test_bullmq_gives_up_quickly_when_redis_is_unreachable(
     with pytest.raises((TimeoutError, OSError, RedisError)):
         await queue.enqueue("order-1")
     await asyncio.wait_for(queue.close(), 5)
+
+
+async def test_started_since_counts_the_jobs_taken_after_a_time(queue: JobQueue) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    handler = Recorder()
+    for n in range(3):
+        await queue.enqueue(f"order-{n}")
+    assert await queue.started_since(before) == 0
+    await queue.consume(handler, concurrency=2)
+    await wait_until(lambda: len(handler.seen) == 3)
+    assert await queue.started_since(before) == 3
+    assert await queue.started_since(datetime.now(UTC) + timedelta(seconds=5)) == 0

@@ -25,7 +25,7 @@ LIMITS = AdmissionLimits(
 
 
 def test_a_load_within_every_limit_is_admitted() -> None:
-    assert refusal(Load(1000, 30.0, 255, 1.0), LIMITS) is None
+    assert refusal(Load(1000, 30.0, 30.0, 255, 1.0), LIMITS) is None
 
 
 @pytest.mark.parametrize(
@@ -49,11 +49,11 @@ def test_each_limit_refuses_with_its_reason_and_retry_after(
 
 def test_a_limit_set_to_none_is_never_applied() -> None:
     off = AdmissionLimits(None, None, None, None)
-    assert refusal(Load(10**6, 10**6, 10**6, 10**6), off) is None
+    assert refusal(Load(10**6, 10**6, 10**6, 10**6, 10**6), off) is None
 
 
 def test_the_queue_refusal_comes_first() -> None:
-    refused = refusal(Load(2000, 60.0, 300, 5.0), LIMITS)
+    refused = refusal(Load(2000, 60.0, 60.0, 300, 5.0), LIMITS)
     assert refused is not None
     assert refused.retry_after_s == QUEUE_RETRY_AFTER_S
 
@@ -119,3 +119,34 @@ async def _until(condition: object, within: float = 2.0) -> None:
     async with asyncio.timeout(within):
         while not condition():
             await asyncio.sleep(0.01)
+
+
+def test_a_queue_that_will_take_too_long_to_drain_refuses_before_its_head_waited() -> None:
+    refused = refusal(Load(queue_wait_s=5, queue_drain_s=45), LIMITS)
+    assert refused is not None
+    assert "wait 45 s" in refused.message
+
+
+async def test_the_drain_time_is_depth_over_the_recent_pace_of_the_workers() -> None:
+    queue = MemoryQueue()
+    admission = Admission(queue, AdmissionLimits(max_queue_wait_s=30), now, refresh_s=0.05)
+    started = asyncio.Event()
+
+    async def slow(order_id: str) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    try:
+        for n in range(101):
+            await queue.enqueue(f"o{n}")
+        await queue.consume(slow, concurrency=1)  # one taken in 5 s: 0.2/s for 100 left
+        await asyncio.wait_for(started.wait(), 2)
+        with admission.admit():
+            pass
+        await _until(lambda: admission.load().queue_drain_s > 0)
+        assert admission.load().queue_drain_s == pytest.approx(500)
+        with pytest.raises(Overloaded, match="wait 500 s"), admission.admit():
+            pass
+    finally:
+        await admission.close()
+        await queue.close()

@@ -123,6 +123,10 @@ class JobQueue(Protocol):
         Jobs waiting out a retry delay do not count: they are not waiting for a worker.
         """
 
+    async def started_since(self, since: datetime) -> int:
+        """How many jobs workers (of every process) took from the queue since `since`: with
+        `depth`, how long a job queued now will wait."""
+
     def held(self) -> frozenset[str]:
         """The order ids whose jobs this process holds now (a live job that will run them)."""
 

@@ -6,7 +6,9 @@ Admission keeps the backlog bounded, so the engine *slows down* (accepts at its 
 tells the rest to come back) instead. A submit is refused (`Overloaded`, 503 `OVERLOADED` with
 `Retry-After`) while any of these is past its limit:
 
-- **queue wait**: the oldest waiting job has waited longer than `max_queue_wait_s`;
+- **queue wait**: the oldest waiting job has waited longer than `max_queue_wait_s`, or a job
+  queued now would (the queue's depth over the rate workers took jobs in the last seconds:
+  the head's wait alone lags, and at twice capacity the tail waits twice as long as it);
 - **queue depth**: more than `max_queue_depth` jobs are waiting;
 - **submits in flight**: this process is already storing `max_submits_in_flight` submits;
 - **event-loop lag**: this process's loop runs `max_loop_lag_s` behind.
@@ -22,7 +24,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -36,6 +38,7 @@ log = structlog.get_logger(__name__)
 QUEUE_RETRY_AFTER_S = 5
 PROCESS_RETRY_AFTER_S = 1
 _LAG_TICK_S = 0.1
+_RATE_WINDOW_S = 5.0  # the workers' recent pace, for how long the queue takes to drain
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,7 @@ class Load:
 
     queue_depth: int = 0
     queue_wait_s: float = 0.0
+    queue_drain_s: float = 0.0  # how long a job queued now is expected to wait
     submits_in_flight: int = 0
     loop_lag_s: float = 0.0
 
@@ -74,9 +78,10 @@ def refusal(load: Load, limits: AdmissionLimits) -> Overloaded | None:
     The queue's limits come first: they say the workers are behind, which a retry in a
     second will not fix, so their `Retry-After` is longer.
     """
-    if limits.max_queue_wait_s is not None and load.queue_wait_s > limits.max_queue_wait_s:
+    wait = max(load.queue_wait_s, load.queue_drain_s)
+    if limits.max_queue_wait_s is not None and wait > limits.max_queue_wait_s:
         return Overloaded(
-            f"the engine is overloaded: queued orders wait {load.queue_wait_s:.0f} s to start "
+            f"the engine is overloaded: queued orders wait {wait:.0f} s to start "
             f"(limit {limits.max_queue_wait_s:g} s); retry later",
             QUEUE_RETRY_AFTER_S,
         )
@@ -126,6 +131,7 @@ class Admission:
         self._refresh_s = refresh_s
         self._depth = 0
         self._oldest: datetime | None = None
+        self._drain_s = 0.0
         self._in_flight = 0
         self._lag_s = 0.0
         self._tick_due = 0.0  # monotonic time the lag watcher should next wake
@@ -145,7 +151,7 @@ class Admission:
         lag = self._lag_s
         if self._watcher is not None:
             lag = max(lag, time.monotonic() - self._tick_due)
-        return Load(self._depth, wait, self._in_flight, lag)
+        return Load(self._depth, wait, self._drain_s, self._in_flight, lag)
 
     @contextlib.contextmanager
     def admit(self) -> Iterator[None]:
@@ -198,9 +204,14 @@ class Admission:
                 refreshing.cancel()
 
     async def _refresh(self) -> None:
+        window_start = self._now() - timedelta(seconds=_RATE_WINDOW_S)
         try:
-            depth, oldest = await asyncio.wait_for(
-                asyncio.gather(self._queue.depth(), self._queue.oldest_waiting_since()),
+            depth, oldest, started = await asyncio.wait_for(
+                asyncio.gather(
+                    self._queue.depth(),
+                    self._queue.oldest_waiting_since(),
+                    self._queue.started_since(window_start),
+                ),
                 timeout=max(self._refresh_s * 4, 1.0),
             )
         except Exception:
@@ -209,3 +220,6 @@ class Admission:
             log.debug("admission_refresh_failed", exc_info=True)
             return
         self._depth, self._oldest = depth, oldest
+        # No job taken lately (workers busy on long ones, or none running): the head's own
+        # wait is the only measure, and it grows until it refuses.
+        self._drain_s = depth / (started / _RATE_WINDOW_S) if started else 0.0

@@ -47,6 +47,21 @@ local id = redis.call("LINDEX", KEYS[1], -1)
 if not id then return false end
 return redis.call("HGET", ARGV[1] .. id, "timestamp")
 """
+# Jobs taken since a time: the "active" entries of BullMQ's event stream (every worker's
+# `moveToActive` adds one), counted inside Redis so only a number crosses the network.
+_STARTED_SINCE_LUA = """
+local n = 0
+for _, entry in ipairs(redis.call("XRANGE", KEYS[1], ARGV[1], "+")) do
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == "event" then
+      if fields[i + 1] == "active" then n = n + 1 end
+      break
+    end
+  end
+end
+return n
+"""
 
 
 class BullMQQueue:
@@ -199,6 +214,12 @@ class BullMQQueue:
         if stamp is None:
             return None
         return datetime.fromtimestamp(int(stamp) / 1000, UTC)
+
+    async def started_since(self, since: datetime) -> int:
+        """Jobs any worker took since `since`, from BullMQ's event stream (kept ~10,000 long)."""
+        start = f"{int(since.timestamp() * 1000)}-0"
+        events = self._queue.keys["events"]
+        return int(await self._queue.client.eval(_STARTED_SINCE_LUA, 1, events, start))
 
     def held(self) -> frozenset[str]:
         """The ids of the jobs this process's worker runs now (their locks kept alive here)."""

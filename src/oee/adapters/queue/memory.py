@@ -7,6 +7,7 @@ is the source of truth, and the recovery sweep finds unfinished orders and enque
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from datetime import UTC, datetime
 from functools import partial
 
@@ -17,6 +18,7 @@ from oee.domain.ports import JobHandler
 log = structlog.get_logger(__name__)
 
 _CANCEL_DEADLINE_S = 1.0  # after the grace period, how long cancelled handlers get to unwind
+_STARTS_KEPT = 100_000  # start times remembered for `started_since` (a minute at 1,600/s)
 
 
 class MemoryQueue:
@@ -39,6 +41,7 @@ class MemoryQueue:
         self._held: set[str] = set()  # waiting, delayed or running
         # When each waiting id joined the line, in line order (a dict keeps insertion order).
         self._since: dict[str, datetime] = {}
+        self._starts: deque[datetime] = deque(maxlen=_STARTS_KEPT)  # when jobs were taken
         self._failures: dict[str, int] = {}
         self._delayed: dict[str, asyncio.TimerHandle] = {}
         self._running: set[asyncio.Task[None]] = set()
@@ -84,6 +87,15 @@ class MemoryQueue:
         """When the job at the head of the line was queued (retry delays not counted)."""
         return next(iter(self._since.values()), None)
 
+    async def started_since(self, since: datetime) -> int:
+        """Jobs taken since `since` (as far back as the last 100,000 starts)."""
+        count = 0
+        for at in reversed(self._starts):
+            if at < since:
+                break
+            count += 1
+        return count
+
     def held(self) -> frozenset[str]:
         """Every id queued here and not finished: waiting, delayed or running."""
         return frozenset(self._held)
@@ -103,6 +115,7 @@ class MemoryQueue:
             await slots.acquire()
             order_id = await self._waiting.get()
             self._since.pop(order_id, None)
+            self._starts.append(datetime.now(UTC))
             task = asyncio.create_task(self._run(handler, order_id), name=f"job-{order_id}")
             self._running.add(task)
             task.add_done_callback(partial(self._finished, order_id, slots))
