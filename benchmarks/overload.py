@@ -27,7 +27,7 @@ from typing import Any
 
 from topology import start
 
-from e2e import load_spec, run_loadgen, summarise
+from e2e import active_count, load_spec, run_loadgen, summarise
 
 LOST_LOCK_MARKS = ("job_lock_lost", "could not renew lock", "Missing lock")
 ENQUEUE_TIMEOUT_MARKS = ("enqueue_failed_recovery_will_retry",)
@@ -81,8 +81,10 @@ async def overload_run(
             async with cpu_hog(hog):
                 result = await run_loadgen(load_spec(running, load), seconds + order_timeout_s + 60)
             after = running.cpu()
+            active = await active_count(running.post_url)
         cpu = {name: after[name] - before.get(name, 0.0) for name in after}
         figures = summarise(result, cpu, 0.0)
+        figures["engine_active_after"] = active
         figures["refused_503"] = sum(1 for r in result["records"] if r["s"] == 503)
         figures["lost_locks"] = count_marks(logs, LOST_LOCK_MARKS)
         figures["enqueue_timeouts"] = count_marks(logs, ENQUEUE_TIMEOUT_MARKS)
