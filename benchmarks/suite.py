@@ -10,6 +10,7 @@ event or broke seq order, or a client could not connect (speed never fails it).
     python benchmarks/suite.py --parts e2e --topologies production --orders 1000 --concurrency 200
     python benchmarks/suite.py --parts fanout --fanout 1000,10000
     python benchmarks/suite.py --parts seed --seed-orders 3000 --seed-concurrency 1000
+    python benchmarks/suite.py --parts overload --json /tmp/overload.json
     # the short form CI runs (tests/e2e/test_bench_suite.py): tiny N, seconds
     python benchmarks/suite.py --short --json /tmp/suite.json
 
@@ -25,6 +26,10 @@ Parts:
 - `seed`: the seed's latencies (latency scale 1: ~200 ms quotes, 2-3 s confirmation) on one
   `oee api` and one `oee worker` whose concurrency is `--seed-concurrency`, closed loop at that
   many orders in flight: orders/min, stuck orders and the worker's RSS with them all in flight.
+- `overload` (`overload.py`): production offered `--overload-factor` x its capacity (the e2e
+  part's production closed-loop rate, measured here when that part did not run) for
+  `--overload-seconds`, without and with a CPU hog; stuck orders, lost job locks, enqueue
+  timeouts and 503s, and the throughput kept, as a share of the capacity.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from machine import loadavg, machine
+from overload import overload_ok, overload_run, with_share
 from rich.console import Console
 from rich.table import Table
 from topology import Kind, start
@@ -51,7 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--parts", default="e2e,fanout,scale,seed", help="comma-separated parts")
+    parser.add_argument(
+        "--parts", default="e2e,fanout,scale,seed,overload", help="comma-separated parts"
+    )
     parser.add_argument("--short", action="store_true", help="tiny sizes, seconds (CI)")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--topologies", default="embedded,production")
@@ -78,6 +86,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed-concurrency", type=int, default=1000, help="in flight = slots")
     parser.add_argument("--seed-latency-scale", type=float, default=1.0)
     parser.add_argument("--seed-order-timeout", type=float, default=600.0)
+    parser.add_argument("--overload-factor", type=float, default=2.0, help="x capacity")
+    parser.add_argument("--overload-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--overload-capacity", type=float, help="orders/s to take as capacity (default: measure)"
+    )
+    parser.add_argument("--overload-hog", default="off,on", help="runs without/with a CPU hog")
     parser.add_argument("--keep-logs", type=Path, help="fanout: keep the processes' logs here")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432")
@@ -87,6 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.fanout, args.fanout_orders, args.fanout_latency_scale = "40", 4, 2.0
         args.scale_orders, args.order_timeout, args.max_seconds = 10, 60.0, 90.0
         args.seed_orders, args.seed_concurrency, args.seed_order_timeout = 40, 20, 60.0
+        args.overload_seconds = 5.0
     return args
 
 
@@ -197,6 +212,56 @@ def render_seed(runs: list[dict[str, Any]], out: Console) -> None:
     out.print(table)
 
 
+async def overload_part(
+    args: argparse.Namespace, services: dict[str, str], e2e: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    env = engine_env(args.latency_scale, args.worker_concurrency)
+    closed = [
+        r for r in e2e if r["topology"]["kind"] == "production" and "concurrency" in r["load"]
+    ]
+    if args.overload_capacity:
+        capacity_run = {"figures": {"sustained_per_s": args.overload_capacity}}
+    elif closed:
+        capacity_run = closed[0]
+    else:
+        console.print(f"[bold]overload[/]: capacity, {args.orders} orders, c={args.concurrency}")
+        load = load_of(args, args.orders, concurrency=args.concurrency)
+        capacity_run = await run_e2e("production", load, env, services=services)
+    f = capacity_run["figures"]
+    capacity = f["sustained_per_s"] or f["orders_per_s"]
+    rate = round((capacity or 1.0) * args.overload_factor, 1)
+    runs = []
+    for hog in args.overload_hog.split(","):
+        console.print(
+            f"[bold]overload[/]: {rate}/s ({args.overload_factor:g} x {capacity}/s) for "
+            f"{args.overload_seconds:g} s, CPU hog {hog}"
+        )
+        run = await overload_run(
+            env, rate=rate, seconds=args.overload_seconds, hog=hog == "on",
+            order_timeout_s=args.order_timeout, services=services,
+        )  # fmt: skip
+        runs.append(with_share(run, capacity))
+    return runs
+
+
+def render_overload(runs: list[dict[str, Any]], out: Console) -> None:
+    table = Table(title="overload: production past capacity (open loop)")
+    heads = ["offered/s", "CPU hog", "accepted/orders", "503", "stuck", "lost locks"]
+    heads += ["enqueue timeouts", "sustained/s", "share of capacity", "p50 ms", "p99 ms"]
+    for head in heads:
+        table.add_column(head, justify="right")
+    for run in runs:
+        f, load = run["figures"], run["load"]
+        lat = f["post_to_terminal"]
+        table.add_row(
+            _num(load["rate"]), "on" if load["cpu_hog"] else "off",
+            f"{f['accepted']}/{f['orders']}", str(f["refused_503"]), str(f["stuck"]),
+            str(f["lost_locks"]), str(f["enqueue_timeouts"]), _num(f["sustained_per_s"]),
+            _num(f["throughput_share"]), _num(lat["p50_ms"]), _num(lat["p99_ms"]),
+        )  # fmt: skip
+    out.print(table)
+
+
 def e2e_ok(run: dict[str, Any]) -> bool:
     f = run["figures"]
     broken = f["stuck"] + f["seq_gaps"] + f["seq_violations"] + f["unclean_closes"]
@@ -278,6 +343,8 @@ async def main(args: argparse.Namespace) -> int:
         results["scale"] = await scale_part(args, services)
     if "seed" in parts:
         results["seed"] = await seed_part(args, services)
+    if "overload" in parts:
+        results["overload"] = await overload_part(args, services, results.get("e2e", []))
     info["loadavg_after"] = loadavg()
     out = Console(width=None if sys.stdout.isatty() else 200)  # a pipe would get 80 columns
     if "e2e" in results:
@@ -288,6 +355,8 @@ async def main(args: argparse.Namespace) -> int:
         render_e2e("scale: production, workers x APIs", results["scale"], out)
     if "seed" in results:
         render_seed(results["seed"], out)
+    if "overload" in results:
+        render_overload(results["overload"], out)
     out.print(
         f"machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, load average "
         f"{' '.join(info['loadavg_before'])} before, {' '.join(info['loadavg_after'])} after, "
@@ -296,6 +365,7 @@ async def main(args: argparse.Namespace) -> int:
     e2e_runs = results.get("e2e", []) + results.get("scale", []) + results.get("seed", [])
     ok = all(e2e_ok(r) for r in e2e_runs)
     ok = ok and all(fanout_ok(r) for r in results.get("fanout", []))
+    ok = ok and all(overload_ok(r) for r in results.get("overload", []))
     if args.json:
         hidden = ("json", "redis_url", "pg_dsn", "keep_logs")
         params = {k: v for k, v in vars(args).items() if k not in hidden}

@@ -30,6 +30,7 @@ from oee.domain.ports import (
 from oee.domain.risk import TokenPolicy
 from oee.domain.tokens import MAINNET_TOKENS, Registry
 from oee.metrics import Metrics
+from oee.services.admission import Admission, AdmissionLimits
 from oee.services.halt import HaltGate
 from oee.services.orders import OrderService
 from oee.settings import Settings
@@ -130,6 +131,8 @@ class Engine:
             await self.rate_limiter.close()
         if self.notional is not None:
             await self.notional.close()
+        if self.orders.admission is not None:
+            await self.orders.admission.close()
         await self.queue.close()
         await self.bus.close()
         await self.store.close()
@@ -206,7 +209,12 @@ async def build_engine(settings: Settings, role: Role = "serve") -> Engine:
         queue=queue,
         bus=bus,
         orders=OrderService(
-            store, queue, bus, clock, idempotency_window_s=settings.idempotency_window_s
+            store,
+            queue,
+            bus,
+            clock,
+            idempotency_window_s=settings.idempotency_window_s,
+            admission=_build_admission(settings, queue, clock) if role != "worker" else None,
         ),
         worker=worker,
         http=side.http,
@@ -232,6 +240,21 @@ def _load_wallet(settings: Settings) -> Keypair:
     from oee.adapters.chain.transactions import load_or_create_keypair
 
     return load_or_create_keypair(settings.wallet_file)
+
+
+def _build_admission(settings: Settings, queue: JobQueue, clock: Clock) -> Admission:
+    limits = settings.admission
+    lag_ms = limits.max_loop_lag_ms
+    return Admission(
+        queue,
+        AdmissionLimits(
+            max_queue_wait_s=limits.max_queue_wait_s,
+            max_queue_depth=limits.max_queue_depth,
+            max_submits_in_flight=limits.max_submits_in_flight,
+            max_loop_lag_s=None if lag_ms is None else lag_ms / 1000,
+        ),
+        clock.now,
+    )
 
 
 def _build_queue(settings: Settings) -> JobQueue:
@@ -364,6 +387,7 @@ def _build_worker(
         clock,
         interval_s=settings.recovery.interval_s,
         stale_after_s=settings.recovery.stale_after_s,
+        batch=settings.recovery.batch,
     )
     worker = Worker(
         queue,

@@ -31,14 +31,15 @@ class WorkerSettings(BaseSettings):
         10.0, ge=0, description="On shutdown, how long running orders may finish."
     )
     # A killed worker's jobs are re-delivered within about lock + 2 x stalled interval (measured
-    # 2.2 s with 2000/1000): 5 s / 2.5 s resumes them in ~10 s, while a live worker renews its
-    # locks every lock/2 and keeps them through event-loop stalls of a few seconds.
+    # 2.2 s with 2000/1000): 4 s / 2 s resumes them in under 8 s. A live worker renews its locks
+    # every lock/4 from a thread of its own (`oee.adapters.queue.bullmq_locks`), so it keeps
+    # them however long its event loop stalls.
     lock_duration_ms: int = Field(
-        5_000,
+        4_000,
         ge=1000,
         description="BullMQ job lock; a dead worker's jobs resume after about this.",
     )
-    stalled_interval_ms: int = Field(2_500, ge=500, description="BullMQ stalled-job check period.")
+    stalled_interval_ms: int = Field(2_000, ge=500, description="BullMQ stalled-job check period.")
     metrics_port: int | None = Field(
         None, ge=1, le=65535, description="Serve this worker's Prometheus metrics on this port."
     )
@@ -145,6 +146,36 @@ class RecoverySettings(BaseSettings):
     stale_after_s: float = Field(
         15.0, ge=0, description="An unfinished order untouched this long is enqueued again."
     )
+    batch: int = Field(
+        200,
+        ge=1,
+        le=10_000,
+        description="Orders one sweep enqueues at most (the rest wait for the next sweeps).",
+    )
+
+
+class AdmissionSettings(BaseSettings):
+    """Past these limits a submit answers 503 OVERLOADED with Retry-After (`oee.services.admission`)."""
+
+    model_config = SettingsConfigDict(env_prefix="OEE_ADMISSION_", extra="ignore")
+
+    max_queue_wait_s: float | None = Field(
+        30.0, gt=0, description="Refuse submits while the oldest queued order waited this long."
+    )
+    max_queue_depth: int | None = Field(
+        1000, ge=1, description="Refuse submits while more orders than this are queued."
+    )
+    max_submits_in_flight: int | None = Field(
+        256, ge=1, description="Submits one API process stores at once; more are refused."
+    )
+    max_loop_lag_ms: float | None = Field(
+        1000.0, gt=0, description="Refuse submits while the API's event loop lags this much."
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 # What devnet's public faucet hands out per request (more is refused).
@@ -420,6 +451,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
     recovery: RecoverySettings = Field(default_factory=RecoverySettings)
+    admission: AdmissionSettings = Field(default_factory=AdmissionSettings)
     triggers: TriggerSettings = Field(default_factory=TriggerSettings)
 
     @field_validator(

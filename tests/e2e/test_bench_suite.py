@@ -1,8 +1,10 @@
 """The benchmark suite's short form (benchmarks/suite.py --short) runs in CI.
 
 As a developer runs it, in its own process: e2e on both topologies (closed and open loop),
-fan-out on one API, scale-out (1 and 2 workers, 2 APIs) and the seed part (one worker at the
-seed's latencies), each against processes started for the run on the real PostgreSQL and Redis. Every order must reach its terminal event and every
+fan-out on one API, scale-out (1 and 2 workers, 2 APIs), the seed part (one worker at the
+seed's latencies) and overload (twice capacity, with and without a CPU hog), each against
+processes started for the run on the real PostgreSQL and Redis. Every order must reach its
+terminal event and every
 stream client must see every event; the JSON must carry the figures the full form records.
 Speed is measured by the full form, never asserted here.
 """
@@ -26,6 +28,9 @@ E2E_FIGURES = {
     "post_answer", "stages", "schedule_lag", "engine_cpu_s", "engine_cpu_ms_per_order",
     "engine_cpu_ms_per_order_net", "engine_idle_cpu_share", "errors", "cpu_s_by_process", "generator_cpu_s", "generator_cpu_share", "generator_saturated",
     "engine_active_after", "wall_s",
+}  # fmt: skip
+OVERLOAD_FIGURES = {
+    "refused_503", "lost_locks", "enqueue_timeouts", "capacity_per_s", "throughput_share",
 }  # fmt: skip
 PERCENTILES = {"count", "p50_ms", "p90_ms", "p99_ms", "max_ms"}
 
@@ -125,3 +130,15 @@ def test_seed_runs_one_worker_at_seed_latencies_with_its_rss(suite: dict[str, An
     assert figures["orders_per_min"] > 0
     # The worker's RSS at rest and at its peak with every slot busy, as the docs report it.
     assert 0 < figures["rss_mb"]["idle"]["worker-1"] <= figures["rss_mb"]["peak"]["worker-1"]
+
+
+def test_overload_runs_past_capacity_without_and_with_a_cpu_hog(suite: dict[str, Any]) -> None:
+    runs = suite["overload"]
+    assert [r["load"]["cpu_hog"] for r in runs] == [False, True]
+    for run in runs:
+        figures = run["figures"]
+        assert figures.keys() >= E2E_FIGURES | OVERLOAD_FIGURES, figures.keys()
+        # Slows down, never thrashes: all it accepted finished, no lock or enqueue was lost.
+        assert (figures["stuck"], figures["lost_locks"], figures["enqueue_timeouts"]) == (0, 0, 0)
+        assert figures["accepted"] + figures["refused_503"] <= run["load"]["orders"]
+        assert figures["capacity_per_s"] > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from oee.adapters.store.migrate import migrate
 from oee.adapters.store.sqlalchemy import SqlAlchemyStore
 from oee.bootstrap import Engine
 from oee.logs import configure_logging
+from oee.services.admission import QUEUE_RETRY_AFTER_S, Admission, AdmissionLimits
 from tests.support.api import Api, Driver, make_engine, serve_api
 from tests.support.services import PG_HOST, PG_PORT, PG_USER
 
@@ -394,3 +396,35 @@ async def test_405_names_every_method_the_path_allows(api: Api) -> None:
         response = await api.http.request(method, path)
         assert response.status_code == 405, path
         assert response.headers["allow"] == allowed, path
+
+
+async def test_past_capacity_a_submit_is_503_overloaded_with_retry_after(api: Api) -> None:
+    """A queue deeper than its limit: the next submit is refused and nothing is stored."""
+    admission = Admission(
+        api.engine.queue,
+        AdmissionLimits(
+            max_queue_wait_s=None,
+            max_queue_depth=1,
+            max_submits_in_flight=None,
+            max_loop_lag_s=None,
+        ),
+        api.engine.clock.now,
+        refresh_s=0.05,
+    )
+    api.engine.orders.admission = admission
+    try:
+        for _ in range(2):  # no worker: both stay queued
+            assert (await execute(api, GOOD)).status_code == 200
+        async with asyncio.timeout(5):
+            while admission.load().queue_depth < 2:
+                await asyncio.sleep(0.02)
+        response = await execute(api, GOOD)
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == str(QUEUE_RETRY_AFTER_S)
+        body = response.json()
+        assert body["code"] == "OVERLOADED"
+        assert "2 orders are queued (limit 1)" in body["message"]
+        assert (await api.http.get("/api/orders/active")).json()["activeCount"] == 2
+    finally:
+        api.engine.orders.admission = None
+        await admission.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.exceptions import RedisError
@@ -211,6 +212,49 @@ async def test_depth_counts_waiting_jobs(queue: JobQueue) -> None:
     assert await queue.depth() == 3
 
 
+async def test_oldest_waiting_since_is_when_the_head_of_the_line_was_queued(
+    queue: JobQueue,
+) -> None:
+    assert await queue.oldest_waiting_since() is None
+    before = datetime.now(UTC) - timedelta(seconds=1)  # BullMQ stamps in whole ms
+    await queue.enqueue("a")
+    await asyncio.sleep(0.05)
+    await queue.enqueue("b")
+    oldest = await queue.oldest_waiting_since()
+    assert oldest is not None
+    assert before <= oldest <= datetime.now(UTC)
+    release, started = asyncio.Event(), asyncio.Event()
+
+    seen: list[str] = []
+
+    async def handler(order_id: str) -> None:
+        seen.append(order_id)
+        started.set()
+        await release.wait()
+
+    await queue.consume(handler, concurrency=1)  # takes "a": "b" heads the line now
+    await asyncio.wait_for(started.wait(), 5)
+    later = await queue.oldest_waiting_since()
+    assert later is not None
+    assert later > oldest
+    release.set()
+    await wait_until(lambda: seen == ["a", "b"])
+    assert await queue.oldest_waiting_since() is None
+
+
+async def test_held_names_the_jobs_this_process_runs_until_they_finish(queue: JobQueue) -> None:
+    release = asyncio.Event()
+
+    async def handler(order_id: str) -> None:
+        await release.wait()
+
+    await queue.consume(handler, concurrency=2)
+    await queue.enqueue("order-1")
+    await wait_until(lambda: queue.held() == {"order-1"})
+    release.set()
+    await wait_until(lambda: queue.held() == frozenset())
+
+
 async def test_an_enqueue_only_queue_pings_and_closes(queue: JobQueue) -> None:
     """API processes only enqueue; they close without ever consuming."""
     await queue.ping()
@@ -232,3 +276,15 @@ async def test_bullmq_gives_up_quickly_when_redis_is_unreachable(
     with pytest.raises((TimeoutError, OSError, RedisError)):
         await queue.enqueue("order-1")
     await asyncio.wait_for(queue.close(), 5)
+
+
+async def test_started_since_counts_the_jobs_taken_after_a_time(queue: JobQueue) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    handler = Recorder()
+    for n in range(3):
+        await queue.enqueue(f"order-{n}")
+    assert await queue.started_since(before) == 0
+    await queue.consume(handler, concurrency=2)
+    await wait_until(lambda: len(handler.seen) == 3)
+    assert await queue.started_since(before) == 3
+    assert await queue.started_since(datetime.now(UTC) + timedelta(seconds=5)) == 0

@@ -98,7 +98,11 @@ def test_execute_documents_every_order_rule(spec: dict[str, Any]) -> None:
     }
     assert [b["code"] for b in examples_of(responses["409"])] == ["IDEMPOTENCY_KEY_REUSED"]
     assert [b["code"] for b in examples_of(responses["413"])] == ["BODY_TOO_LARGE"]
-    assert [b["code"] for b in examples_of(responses["503"])] == ["SERVICE_UNAVAILABLE", "HALTED"]
+    assert [b["code"] for b in examples_of(responses["503"])] == [
+        "SERVICE_UNAVAILABLE",
+        "HALTED",
+        "OVERLOADED",
+    ]
     assert [b["code"] for b in examples_of(responses["403"])] == ["TOKEN_NOT_ALLOWED"]
 
 

@@ -27,6 +27,7 @@ from oee.api import (
     wallet,
 )
 from oee.api.access import AccessMiddleware, document_access
+from oee.api.admission import install_admission_handler
 from oee.api.deps import websocket_not_found
 from oee.api.direct import DirectRoutes
 from oee.api.errors import install_error_handlers
@@ -92,7 +93,7 @@ limit and sniper orders `FIELD_NOT_FOR_TYPE`, `LIMIT_PRICE_REQUIRED`, `LIMIT_PRI
 `EXPIRY_CONFLICT`, `EXPIRY_INVALID`, `EXPIRY_IN_PAST`, `EXPIRY_TOO_FAR`, `UNKNOWN_VENUE`,
 `PRICE_IMPACT_OUT_OF_RANGE`, `INVALID_MINT`, `SNIPER_TOKEN_IN`), `NO_ROUTE`; 429 `RATE_LIMITED`,
 `TOO_MANY_OPEN_ORDERS`, `TOO_MANY_STREAMS`; 502 `CHAIN_ERROR`; 503 `SERVICE_UNAVAILABLE`,
-`QUOTES_UNAVAILABLE`, `HALTED`; 500 `INTERNAL_ERROR`. The simulator relays (`/api/sim/...`, a demo
+`QUOTES_UNAVAILABLE`, `HALTED`, `OVERLOADED` (with `Retry-After`); 500 `INTERNAL_ERROR`. The simulator relays (`/api/sim/...`, a demo
 surface) add 422 `INVALID_FAULT_RATE`, `UNKNOWN_FAULT_KIND`, the launch rules (`INVALID_SYMBOL`, ...) and the price
 moves' (`INVALID_PAIR`, `NO_POOL`, `PEGGED_PAIR`, `INVALID_PERCENT`), 409
 `DUPLICATE_SYMBOL`, `TOO_MANY_LAUNCHES`, 502 `SIMULATOR_ERROR`, 503 `SIMULATOR_UNAVAILABLE`;
@@ -144,6 +145,7 @@ def create_app(
     # One lockout state for the stack and the direct path.
     failures = AuthFailures(engine) if keyring.enabled else None
     install_error_handlers(app)
+    install_admission_handler(app)  # 503 OVERLOADED past capacity
     # Inside the access check (added before it): limits count the authenticated key.
     install_limits(app, engine)
     if keyring.enabled:

@@ -380,6 +380,11 @@ ERRORS: dict[str, tuple[int, str, list[dict[str, str]] | None]] = {
         "orders until an admin resumes it",
         None,
     ),
+    "OVERLOADED": (
+        503,
+        "the engine is overloaded: queued orders wait 41 s to start (limit 30 s); retry later",
+        None,
+    ),
     "SIMULATOR_UNAVAILABLE": (
         503,
         "this process runs no simulator and OEE_RPC_URL is not set",
@@ -429,7 +434,8 @@ _DESCRIPTIONS = {
     429: "A limit of the caller's key (or address) is reached; `code` says which.",
     500: "A bug; it has been logged and no traceback leaks.",
     502: "The simulator refused.",
-    503: "A backing service cannot be reached (retry shortly), or trading is halted.",
+    503: "A backing service cannot be reached (retry shortly), trading is halted, or the "
+    "engine is past capacity (`OVERLOADED`: retry after `Retry-After` seconds).",
 }
 
 

@@ -69,6 +69,7 @@ _EXECUTE_ERRORS = error_responses(
     "TOKEN_NOT_ALLOWED",
     "SERVICE_UNAVAILABLE",
     "HALTED",
+    "OVERLOADED",
 )
 STATUSES = tuple(s.value for s in OrderStatus)
 ORDER_TYPES = tuple(t.value for t in OrderType)
@@ -167,7 +168,11 @@ def document_price_impact_cap(schema: dict[str, Any], cap_bps: int) -> None:
     "idempotent submit too: after the resume the same key returns the first order). The "
     "others fail the accepted order before anything is signed: `RISK_PRICE_IMPACT`, "
     "`NOTIONAL_LIMIT_EXCEEDED`, `NOTIONAL_UNKNOWN`, `RISK_NOTIONAL_RATE`, "
-    "`INSUFFICIENT_BALANCE`.",
+    "`INSUFFICIENT_BALANCE`.\n\n"
+    "**Past capacity** (queued orders waiting longer than `OEE_ADMISSION_MAX_QUEUE_WAIT_S`, "
+    "or more of them than `OEE_ADMISSION_MAX_QUEUE_DEPTH`, too many submits in flight, or a "
+    "lagging event loop) a submit is 503 `OVERLOADED` with `Retry-After` (seconds) and "
+    "nothing is stored: the engine slows down instead of queueing orders it cannot start.",
     response_model=ExecuteAccepted,
     responses=ok(_ACCEPTED_EXAMPLE, "The order is stored and queued.") | _EXECUTE_ERRORS,
     openapi_extra={"requestBody": _EXECUTE_BODY},

@@ -121,6 +121,19 @@ class JobQueue(Protocol):
     async def depth(self) -> int:
         """Jobs waiting to run (not counting running ones)."""
 
+    async def oldest_waiting_since(self) -> datetime | None:
+        """When the job that has waited longest to start was queued; None when none waits.
+
+        Jobs waiting out a retry delay do not count: they are not waiting for a worker.
+        """
+
+    async def started_since(self, since: datetime) -> int:
+        """How many jobs workers (of every process) took from the queue since `since`: with
+        `depth`, how long a job queued now will wait."""
+
+    def held(self) -> frozenset[str]:
+        """The order ids whose jobs this process holds now (a live job that will run them)."""
+
     async def ping(self) -> None:
         """Raise if the queue's backend cannot be reached."""
 

@@ -13,6 +13,7 @@ from oee.domain.events import OrderEvent
 from oee.domain.orders import IdempotencyKey, Order, SubmitOrder
 from oee.domain.ports import Clock, EventBus, JobQueue, OrderStore
 from oee.domain.status import OrderStatus
+from oee.services.admission import Admission
 
 log = structlog.get_logger(__name__)
 
@@ -53,8 +54,11 @@ class OrderService:
         clock: Clock,
         *,
         idempotency_window_s: float = 86_400.0,
+        admission: Admission | None = None,
     ) -> None:
         self.store = store
+        # None: every submit is admitted (tests, tools); the engine passes its own.
+        self.admission = admission
         self.queue = queue
         self.bus = bus
         self.clock = clock
@@ -77,7 +81,17 @@ class OrderService:
 
         Raises:
             IdempotencyConflict: The key was used for a different request.
+            Overloaded: The engine is past capacity (`oee.services.admission`); nothing was
+                stored.
         """
+        if self.admission is None:
+            return await self._submit(cmd, idempotency_key, owner)
+        with self.admission.admit():
+            return await self._submit(cmd, idempotency_key, owner)
+
+    async def _submit(
+        self, cmd: SubmitOrder, idempotency_key: str | None, owner: str | None
+    ) -> Accepted:
         now = self.clock.now()
         order, event = Order.accept(cmd, str(uuid.uuid4()), now, owner)
         claim = None

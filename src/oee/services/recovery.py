@@ -18,11 +18,19 @@ from oee.domain.ports import Clock, JobQueue, OrderStore
 
 log = structlog.get_logger(__name__)
 
-BATCH = 1000
+BATCH = 200
 
 
 class RecoverySweep:
-    """Periodically re-enqueues unfinished orders older than `stale_after_s`."""
+    """Every `interval_s`, re-enqueues up to `batch` unfinished orders older than
+    `stale_after_s` that no job of this process holds.
+
+    Past capacity the queue is long and most unfinished orders are simply waiting their turn:
+    their jobs exist, so enqueueing them is a no-op, but each no-op is still a Redis call. The
+    sweep therefore skips what this process holds (`JobQueue.held`: every queued id in memory,
+    the running jobs on BullMQ) and does at most `batch` enqueues a sweep, so it never competes
+    with the work it is meant to rescue.
+    """
 
     def __init__(
         self,
@@ -32,34 +40,41 @@ class RecoverySweep:
         *,
         interval_s: float,
         stale_after_s: float,
+        batch: int = BATCH,
     ) -> None:
         self.store = store
         self.queue = queue
         self.clock = clock
         self.interval_s = interval_s
         self.stale_after_s = stale_after_s
+        self.batch = batch
 
     async def sweep(self, stale_after_s: float | None = None) -> int:
-        """Enqueue every unfinished order last changed more than `stale_after_s` ago.
+        """Enqueue up to `batch` unfinished orders last changed more than `stale_after_s` ago
+        that this process does not hold.
 
         Args:
             stale_after_s: Overrides the configured age; 0 takes every unfinished order
                 (at start-up, when nothing in this process holds any job yet).
 
         Returns:
-            How many orders were enqueued (most are no-ops when a job still holds them).
+            How many orders were enqueued (a no-op for those whose job lives elsewhere).
         """
         age = self.stale_after_s if stale_after_s is None else stale_after_s
-        # One batch a sweep: enqueueing does not touch updated_at, so a larger backlog is taken
-        # by the next sweeps rather than by paging here over rows that did not change.
-        ids = await self.store.unfinished(self.clock.now() - timedelta(seconds=age), BATCH)
-        for order_id in ids:
+        held = self.queue.held()
+        # One read a sweep, enough to see `batch` past the ones held here: enqueueing does not
+        # touch updated_at, so a larger backlog is taken by the next sweeps rather than by
+        # paging here over rows that did not change.
+        before = self.clock.now() - timedelta(seconds=age)
+        ids = await self.store.unfinished(before, self.batch + len(held))
+        orphans = [order_id for order_id in ids if order_id not in held][: self.batch]
+        for order_id in orphans:
             await self.queue.enqueue(order_id)
-        total = len(ids)
+        total = len(orphans)
         # Expired idempotency keys go with the same beat; an indexed delete, usually of nothing.
         await self.store.purge_idempotency_keys(self.clock.now())
         if total:
-            log.info("recovery_enqueued", count=total)
+            log.info("recovery_enqueued", count=total, skipped_held=len(ids) - total)
         return total
 
     async def run(self, stop: asyncio.Event) -> None:

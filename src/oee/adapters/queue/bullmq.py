@@ -10,7 +10,7 @@ How BullMQ gives the port its semantics:
 - Retries: a handler that raises is re-delivered after a fixed backoff, a handful of times;
   after the last attempt the job is removed and the recovery sweep takes over.
 - Dead workers: a running job holds a lock of `lock_duration_ms`, renewed while its worker
-  lives. Every `stalled_interval_ms`, some worker moves jobs whose lock has expired back to
+  lives (by `LockKeeper`, on a thread of its own: a busy event loop cannot starve it). Every `stalled_interval_ms`, some worker moves jobs whose lock has expired back to
   waiting. A dead worker's jobs are therefore re-delivered within about
   `lock_duration_ms + 2 * stalled_interval_ms`, and `maxStalledCount` is huge so stalling
   never fails a job (the executor makes a re-run safe).
@@ -19,12 +19,14 @@ How BullMQ gives the port its semantics:
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from bullmq import Queue, Worker
 
 from oee.adapters.queue import bullmq_completions
+from oee.adapters.queue.bullmq_locks import LockKeeper
 from oee.domain.ports import JobHandler
 
 log = structlog.get_logger(__name__)
@@ -39,6 +41,28 @@ _RUN_RETRY_DELAY_MS = 1_000
 # blocking wait it sees, but a fetch that was mid-flight when close began can still start one
 # afterwards, and close waits it out; a short wait keeps shutdown prompt.
 _IDLE_BLOCK_S = 1
+# The job that has waited longest is at the tail of the wait list (BullMQ LPUSHes new jobs and
+# workers RPOPLPUSH from it); its hash holds its creation time in ms.
+_OLDEST_WAITING_LUA = """
+local id = redis.call("LINDEX", KEYS[1], -1)
+if not id then return false end
+return redis.call("HGET", ARGV[1] .. id, "timestamp")
+"""
+# Jobs taken since a time: the "active" entries of BullMQ's event stream (every worker's
+# `moveToActive` adds one), counted inside Redis so only a number crosses the network.
+_STARTED_SINCE_LUA = """
+local n = 0
+for _, entry in ipairs(redis.call("XRANGE", KEYS[1], ARGV[1], "+")) do
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == "event" then
+      if fields[i + 1] == "active" then n = n + 1 end
+      break
+    end
+  end
+end
+return n
+"""
 
 
 class BullMQQueue:
@@ -66,10 +90,15 @@ class BullMQQueue:
         retry_delay_ms: int = 1_000,
     ) -> None:
         self._name = queue_name
+        self._redis_url = redis_url
+        self._lock_duration_ms = lock_duration_ms
         self._connection: dict[str, Any] = {"connection": redis_url, "prefix": f"{prefix}:bull"}
         self._worker_opts: dict[str, Any] = {
             **self._connection,
             "lockDuration": lock_duration_ms,
+            # 0 keeps BullMQ's own renewal task (on the event loop) from starting: `LockKeeper`
+            # renews instead, from a thread, and the two must not race.
+            "lockRenewTime": 0,
             "stalledInterval": stalled_interval_ms,
             "maxStalledCount": _MAX_STALLED_COUNT,
             "runRetryDelay": _RUN_RETRY_DELAY_MS,
@@ -85,6 +114,7 @@ class BullMQQueue:
         self._queue = Queue(queue_name, self._connection)
         self._worker: Any = None
         self._run: asyncio.Task[Any] | None = None
+        self._keeper: LockKeeper | None = None
 
     async def enqueue(self, order_id: str) -> None:
         """Queue the order; a no-op while a job for it is waiting, delayed or running.
@@ -107,13 +137,27 @@ class BullMQQueue:
         if self._worker is not None:
             raise RuntimeError("this queue is already consuming")
 
+        keeper = LockKeeper(
+            self._redis_url, self._queue.qualifiedName, lock_duration_ms=self._lock_duration_ms
+        )
+
         async def process(job: Any, token: str) -> None:
+            keeper.hold(job.id, token)
             await handler(job.id)
 
         # BullMQ's own wait costs O(running jobs) per finished job; ours does not.
         bullmq_completions.install()
+
+        def completed(job: Any, *_: Any) -> None:
+            keeper.release(job.id)
+
+        def failed(job: Any, error: BaseException) -> None:
+            keeper.release(job.id)
+            _log_failed(job, error)
+
         worker = Worker(self._name, process, {**self._worker_opts, "concurrency": concurrency})
-        worker.on("failed", _log_failed)
+        worker.on("completed", completed)
+        worker.on("failed", failed)
         worker.on("error", _log_error)
         try:
             # Reading the server version is what turns on sub-second blocking waits (the
@@ -130,7 +174,8 @@ class BullMQQueue:
         except BaseException:
             await worker.close(force=True)
             raise
-        self._worker, self._run = worker, run
+        keeper.start()
+        self._worker, self._run, self._keeper = worker, run, keeper
 
     async def drain(self, grace_s: float) -> None:
         """Stop fetching, give running jobs `grace_s`, then force-close the worker.
@@ -148,6 +193,11 @@ class BullMQQueue:
                 log.warning("queue_drain_grace_expired", abandoned=len(worker.jobs))
             await worker.close(force=True)
             await asyncio.wait({closing})
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            # After the worker: a job still finishing keeps its lock until its result is saved.
+            # A force-closed job's lock then expires, and the stalled check hands it on.
+            await asyncio.to_thread(keeper.stop)
         run, self._run = self._run, None
         if run is not None:
             # A force close cancels the job tasks and `run()` re-raises that cancellation:
@@ -160,6 +210,24 @@ class BullMQQueue:
     async def depth(self) -> int:
         """Jobs waiting to run, including those waiting out a retry backoff."""
         return int(await self._queue.getJobCountByTypes("waiting", "delayed"))
+
+    async def oldest_waiting_since(self) -> datetime | None:
+        """When the job at the head of the wait list was added (one small script)."""
+        keys = self._queue.keys
+        stamp = await self._queue.client.eval(_OLDEST_WAITING_LUA, 1, keys["wait"], keys[""])
+        if stamp is None:
+            return None
+        return datetime.fromtimestamp(int(stamp) / 1000, UTC)
+
+    async def started_since(self, since: datetime) -> int:
+        """Jobs any worker took since `since`, from BullMQ's event stream (kept ~10,000 long)."""
+        start = f"{int(since.timestamp() * 1000)}-0"
+        events = self._queue.keys["events"]
+        return int(await self._queue.client.eval(_STARTED_SINCE_LUA, 1, events, start))
+
+    def held(self) -> frozenset[str]:
+        """The ids of the jobs this process's worker runs now (their locks kept alive here)."""
+        return frozenset() if self._keeper is None else self._keeper.held()
 
     async def ping(self) -> None:
         """Raise if Redis cannot be reached within a couple of seconds.

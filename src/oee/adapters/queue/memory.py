@@ -7,6 +7,8 @@ is the source of truth, and the recovery sweep finds unfinished orders and enque
 from __future__ import annotations
 
 import asyncio
+from collections import deque
+from datetime import UTC, datetime
 from functools import partial
 
 import structlog
@@ -16,6 +18,7 @@ from oee.domain.ports import JobHandler
 log = structlog.get_logger(__name__)
 
 _CANCEL_DEADLINE_S = 1.0  # after the grace period, how long cancelled handlers get to unwind
+_STARTS_KEPT = 100_000  # start times remembered for `started_since` (a minute at 1,600/s)
 
 
 class MemoryQueue:
@@ -36,6 +39,9 @@ class MemoryQueue:
         self._retry_delay_s = retry_delay_s
         self._waiting: asyncio.Queue[str] = asyncio.Queue()
         self._held: set[str] = set()  # waiting, delayed or running
+        # When each waiting id joined the line, in line order (a dict keeps insertion order).
+        self._since: dict[str, datetime] = {}
+        self._starts: deque[datetime] = deque(maxlen=_STARTS_KEPT)  # when jobs were taken
         self._failures: dict[str, int] = {}
         self._delayed: dict[str, asyncio.TimerHandle] = {}
         self._running: set[asyncio.Task[None]] = set()
@@ -46,7 +52,7 @@ class MemoryQueue:
         if order_id in self._held:
             return
         self._held.add(order_id)
-        self._waiting.put_nowait(order_id)
+        self._wait(order_id)
 
     async def consume(self, handler: JobHandler, concurrency: int) -> None:
         """Start running `handler` for queued jobs, at most `concurrency` at once."""
@@ -77,6 +83,23 @@ class MemoryQueue:
         """Jobs waiting to run, including those waiting out a retry delay."""
         return self._waiting.qsize() + len(self._delayed)
 
+    async def oldest_waiting_since(self) -> datetime | None:
+        """When the job at the head of the line was queued (retry delays not counted)."""
+        return next(iter(self._since.values()), None)
+
+    async def started_since(self, since: datetime) -> int:
+        """Jobs taken since `since` (as far back as the last 100,000 starts)."""
+        count = 0
+        for at in reversed(self._starts):
+            if at < since:
+                break
+            count += 1
+        return count
+
+    def held(self) -> frozenset[str]:
+        """Every id queued here and not finished: waiting, delayed or running."""
+        return frozenset(self._held)
+
     async def ping(self) -> None:
         """Always reachable."""
 
@@ -91,6 +114,8 @@ class MemoryQueue:
         while True:
             await slots.acquire()
             order_id = await self._waiting.get()
+            self._since.pop(order_id, None)
+            self._starts.append(datetime.now(UTC))
             task = asyncio.create_task(self._run(handler, order_id), name=f"job-{order_id}")
             self._running.add(task)
             task.add_done_callback(partial(self._finished, order_id, slots))
@@ -100,7 +125,7 @@ class MemoryQueue:
         slots.release()
         if task.cancelled():
             # Cut off by `drain` (perhaps before it even started): unfinished, so back in line.
-            self._waiting.put_nowait(order_id)
+            self._wait(order_id)
 
     async def _run(self, handler: JobHandler, order_id: str) -> None:
         try:
@@ -119,6 +144,10 @@ class MemoryQueue:
 
     def _retry(self, order_id: str) -> None:
         del self._delayed[order_id]
+        self._wait(order_id)
+
+    def _wait(self, order_id: str) -> None:
+        self._since[order_id] = datetime.now(UTC)
         self._waiting.put_nowait(order_id)
 
     def _forget(self, order_id: str) -> None:
