@@ -145,7 +145,7 @@ async def test_two_moves_of_one_order_in_one_pass_keep_their_order(
     assert isinstance(results[1], StaleOrder)
     assert results[2] is None
     assert await grouped.get(order.id) == a
-    assert inner.calls == [("save_many", 2), ("save", 1)]
+    assert inner.calls == [("save_many", 2), ("save_many", 1)]  # a lone move: one statement too
 
 
 async def test_a_failed_batch_is_written_one_by_one(
@@ -193,3 +193,19 @@ async def test_close_writes_what_is_waiting(inner: Counting, store_url: str) -> 
     await grouped._creates.wait_idle()
     assert await pending == order.id
     assert await inner.get(order.id) == order
+
+
+async def test_a_lone_save_is_one_set_based_statement_and_still_fails_stale(
+    grouped: GroupCommitStore, inner: Counting
+) -> None:
+    order, first = new_order()
+    await grouped.create_many([(order, first)])
+    stale = await grouped.get(order.id)
+    assert stale
+    inner.calls.clear()
+    await grouped.save(order, order.start_routing(T0))
+    with pytest.raises(StaleOrder, match=f"order {order.id} is no longer at seq 1"):
+        await grouped.save(stale, stale.fail("X", "x", T0))
+    assert inner.calls == [("save_many", 1), ("save_many", 1)]  # never the four-trip `save`
+    assert await grouped.get(order.id) == order
+    assert [e.seq for e in await grouped.events(order.id)] == [1, 2]

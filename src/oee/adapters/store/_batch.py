@@ -23,6 +23,7 @@ batch stores exactly what `save` stores.
 
 from __future__ import annotations
 
+import copy
 import functools
 import operator
 import sqlite3
@@ -158,13 +159,17 @@ def _converters(
         elif isinstance(column.type, JSON):
             # Orders fired by one quote share their firing: `fired`, the event's details and
             # the (empty) attempts are the same JSON row after row; serialise each once.
-            convert = _repeats(processor, _same_json)
+            # Remembered as a deep copy: a list or dict mutated in place since (an order's
+            # attempts) must not match its own remembered self and reuse stale JSON.
+            convert = _repeats(processor, _same_json, copy.deepcopy)
         converters.append((i, convert))
     return converters
 
 
 def _repeats(
-    convert: Callable[[Any], Any], same: Callable[[Any, Any], bool] = operator.eq
+    convert: Callable[[Any], Any],
+    same: Callable[[Any, Any], bool] = operator.eq,
+    snapshot: Callable[[Any], Any] = lambda value: value,
 ) -> Callable[[Any], Any]:
     """`convert`, remembering its last answer, reused for a value `same` as the last one:
     `same` must imply the same answer (datetimes: equal instants normalise to the same UTC
@@ -173,7 +178,7 @@ def _repeats(
 
     def converted(value: Any) -> Any:
         if not same(value, last[0]):
-            last[0], last[1] = value, convert(value)
+            last[0], last[1] = snapshot(value), convert(value)
         return last[1]
 
     return converted
@@ -183,8 +188,6 @@ def _same_json(a: Any, b: Any) -> bool:
     """Whether `a` and `b` serialise to the same JSON text: equal values of the same types,
     dicts with their keys in the same order (`1 == 1.0 == True` and `{"a": 1, "b": 2} ==
     {"b": 2, "a": 1}` hold, yet each pair serialises differently)."""
-    if a is b:
-        return True
     kind = type(a)
     if kind is not type(b):
         return False
