@@ -27,7 +27,6 @@ from oee.api import (
     wallet,
 )
 from oee.api.access import AccessMiddleware, document_access
-from oee.api.admission import install_admission_handler
 from oee.api.deps import websocket_not_found
 from oee.api.direct import DirectRoutes
 from oee.api.errors import install_error_handlers
@@ -145,7 +144,6 @@ def create_app(
     # One lockout state for the stack and the direct path.
     failures = AuthFailures(engine) if keyring.enabled else None
     install_error_handlers(app)
-    install_admission_handler(app)  # 503 OVERLOADED past capacity
     # Inside the access check (added before it): limits count the authenticated key.
     install_limits(app, engine)
     if keyring.enabled:

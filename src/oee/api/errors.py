@@ -20,6 +20,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oee.domain.errors import IdempotencyConflict, InvalidOrder
+from oee.services.admission import Overloaded
 
 log = structlog.get_logger(__name__)
 
@@ -152,12 +153,15 @@ def refusal(exc: Exception) -> Response | None:
         return error_response(422, exc.code, exc.message)
     if isinstance(exc, IdempotencyConflict):
         return error_response(409, exc.code, exc.message)
+    if isinstance(exc, Overloaded):  # admission refused the submit (inside OrderService.submit)
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        return error_response(503, exc.code, exc.message, headers=headers)
     return None
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that shape client errors, and the guard for everything else."""
-    for refused in (ApiError, InvalidOrder, IdempotencyConflict):
+    for refused in (ApiError, InvalidOrder, IdempotencyConflict, Overloaded):
         app.add_exception_handler(refused, _refused)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
