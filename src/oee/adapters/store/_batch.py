@@ -23,9 +23,7 @@ batch stores exactly what `save` stores.
 
 from __future__ import annotations
 
-import copy
 import functools
-import operator
 import sqlite3
 from collections.abc import Callable, Sequence
 from operator import itemgetter
@@ -157,50 +155,40 @@ def _converters(
             # A batch's moves mostly share one timestamp: convert it once.
             convert = _repeats(processor)
         elif isinstance(column.type, JSON):
-            # Orders fired by one quote share their firing: `fired`, the event's details and
-            # the (empty) attempts are the same JSON row after row; serialise each once.
-            # Remembered as a deep copy: a list or dict mutated in place since (an order's
-            # attempts) must not match its own remembered self and reuse stale JSON.
-            convert = _repeats(processor, _same_json, copy.deepcopy)
+            convert = _shared_text(processor)
         converters.append((i, convert))
     return converters
 
 
-def _repeats(
-    convert: Callable[[Any], Any],
-    same: Callable[[Any, Any], bool] = operator.eq,
-    snapshot: Callable[[Any], Any] = lambda value: value,
-) -> Callable[[Any], Any]:
-    """`convert`, remembering its last answer, reused for a value `same` as the last one:
-    `same` must imply the same answer (datetimes: equal instants normalise to the same UTC
-    value; JSON: `_same_json`)."""
-    last: list[Any] = [object(), None]
+def _shared_text(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`convert` (a JSON encoder), handing back one text object for a run of equal texts, so a
+    batch of orders fired by one quote holds their shared JSON once. It compares the encoded
+    text, never the value: orjson encodes faster than a deep comparison, and a list mutated in
+    place (an order's attempts) can never be mistaken for its earlier self."""
+    last: list[Any] = [None]
 
     def converted(value: Any) -> Any:
-        if not same(value, last[0]):
-            last[0], last[1] = snapshot(value), convert(value)
-        return last[1]
+        text = convert(value)
+        if text == last[0]:
+            return last[0]
+        last[0] = text
+        return text
 
     return converted
 
 
-def _same_json(a: Any, b: Any) -> bool:
-    """Whether `a` and `b` serialise to the same JSON text: equal values of the same types,
-    dicts with their keys in the same order (`1 == 1.0 == True` and `{"a": 1, "b": 2} ==
-    {"b": 2, "a": 1}` hold, yet each pair serialises differently)."""
-    kind = type(a)
-    if kind is not type(b):
-        return False
-    if kind is dict:
-        if len(a) != len(b):
-            return False
-        for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True):
-            if ka != kb or type(ka) is not type(kb) or not _same_json(va, vb):
-                return False
-        return True
-    if kind is list or kind is tuple:
-        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
+def _repeats(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`convert`, remembering its last answer, reused for a value equal to the last one
+    (datetimes: equal instants normalise to the same UTC value). JSON is not remembered:
+    orjson encodes a value in less time than comparing it to the last one would take."""
+    last: list[Any] = [object(), None]
+
+    def converted(value: Any) -> Any:
+        if value != last[0]:
+            last[0], last[1] = value, convert(value)
+        return last[1]
+
+    return converted
 
 
 def _pg_unnest(columns: Sequence[Column[Any]]) -> tuple[list[str], str]:
