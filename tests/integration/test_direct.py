@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from oee.adapters.ratelimit.memory import MemoryRateLimiter
 from oee.api.app import create_app
+from oee.api.direct import MIRRORED_MIDDLEWARE, DirectRoutes
 from oee.bootstrap import Engine
 from tests.support.api import embedded_engine
 
@@ -192,3 +193,15 @@ async def test_the_direct_path_is_taken(tmp_path: Path, monkeypatch: pytest.Monk
     for direct in (True, False):
         await _answers(tmp_path / str(direct), Scenario([post(json=ORDER)]), direct=direct)
     assert routed == ["direct", "route"]
+
+
+async def test_every_middleware_of_the_app_is_mirrored(tmp_path: Path) -> None:
+    """A middleware added to the app must be mirrored by the direct path before it ships:
+    otherwise the submit, served outside the stack, would silently skip it."""
+    engine = await embedded_engine(tmp_path, cors_origins="https://app.example", **KEYS)
+    app = create_app(engine, direct=True)
+    await engine.store.close()
+    stacked = {middleware.cls for middleware in app.user_middleware}
+    assert stacked >= {DirectRoutes, *MIRRORED_MIDDLEWARE}  # every option on: the whole stack
+    unmirrored = stacked - MIRRORED_MIDDLEWARE - {DirectRoutes}
+    assert not unmirrored, f"mirror these in oee.api.direct, then list them: {unmirrored}"

@@ -11,11 +11,13 @@ submit function), the error handlers (`oee.api.errors.refusal`) and the 503/500 
 
 Anything else falls through to the app untouched: other paths and methods, a `root_path`, and
 a request with an `Origin` header when CORS is configured (the CORS middleware shapes those).
-`tests/integration/test_direct.py` sends the same requests both ways and compares the answers.
+`tests/integration/test_direct.py` sends the same requests both ways and compares the answers,
+and fails when the app stacks a middleware this path does not list in `MIRRORED_MIDDLEWARE`.
 """
 
 from __future__ import annotations
 
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,13 +25,27 @@ from oee.api.access import AccessMiddleware
 from oee.api.deps import PRINCIPAL
 from oee.api.errors import UnexpectedErrorMiddleware, refusal
 from oee.api.keys import OPEN, KeyRing, Principal
-from oee.api.limits import AuthFailures, RateLimitMiddleware
+from oee.api.limits import AuthFailures, RateLimitMiddleware, StreamGuardMiddleware
 from oee.api.open_orders import OpenOrders
 from oee.api.orders import accept_order
 from oee.api.stream_tokens import StreamTokens
 from oee.bootstrap import Engine
 
 EXECUTE_PATH = "/api/orders/execute"
+
+# Every middleware the app may stack, each one this path does the work of (or, for the stream
+# guard and CORS with an `Origin`, knows it has nothing to do / falls through). A middleware
+# added to the app but not here would be skipped silently by the submit:
+# `tests/integration/test_direct.py` fails until it is mirrored and listed.
+MIRRORED_MIDDLEWARE = frozenset(
+    {
+        AccessMiddleware,
+        RateLimitMiddleware,
+        UnexpectedErrorMiddleware,
+        StreamGuardMiddleware,
+        CORSMiddleware,
+    }
+)
 
 
 class DirectRoutes:
