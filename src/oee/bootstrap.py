@@ -7,8 +7,10 @@ default never imports them. Tests build their own `Engine` with the pieces they 
 
 from __future__ import annotations
 
+import urllib.request
 from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -410,6 +412,22 @@ def _build_worker(
     return worker
 
 
+def _proxied(*urls: str | None) -> list[str]:
+    """Those of `urls` the environment sends through a proxy (HTTP(S)_PROXY, ALL_PROXY, minus
+    NO_PROXY), as httpx would."""
+    proxies = urllib.request.getproxies_environment()
+    through = []
+    for url in urls:
+        if url is None:
+            continue
+        parts = urlsplit(url)
+        if not (proxies.get(parts.scheme) or proxies.get("all")):
+            continue
+        if not urllib.request.proxy_bypass(parts.hostname or ""):
+            through.append(url)
+    return through
+
+
 @dataclass
 class _ChainSide:
     """What talks to the chain: the HTTP client, the chain, the venues, the launch feed."""
@@ -466,14 +484,19 @@ def _chain_and_venues(settings: Settings, role: Role) -> _ChainSide:
         sim_app = create_sim_app(world, ledger, settings.sim)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim_app))
         rpc_url = "http://sim/"
-        rpc: RpcTransport | Http1Client = InProcessTransport(sim_app.state.json_rpc)
+        rpc: RpcTransport | Http1Client | httpx.AsyncClient = InProcessTransport(sim_app.state.json_rpc)
         quotes: httpx.AsyncClient | Http1Client = client
     else:
         # httpx stays for the odd health probe; the hot calls use the lean client (httpcore's
         # pool costs ~1.5 ms of CPU per request under load, measured).
         client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
-        lean = Http1Client(connections=settings.rpc_connections)
-        rpc = quotes = lean
+        proxied = _proxied(rpc_url, settings.raydium_quote_url, settings.meteora_quote_url)
+        if proxied:
+            # The lean client speaks to the origin only; httpx honours HTTP(S)_PROXY/NO_PROXY.
+            log.info("rpc_via_proxy", urls=proxied, client="httpx")
+            rpc = quotes = client
+        else:
+            rpc = quotes = Http1Client(connections=settings.rpc_connections)
     chain = RpcChain(
         rpc,
         rpc_url,
