@@ -484,7 +484,9 @@ def _chain_and_venues(settings: Settings, role: Role) -> _ChainSide:
         sim_app = create_sim_app(world, ledger, settings.sim)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim_app))
         rpc_url = "http://sim/"
-        rpc: RpcTransport | Http1Client | httpx.AsyncClient = InProcessTransport(sim_app.state.json_rpc)
+        rpc: RpcTransport | Http1Client | httpx.AsyncClient = InProcessTransport(
+            sim_app.state.json_rpc
+        )
         quotes: httpx.AsyncClient | Http1Client = client
     else:
         # httpx stays for the odd health probe; the hot calls use the lean client (httpcore's
