@@ -15,13 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import Table, insert, text
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 
 from oee.adapters.store._codec import event_to_row, order_to_row
-from oee.adapters.store._schema import order_events, orders
+from oee.adapters.store._schema import idempotency_keys, order_events, orders
 from oee.domain.events import OrderEvent
-from oee.domain.orders import Order, OrderTerms, SubmitOrder
+from oee.domain.orders import IdempotencyKey, Order, OrderTerms, SubmitOrder
 from oee.domain.triggers import Firing
 from tests.integration import test_store_contract as contract
 
@@ -81,6 +82,17 @@ async def count(store: Store, sql: str) -> int:
         return int((await conn.execute(text(sql))).scalar_one())
 
 
+async def stored(
+    store: Store, table: Table, order_by: str, where: str = ""
+) -> list[dict[str, Any]]:
+    """The table's rows as the database renders each value as text: no type decodes them (on
+    PostgreSQL the driver would parse JSON, hiding a difference in its stored text)."""
+    columns = ", ".join(f'CAST("{c.name}" AS TEXT) AS "{c.name}"' for c in table.c)
+    sql = f"SELECT {columns} FROM {table.name} {where} ORDER BY {order_by}"
+    async with sa(store)._engine.connect() as conn:
+        return [dict(row) for row in (await conn.execute(text(sql))).mappings()]
+
+
 @pytest.mark.parametrize("shape", ["one statement", "chunks of 2", "row by row"])
 async def test_a_batch_moves_the_winners_and_leaves_every_loser(store: Store, shape: str) -> None:
     if shape != "one statement":
@@ -129,12 +141,8 @@ async def test_a_batch_stores_exactly_what_save_stores(store: Store) -> None:
     [(_, event)] = fire([one])
     await store.save(one, event)
     assert await store.save_many(fire([many])) == [True]
-    async with sa(store)._engine.connect() as conn:  # the stored text, not decoded by any type
-        rows = (await conn.execute(text("SELECT * FROM orders ORDER BY id"))).mappings().all()
-        logged = await conn.execute(
-            text("SELECT * FROM order_events WHERE seq = 3 ORDER BY order_id")
-        )
-        events = logged.mappings().all()
+    rows = await stored(store, orders, "id")
+    events = await stored(store, order_events, "order_id", "WHERE seq = 3")
 
     def same(row: Any, key: str) -> dict[str, Any]:
         return {column: value for column, value in row.items() if column != key}
@@ -224,3 +232,82 @@ async def test_create_many_with_a_taken_id_inserts_none(store: Store) -> None:
     for order, _ in new:
         assert await store.get(order.id) is None
     assert await count(store, "SELECT count(*) FROM order_events") == 1
+
+
+def owned_limit(order_id: str) -> tuple[Order, OrderEvent]:
+    """A new order using every column a create writes (trigger, expiry, cap, owner)."""
+    terms = OrderTerms(
+        type="limit", limit_price=Decimal("100.25"), ttl_seconds=3600, max_price_impact_bps=80
+    )
+    cmd = SubmitOrder.parse("SOL", "USDC", "1.5", 50, terms=terms, now=NOW)
+    return Order.accept(cmd, order_id, NOW, "alice")
+
+
+async def test_a_create_stores_exactly_what_the_plain_insert_stores(store: Store) -> None:
+    """PostgreSQL writes creates as one statement of arrays (`_insert_pg`): the rows (order,
+    event, key) must be byte for byte those of Core's INSERTs, the path SQLite takes."""
+    ids = sorted(str(uuid.uuid4()) for _ in range(4))
+    made = [owned_limit(order_id) for order_id in ids]
+
+    def key(n: int, order: Order) -> IdempotencyKey:
+        return IdempotencyKey(f"k-{n}", "f" * 64, NOW + timedelta(hours=24), order.owner)
+
+    await store.create(*made[0], key(0, made[0][0]))
+    await store.create_many([made[1]])
+    await store.create(*made[2])
+    one_insert, sa(store)._one_insert = sa(store)._one_insert, None  # Core's INSERTs
+    try:
+        await store.create(*made[3], key(3, made[3][0]))
+    finally:
+        sa(store)._one_insert = one_insert
+    rows = await stored(store, orders, "id")
+    events = await stored(store, order_events, "order_id")
+    keys = await stored(store, idempotency_keys, "key")
+
+    def but(row: Any, *names: str) -> dict[str, Any]:
+        return {column: value for column, value in row.items() if column not in names}
+
+    assert [row["id"] for row in rows] == ids
+    assert [but(row, "id") for row in rows] == [but(rows[3], "id")] * 4
+    assert [but(row, "order_id") for row in events] == [but(events[3], "order_id")] * 4
+    assert [(row["key"], row["order_id"]) for row in keys] == [("k-0", ids[0]), ("k-3", ids[3])]
+    assert but(keys[0], "key", "order_id") == but(keys[1], "key", "order_id")
+    for order, first in made:
+        assert await store.get(order.id) == order
+        assert await store.events(order.id) == [first]
+
+
+async def test_a_lone_create_is_one_statement_on_postgres(store: Store) -> None:
+    if not sa(store)._batch.postgres:
+        pytest.skip("SQLite inserts the order and its event in one transaction")
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    engine = sa(store)._engine.sync_engine
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        await store.create(*contract.new_order())
+        await store.create_many([contract.new_order() for _ in range(3)])
+        order, first = contract.new_order()
+        await store.create(order, first, contract.claim("k-1", order))
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
+    assert len(sent) == 3
+    assert all(statement.startswith("WITH o AS (INSERT INTO orders") for statement in sent)
+
+
+async def test_a_held_key_still_answers_with_its_order_after_one_statement_fails(
+    store: Store,
+) -> None:
+    """The one statement fails on the key's primary key; the claiming transaction then reads
+    the holder (or replaces an expired claim), as before."""
+    first, first_event = contract.new_order()
+    assert await store.create(first, first_event, contract.claim("k", first, hours=1)) == first.id
+    again, again_event = contract.new_order()
+    assert await store.create(again, again_event, contract.claim("k", again)) == first.id
+    later, later_event = contract.new_order(contract.T0 + timedelta(hours=2))
+    assert await store.create(later, later_event, contract.claim("k", later)) == later.id
+    assert await store.get(again.id) is None
+    assert await store.events(later.id) == [later_event]

@@ -41,6 +41,7 @@ from oee.adapters.store._codec import (
     order_from_row,
     order_to_row,
 )
+from oee.adapters.store._insert_pg import OneStatementInsert
 from oee.adapters.store._schema import idempotency_keys, order_events, orders, watchers
 from oee.domain.errors import IdempotencyConflict, StaleOrder
 from oee.domain.events import OrderEvent
@@ -353,6 +354,7 @@ class SqlAlchemyStore:
         )
         self._batch = BatchCas(engine.dialect)
         self._one_statement = None if sqlite else OneStatementCas(self._batch)
+        self._one_insert = None if sqlite else OneStatementInsert(engine.dialect)
         self._claim = _CLAIM if sqlite else _CLAIM_PG
 
     @classmethod
@@ -371,13 +373,21 @@ class SqlAlchemyStore:
         Raises:
             IdempotencyConflict: The key holds an order asked with a different fingerprint.
         """
+        order_row, event_row = order_to_row(order), event_to_row(event)
+        if self._one_insert is not None:  # PostgreSQL: one round trip, atomic by itself
+            try:
+                await self._insert_one_statement([order_row], [event_row], idempotency)
+                return order.id
+            except IntegrityError:
+                if idempotency is None:
+                    raise
+            # The key is held (or the id taken): the transaction below reads the holder,
+            # replaces an expired claim, or raises what the plain insert raises.
         async with self._write_lock, self._engine.connect() as conn:
             if idempotency is None:
-                await conn.run_sync(_insert, order_to_row(order), event_to_row(event))
+                await conn.run_sync(_insert, order_row, event_row)
                 return order.id
-            return await conn.run_sync(
-                _insert_claiming, order_to_row(order), event_to_row(event), idempotency
-            )
+            return await conn.run_sync(_insert_claiming, order_row, event_row, idempotency)
 
     async def create_many(self, new: Sequence[tuple[Order, OrderEvent]]) -> None:
         """Insert new orders (no idempotency keys) and their first events in one transaction;
@@ -386,8 +396,27 @@ class SqlAlchemyStore:
             return
         order_rows = [order_to_row(order) for order, _ in new]
         event_rows = [event_to_row(event) for _, event in new]
+        if self._one_insert is not None:  # PostgreSQL: one round trip, atomic by itself
+            await self._insert_one_statement(order_rows, event_rows)
+            return
         async with self._write_lock, self._engine.connect() as conn:
             await conn.run_sync(_insert_many, order_rows, event_rows)
+
+    async def _insert_one_statement(
+        self,
+        order_rows: list[dict[str, Any]],
+        event_rows: list[dict[str, Any]],
+        key: IdempotencyKey | None = None,
+    ) -> None:
+        inserts = self._one_insert
+        assert inserts is not None  # PostgreSQL only
+        if key is None:
+            sql, params = inserts.sql, inserts.params(order_rows, event_rows)
+        else:
+            key_row = _key_row(key, order_rows[0]["id"])
+            sql, params = inserts.sql_claiming, inserts.params(order_rows, event_rows, key_row)
+        async with self._reader.connect() as conn:
+            await conn.run_sync(inserts.run, sql, params)
 
     async def purge_idempotency_keys(self, expired_before: datetime) -> int:
         """Forget idempotency keys that expired before `expired_before`; returns how many."""
