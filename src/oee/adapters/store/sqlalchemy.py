@@ -40,7 +40,7 @@ from oee.adapters.store._codec import (
     order_to_row,
 )
 from oee.adapters.store._schema import idempotency_keys, order_events, orders, watchers
-from oee.adapters.store._sqlite_thread import SqliteThread
+from oee.adapters.store._sqlite_threads import SqliteThreads
 from oee.domain.errors import IdempotencyConflict, StaleOrder
 from oee.domain.events import OrderEvent
 from oee.domain.orders import IdempotencyKey, Order
@@ -347,12 +347,12 @@ class SqlAlchemyStore:
         sqlite = engine.dialect.name == "sqlite"
         # Reads outside a transaction on PostgreSQL skip the BEGIN and ROLLBACK round trips.
         self._reader = engine if sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
-        # SQLite: each unit of work in one hop to one thread (see _sqlite_thread), which also
-        # serialises this process's writes in order. SQLite has one writer at a time; measured
-        # with 50 concurrent saves on aiosqlite, writers left to busy_timeout polled in its
-        # sleep-and-retry loop, costing CPU and throughput: the one thread hands the write lock
-        # straight over instead. Other processes still wait via busy_timeout.
-        self._sqlite = SqliteThread(engine.url, json_text, _sqlite_pragmas) if sqlite else None
+        # SQLite: each unit of work in one hop to a thread (see _sqlite_threads); the one writer
+        # thread serialises this process's writes in order. Measured with 50 concurrent saves
+        # on aiosqlite, writers left to busy_timeout polled in its sleep-and-retry loop, costing
+        # CPU and throughput: a FIFO hands the write lock straight over instead. Other processes
+        # still wait via busy_timeout.
+        self._sqlite = SqliteThreads(engine.url, json_text, _sqlite_pragmas) if sqlite else None
         self._batch = BatchCas(engine.dialect)
         self._one_statement = None if sqlite else OneStatementCas(self._batch)
         self._claim = _CLAIM if sqlite else _CLAIM_PG
@@ -480,7 +480,7 @@ class SqlAlchemyStore:
     async def ping(self) -> None:
         """Run `SELECT 1`; raises if the database cannot be reached."""
         if self._sqlite is not None:
-            await self._sqlite.run(_ping)
+            await self._sqlite.read(_ping)
             return
         async with self._reader.connect() as conn:
             await conn.execute(_PING)
@@ -489,7 +489,7 @@ class SqlAlchemyStore:
         self, unit: Callable[Concatenate[Connection, _P], _T], *args: _P.args, **kwargs: _P.kwargs
     ) -> _T:
         if self._sqlite is not None:
-            return await self._sqlite.run(unit, *args, **kwargs)
+            return await self._sqlite.write(unit, *args, **kwargs)
         async with self._engine.connect() as conn:
             return await conn.run_sync(unit, *args, **kwargs)
 
@@ -497,7 +497,7 @@ class SqlAlchemyStore:
         self, query: Callable[Concatenate[Connection, _P], _T], *args: _P.args, **kwargs: _P.kwargs
     ) -> _T:
         if self._sqlite is not None:  # a local file: no server to drop the connection
-            return await self._sqlite.run(query, *args, **kwargs)
+            return await self._sqlite.read(query, *args, **kwargs)
         # Without pre-ping, the first call after the server dropped our connections fails and
         # invalidates the pool; a read is safe to run once more on a fresh connection. Writes are
         # not retried: the caller re-reads the order (and a repeated save would be stale anyway).
