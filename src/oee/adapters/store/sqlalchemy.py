@@ -1,4 +1,4 @@
-"""The order store on SQLAlchemy Core: SQLite (aiosqlite) embedded, PostgreSQL (asyncpg) else.
+"""The order store on SQLAlchemy Core: SQLite (pysqlite in threads, see _sqlite_threads) embedded, PostgreSQL (asyncpg) else.
 
 The hot path is `save`, about five times per order. It runs statements built once at import
 (SQLAlchemy caches their compiled form and asyncpg its prepared statements per connection) on
