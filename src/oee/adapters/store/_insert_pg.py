@@ -55,7 +55,7 @@ class OneStatementInsert:
         values, source = _pg_unnest(_EVENT_COLUMNS)
         events = (
             f" INSERT INTO order_events ({_EVENT_NAMES}) SELECT {', '.join(values)}"
-            f" FROM {_shifted(source, len(_ORDER_COLUMNS))} JOIN o ON o.id = v.c0"
+            f" FROM {_shifted(source, len(_ORDER_COLUMNS))}"
         )
         self.sql = f"WITH {new}{events}"
         # One order with its key: the key's arrays (of one row) follow the events'.

@@ -1,4 +1,4 @@
-"""The order store on SQLAlchemy Core: SQLite (aiosqlite) embedded, PostgreSQL (asyncpg) else.
+"""The order store on SQLAlchemy Core: SQLite (pysqlite in threads, see _sqlite_threads) embedded, PostgreSQL (asyncpg) else.
 
 The hot path is `save`, about five times per order. It runs statements built once at import
 (SQLAlchemy caches their compiled form and asyncpg its prepared statements per connection) on
@@ -7,8 +7,6 @@ a pooled connection: no ORM, no per-call engine, one round trip per statement.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -43,6 +41,7 @@ from oee.adapters.store._codec import (
 )
 from oee.adapters.store._insert_pg import OneStatementInsert
 from oee.adapters.store._schema import idempotency_keys, order_events, orders, watchers
+from oee.adapters.store._sqlite_threads import SqliteThreads
 from oee.domain.errors import IdempotencyConflict, StaleOrder
 from oee.domain.events import OrderEvent
 from oee.domain.orders import IdempotencyKey, Order
@@ -336,6 +335,10 @@ def _unfinished(conn: Connection, updated_before: datetime, limit: int) -> list[
     return list(conn.execute(_UNFINISHED, params).scalars())
 
 
+def _ping(conn: Connection) -> None:
+    conn.execute(_PING)
+
+
 class SqlAlchemyStore:
     """`OrderStore` over one SQLAlchemy async engine, shared by every call."""
 
@@ -345,13 +348,12 @@ class SqlAlchemyStore:
         sqlite = engine.dialect.name == "sqlite"
         # Reads outside a transaction on PostgreSQL skip the BEGIN and ROLLBACK round trips.
         self._reader = engine if sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
-        # SQLite has one writer at a time. Measured with 50 concurrent saves: without
-        # busy_timeout most fail with "database is locked"; with it none fail, but the writers
-        # poll in SQLite's sleep-and-retry loop, costing CPU and throughput. A FIFO lock hands
-        # the write lock straight over instead; other processes still wait via busy_timeout.
-        self._write_lock: contextlib.AbstractAsyncContextManager[Any] = (
-            asyncio.Lock() if sqlite else contextlib.nullcontext()
-        )
+        # SQLite: each unit of work in one hop to a thread (see _sqlite_threads); the one writer
+        # thread serialises this process's writes in order. Measured with 50 concurrent saves
+        # on aiosqlite, writers left to busy_timeout polled in its sleep-and-retry loop, costing
+        # CPU and throughput: a FIFO hands the write lock straight over instead. Other processes
+        # still wait via busy_timeout.
+        self._sqlite = SqliteThreads(engine.url, json_text, _sqlite_pragmas) if sqlite else None
         self._batch = BatchCas(engine.dialect)
         self._one_statement = None if sqlite else OneStatementCas(self._batch)
         self._one_insert = None if sqlite else OneStatementInsert(engine.dialect)
@@ -383,11 +385,10 @@ class SqlAlchemyStore:
                     raise
             # The key is held (or the id taken): the transaction below reads the holder,
             # replaces an expired claim, or raises what the plain insert raises.
-        async with self._write_lock, self._engine.connect() as conn:
-            if idempotency is None:
-                await conn.run_sync(_insert, order_row, event_row)
-                return order.id
-            return await conn.run_sync(_insert_claiming, order_row, event_row, idempotency)
+        if idempotency is None:
+            await self._write(_insert, order_row, event_row)
+            return order.id
+        return await self._write(_insert_claiming, order_row, event_row, idempotency)
 
     async def create_many(self, new: Sequence[tuple[Order, OrderEvent]]) -> None:
         """Insert new orders (no idempotency keys) and their first events in one transaction;
@@ -399,8 +400,7 @@ class SqlAlchemyStore:
         if self._one_insert is not None:  # PostgreSQL: one round trip, atomic by itself
             await self._insert_one_statement(order_rows, event_rows)
             return
-        async with self._write_lock, self._engine.connect() as conn:
-            await conn.run_sync(_insert_many, order_rows, event_rows)
+        await self._write(_insert_many, order_rows, event_rows)
 
     async def _insert_one_statement(
         self,
@@ -420,8 +420,7 @@ class SqlAlchemyStore:
 
     async def purge_idempotency_keys(self, expired_before: datetime) -> int:
         """Forget idempotency keys that expired before `expired_before`; returns how many."""
-        async with self._write_lock, self._engine.connect() as conn:
-            return await conn.run_sync(_purge_keys, expired_before)
+        return await self._write(_purge_keys, expired_before)
 
     async def save(self, order: Order, event: OrderEvent) -> None:
         """Persist `order` and append `event`, if the stored order is still at `event.seq - 1`.
@@ -434,8 +433,7 @@ class SqlAlchemyStore:
             raise ValueError(f"event {event.order_id}#{event.seq} is not {order.id}#{order.seq}")
         changes = order_changes(order)
         changes["cas_id"], changes["cas_seq"] = order.id, event.seq - 1
-        async with self._write_lock, self._engine.connect() as conn:
-            await conn.run_sync(_compare_and_set, changes, event_to_row(event))
+        await self._write(_compare_and_set, changes, event_to_row(event))
 
     async def save_many(self, moves: Sequence[tuple[Order, OrderEvent]]) -> list[bool]:
         """Persist each (order, event) like `save`, all in one transaction, set-based (one
@@ -454,8 +452,7 @@ class SqlAlchemyStore:
         if self._one_statement is not None:  # PostgreSQL: one round trip, atomic by itself
             async with self._reader.connect() as conn:
                 return await conn.run_sync(self._one_statement.run, updates, events)
-        async with self._write_lock, self._engine.connect() as conn:
-            return await conn.run_sync(self._batch.run, updates, events)
+        return await self._write(self._batch.run, updates, events)
 
     async def heartbeat(self, watcher: str, alive_until: datetime) -> bool:
         """Record that the trigger watcher `watcher` lives until `alive_until`.
@@ -464,26 +461,20 @@ class SqlAlchemyStore:
             False when it had no live record (its first beat, or it was declared dead and its
             orders taken over): it must then forget what it held and claim afresh.
         """
-        async with self._write_lock, self._engine.connect() as conn:
-            return await conn.run_sync(_heartbeat, watcher, alive_until)
+        return await self._write(_heartbeat, watcher, alive_until)
 
     async def claim_armed(self, watcher: str, now: datetime, limit: int) -> list[Order]:
         """Hand `watcher` up to `limit` armed orders that no live watcher holds (oldest first),
         after freeing those of watchers whose heartbeat ended before `now`."""
-        async with self._write_lock, self._engine.connect() as conn:
-            return await conn.run_sync(
-                _claim_armed, self._claim, watcher, now, limit, self._registry
-            )
+        return await self._write(_claim_armed, self._claim, watcher, now, limit, self._registry)
 
     async def claim_order(self, order_id: str, watcher: str) -> Order | None:
         """Hand `watcher` one armed order if nobody holds it; None otherwise."""
-        async with self._write_lock, self._engine.connect() as conn:
-            return await conn.run_sync(_claim_one, order_id, watcher, self._registry)
+        return await self._write(_claim_one, order_id, watcher, self._registry)
 
     async def release(self, watcher: str) -> None:
         """Let go of every order `watcher` holds and forget it (a graceful stop)."""
-        async with self._write_lock, self._engine.connect() as conn:
-            await conn.run_sync(_release, watcher)
+        await self._write(_release, watcher)
 
     async def get(self, order_id: str) -> Order | None:
         """The order, or None when there is no such order."""
@@ -517,12 +508,25 @@ class SqlAlchemyStore:
 
     async def ping(self) -> None:
         """Run `SELECT 1`; raises if the database cannot be reached."""
+        if self._sqlite is not None:
+            await self._sqlite.read(_ping)
+            return
         async with self._reader.connect() as conn:
             await conn.execute(_PING)
+
+    async def _write(
+        self, unit: Callable[Concatenate[Connection, _P], _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        if self._sqlite is not None:
+            return await self._sqlite.write(unit, *args, **kwargs)
+        async with self._engine.connect() as conn:
+            return await conn.run_sync(unit, *args, **kwargs)
 
     async def _read(
         self, query: Callable[Concatenate[Connection, _P], _T], *args: _P.args, **kwargs: _P.kwargs
     ) -> _T:
+        if self._sqlite is not None:  # a local file: no server to drop the connection
+            return await self._sqlite.read(query, *args, **kwargs)
         # Without pre-ping, the first call after the server dropped our connections fails and
         # invalidates the pool; a read is safe to run once more on a fresh connection. Writes are
         # not retried: the caller re-reads the order (and a repeated save would be stale anyway).
@@ -536,5 +540,7 @@ class SqlAlchemyStore:
             return await conn.run_sync(query, *args, **kwargs)
 
     async def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and, on SQLite, stop the store's thread)."""
+        if self._sqlite is not None:
+            await self._sqlite.close()
         await self._engine.dispose()
