@@ -218,3 +218,31 @@ async def test_expiry_of_a_held_order_takes_its_exit(store: Store) -> None:
         stop.set()
         await watcher.stop()
     assert await store.decide_fires([(stale, firing())]) == [False]
+
+
+async def test_a_failed_decision_keeps_the_orders_watched_here(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = await arm(store)
+    watcher = TriggerService(
+        store,
+        MemoryQueue(),
+        MemoryBus(),
+        SystemClock(),
+        [SteeredVenue(Decimal(1))],  # type: ignore[list-item]
+        chain=None,  # type: ignore[arg-type]
+        launches=None,
+        watcher_id="unlucky",
+    )
+    await watcher.watch(order)
+    held = watcher.held[order.id]
+
+    async def down(fires: object) -> list[bool]:
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(store, "decide_fires", down)
+    with pytest.raises(ConnectionError):
+        await watcher.fire([(held, firing())])
+    assert watcher.held == {order.id: held}  # the next price update may fire it
+    monkeypatch.undo()
+    assert await watcher.fire([(held, firing())]) == 1

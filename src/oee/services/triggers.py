@@ -131,7 +131,12 @@ class TriggerService:
             picked.append((order, firing))
         if not picked:
             return 0
-        won = await self.store.decide_fires(picked)
+        try:
+            won = await self.store.decide_fires(picked)
+        except Exception:  # nothing decided: they still watch (here) for the next update
+            for order, _ in picked:
+                self._hold(order)
+            raise
         moves = []
         for (order, firing), ok in zip(picked, won, strict=True):
             if ok:
