@@ -11,7 +11,9 @@ limit -- N armed SOL->USDC limit orders (limits 100.000, 100.001, ... whole USDC
     resident growth over the first claim in the process), and for each K the time of
     `await service.prices.check(pair)` once the venue's price crosses exactly K more orders:
     wall and CPU of the whole check, the part up to every crossed order persisted as fired
-    (`store.save_many` returned) and `save_many` alone. After each check the store must hold
+    (the fire decision committed: `store.decide_fires` returned; on a tree without it, the
+    move), the part up to every crossed order's row and event written (`store.save_many`
+    returned: applied), and `decide_fires` and `save_many` alone. After each check the store must hold
     exactly the orders crossed so far as `routing` (counted by SQL), the rest `watching`.
 
 sniper -- the whole embedded engine (`build_engine(settings, "serve")` served in this process,
@@ -168,22 +170,35 @@ def rss_bytes() -> int:
 
 @dataclass
 class SaveTimer:
-    """Wraps `store.save_many` to time each call (wall, CPU) and stamp when it returned."""
+    """Wraps a store method (`save_many`, `decide_fires`) to time each call (wall, CPU) and
+    stamp when it returned."""
 
+    name: str = "save_many"
     calls: list[tuple[float, float, float]] = field(default_factory=list)  # wall, cpu, end
 
-    def wrap(self, store: SqlAlchemyStore) -> None:
-        original = store.save_many
+    def wrap(self, store: SqlAlchemyStore) -> bool:
+        """Wrap the method; False when this store has none (a tree before decide_fires)."""
+        original = getattr(store, self.name, None)
+        if original is None:
+            return False
 
-        async def save_many(moves: Sequence[Any]) -> list[bool]:
+        async def timed(moves: Sequence[Any]) -> list[bool]:
             wall, cpu = time.perf_counter(), time.process_time()
             try:
-                return await original(moves)
+                result: list[bool] = await original(moves)
+                return result
             finally:
                 end = time.perf_counter()
                 self.calls.append((end - wall, time.process_time() - cpu, end))
 
-        store.save_many = save_many  # type: ignore[method-assign]
+        setattr(store, self.name, timed)
+        return True
+
+    def one(self) -> tuple[float, float, float]:
+        """The check's only call (wall, CPU, end); a check makes exactly one."""
+        if len(self.calls) != 1:
+            raise Failure(f"expected one {self.name} per check, saw {len(self.calls)}")
+        return self.calls[0]
 
 
 @dataclass
@@ -288,8 +303,10 @@ async def limit_run(
         if analyze:
             await run_analyze(url)
         store = SqlAlchemyStore.from_url(url)
-        saves = SaveTimer()
+        saves, decisions = SaveTimer(), SaveTimer("decide_fires")
         saves.wrap(store)
+        decided_first = decisions.wrap(store)
+        result["decided_first"] = decided_first
         venue, queue, stop = SteeredVenue(limit_of(0) - 1), MemoryQueue(), asyncio.Event()
         service = watcher(store, venue, queue)
         gc.collect()
@@ -315,6 +332,7 @@ async def limit_run(
             profiled = profile is not None and r == rounds + 1
             venue.price = limit_of(r * k - 1)  # crosses orders (r-1)*k .. r*k-1
             saves.calls.clear()
+            decisions.calls.clear()
             profiler = cProfile.Profile() if profiled else None
             wall, cpu = time.perf_counter(), time.process_time()
             if profiler is not None:
@@ -323,9 +341,10 @@ async def limit_run(
             if profiler is not None:
                 profiler.disable()
             end, cpu_s = time.perf_counter(), time.process_time() - cpu
-            if len(saves.calls) != 1:
-                raise Failure(f"expected one save_many per check, saw {len(saves.calls)}")
-            save_wall, save_cpu, save_end = saves.calls[0]
+            save_wall, save_cpu, save_end = saves.one()
+            decide_wall, decide_end = 0.0, save_end  # no decision first: the move persists it
+            if decided_first:
+                decide_wall, _, decide_end = decisions.one()
             seen = await counts(url)
             expected = {"routing": r * k, "watching": n - r * k, "routing_events": r * k}
             got = {key: seen.get(key, 0) for key in expected}
@@ -345,7 +364,9 @@ async def limit_run(
                 {
                     "check_ms": (end - wall) * 1e3,
                     "check_cpu_ms": cpu_s * 1e3,
-                    "persisted_ms": (save_end - wall) * 1e3,
+                    "persisted_ms": (decide_end - wall) * 1e3,
+                    "applied_ms": (save_end - wall) * 1e3,
+                    "decide_ms": decide_wall * 1e3,
                     "save_many_ms": save_wall * 1e3,
                     "save_many_cpu_ms": save_cpu * 1e3,
                 }
@@ -353,7 +374,8 @@ async def limit_run(
             say(
                 f"  [{dbs.backend}] K={k:,} round {r}: check {checks[-1]['check_ms']:.1f} ms"
                 f" (CPU {checks[-1]['check_cpu_ms']:.1f}), persisted at"
-                f" {checks[-1]['persisted_ms']:.1f} ms, save_many {save_wall * 1e3:.1f} ms;"
+                f" {checks[-1]['persisted_ms']:.1f} ms, applied at"
+                f" {checks[-1]['applied_ms']:.1f} ms, save_many {save_wall * 1e3:.1f} ms;"
                 f" store: {got['routing']:,} routing, {got['watching']:,} watching"
             )
         result["rounds"] = [{key: round(v, 2) for key, v in c.items()} for c in checks]
@@ -610,8 +632,9 @@ def report(summary: dict[str, Any]) -> None:
             f"limit [{r['backend']}] N={r['orders']:,} K={r['crossed']:,}:"
             f" claim {r['claim_s']:.2f} s ({r['claimed_per_s']:,}/s, CPU {r['claim_cpu_s']:.2f} s);"
             f" check median {r['median_check_ms']:.1f} ms (CPU {r['median_check_cpu_ms']:.1f}),"
-            f" persisted at {r['median_persisted_ms']:.1f} ms, save_many"
-            f" {r['median_save_many_ms']:.1f} ms over {len(r['rounds'])} round(s)"
+            f" persisted as fired at {r['median_persisted_ms']:.1f} ms (decide_fires"
+            f" {r['median_decide_ms']:.1f} ms), applied at {r['median_applied_ms']:.1f} ms"
+            f" (save_many {r['median_save_many_ms']:.1f} ms) over {len(r['rounds'])} round(s)"
             + (f"; tracemalloc {r['tracemalloc_per_order_bytes']:,} B/order"
                if "tracemalloc_per_order_bytes" in r else "")
             + (f"; RSS {r['rss_per_order_bytes']:,} B/order" if "rss_per_order_bytes" in r else "")

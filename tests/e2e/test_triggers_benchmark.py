@@ -47,7 +47,9 @@ def test_the_short_form_fires_exactly_the_crossed_orders_and_every_sniper(tmp_pa
     for run in limit:
         assert run["claimed_per_s"] > 0
         for check in run["rounds"]:
-            assert check["check_ms"] >= check["persisted_ms"] >= check["save_many_ms"] > 0
+            assert check["check_ms"] >= check["applied_ms"] >= check["persisted_ms"] > 0
+            assert check["applied_ms"] >= check["save_many_ms"] > 0
+            assert check["persisted_ms"] >= check["decide_ms"] > 0  # decided first
     sniper = summary["sniper"]
     assert sniper["verified"]
     assert sniper["confirmed"] == sniper["snipers"] == 3

@@ -17,6 +17,7 @@ from oee.domain.ratelimit import RateDecision, RatePolicy
 from oee.domain.risk import Halt, NotionalDecision
 from oee.domain.routing import Quote
 from oee.domain.tokens import Token
+from oee.domain.triggers import Firing
 
 
 class OrderStore(Protocol):
@@ -74,6 +75,39 @@ class OrderStore(Protocol):
     async def unfinished(self, updated_before: datetime, limit: int) -> list[str]:
         """Ids of non-terminal orders last changed before `updated_before` (for recovery);
         armed (`watching`) orders are the trigger watchers' and are left out."""
+
+    async def decide_fires(self, fires: Sequence[tuple[Order, Firing]]) -> list[bool]:
+        """Commit the decision to fire each (watching order, what fired it), before any order
+        moves: the batch's exits of their watches, in one statement committed on its own.
+
+        Each watch (an order at the seq it is watching at) has one exit: a fire, a cancel or an
+        expiry, whichever is recorded first. The caller then moves the winners with
+        `save_many`; a decision whose move never lands (a crash) is found by `fire_decisions`.
+
+        Args:
+            fires: Orders as they are watching (their current seq) and their firings; orders
+                fired by one quote share one `Firing`, stored once per batch where possible.
+
+        Returns:
+            For each, whether this call won its watch's exit (False: already ended).
+        """
+
+    async def end_watches(self, moves: Sequence[tuple[Order, OrderEvent]]) -> list[bool]:
+        """Cancel or expire watching orders: each move's exit and the move itself in one
+        transaction (both or neither).
+
+        Args:
+            moves: Orders just moved out of `watching` (to cancelled or expired) with their
+                events, as for `save_many`.
+
+        Returns:
+            For each, whether it was written; False when the watch had already ended (fired,
+            cancelled, expired) or the order moved on.
+        """
+
+    async def fire_decisions(self, held: Sequence[Order]) -> dict[str, Firing]:
+        """The fire decisions taken for these watching orders at their current seqs whose move
+        is missing (the deciding process stopped in between), by order id: fire them."""
 
     async def heartbeat(self, watcher: str, alive_until: datetime) -> bool:
         """Record that trigger watcher `watcher` lives until `alive_until`; False when it had

@@ -27,11 +27,15 @@ class NotCancellable(DomainError):
 
     code = "ORDER_NOT_CANCELLABLE"
 
-    def __init__(self, order: Order) -> None:
-        super().__init__(
-            f"order {order.id} is {order.status.value}: only pending or watching orders can be "
-            "cancelled"
-        )
+    def __init__(self, order: Order, *, triggered: bool = False) -> None:
+        if triggered:  # its fire is decided; the order's row catches up within milliseconds
+            message = f"order {order.id} was triggered: it is executing and cannot be cancelled"
+        else:
+            message = (
+                f"order {order.id} is {order.status.value}: only pending or watching orders "
+                "can be cancelled"
+            )
+        super().__init__(message)
         self.order = order
 
 
@@ -113,7 +117,9 @@ class OrderService:
         """Cancel an order that is still pending or watching; cancelling twice is a no-op.
 
         The move is a compare-and-set like every other: if a trigger fires (or the executor
-        starts routing) first, the cancel loses and says so, and the order executes.
+        starts routing) first, the cancel loses and says so, and the order executes. A watching
+        order's cancel also takes its watch's exit (`OrderStore.end_watches`): a fire decided
+        first wins even while the order's row still says watching.
 
         Returns:
             The order as it now is (cancelled), or None when there is no such order.
@@ -127,14 +133,27 @@ class OrderService:
                 return order
             if order.status not in CANCELLABLE:
                 raise NotCancellable(order)
+            watching = order.status is OrderStatus.WATCHING
             event = order.cancel(CANCEL_REASON, self.clock.now())
-            try:
-                await self.store.save(order, event)
-            except StaleOrder:
-                continue
+            if watching:
+                if not (await self.store.end_watches([(order, event)]))[0]:
+                    await self._watch_ended(order_id, order.seq - 1)
+                    continue
+            else:
+                try:
+                    await self.store.save(order, event)
+                except StaleOrder:
+                    continue
             await self.bus.publish(event)
             log.info("order_cancelled", order_id=order_id)
             return order
+
+    async def _watch_ended(self, order_id: str, seq: int) -> None:
+        """The watch at `seq` ended first: raise when it was a fire whose move is still on its
+        way (the row says watching at that seq); else return, for the caller to look again."""
+        now = await self.store.get(order_id)
+        if now is not None and now.status is OrderStatus.WATCHING and now.seq == seq:
+            raise NotCancellable(now, triggered=True)
 
     async def get(self, order_id: str) -> Order | None:
         """The order with this id, or None."""

@@ -4,9 +4,11 @@ One `TriggerService` runs in every worker process. Armed orders are shared out t
 store: each process heartbeats a row of its own and claims armed orders nobody holds; a process
 whose heartbeat lapses is declared dead by the next claim and its orders are claimed by the
 others, so each armed order has exactly one live watcher and is taken over within a lease
-(seconds) of its watcher's death. Firing, expiring and cancelling are compare-and-set moves on
-the order, so whichever lands first wins and the others find the order moved: no order fires
-twice, and none both fires and expires.
+(seconds) of its watcher's death. Each watch ends by exactly one exit row in the store (fire,
+cancel or expire: whichever is inserted first wins, `OrderStore.decide_fires`), so no order
+fires twice, and none both fires and expires. A fire is decided first, the whole batch's exits
+in one statement, and the orders are moved after; a decision whose move was lost (a crash) is
+applied by whoever claims the order next.
 
 Limit orders are watched per pair (`oee.services.price_watch`); sniper orders listen to the
 chain's launches (`oee.services.launch_watch`). A fired order is enqueued and runs through the
@@ -111,22 +113,52 @@ class TriggerService:
     async def watch(self, order: Order) -> None:
         """Take an order this process just armed, at once (the executor calls this)."""
         claimed = await self.store.claim_order(order.id, self.id)
-        if claimed is not None:
+        if claimed is not None and not await self._apply_decided([claimed]):
             self._hold(claimed)
             if claimed.type is OrderType.SNIPER and self.launches is not None:
                 # A token that already trades fires at once: the launch happened before.
                 self.launches.check_soon(claimed)
 
     async def fire(self, firings: Sequence[tuple[Order, Firing]]) -> int:
-        """Fire orders (persisted as one batch), then publish and enqueue each; returns how
-        many fired. An order someone moved meanwhile (cancelled, fired elsewhere) is dropped."""
-        moves = []
+        """Fire orders: commit the decision (one statement for the batch), then move the
+        winners (persisted as one batch), publish and enqueue each; returns how many fired.
+        An order whose watch ended meanwhile (cancelled, expired) is dropped."""
+        picked = []
         for order, firing in firings:
             if self.held.pop(order.id, None) is None:
                 continue  # fired by an earlier update, or let go
             self._disarm(order)
-            moves.append((order, order.fire(firing, firing.at)))
+            picked.append((order, firing))
+        if not picked:
+            return 0
+        try:
+            won = await self.store.decide_fires(picked)
+        except Exception:  # nothing decided: they still watch (here) for the next update
+            for order, _ in picked:
+                self._hold(order)
+            raise
+        moves = []
+        for (order, firing), ok in zip(picked, won, strict=True):
+            if ok:
+                moves.append((order, order.fire(firing, firing.at)))
+            else:
+                log.info("order_watch_ended_elsewhere", order_id=order.id, would_be="fired")
         return await self._commit(moves, "order_triggered")
+
+    async def _apply_decided(self, claimed: Sequence[Order]) -> set[str]:
+        """Fire the claimed orders whose fire was decided but never applied (its process
+        stopped in between); returns their ids (not to be held)."""
+        decided = await self.store.fire_decisions(claimed) if claimed else {}
+        if not decided:
+            return set()
+        moves = []
+        for order in claimed:
+            firing = decided.get(order.id)
+            if firing is not None:
+                moves.append((order, order.fire(firing, firing.at)))
+        log.warning("fire_decisions_applied_on_claim", count=len(moves), watcher=self.id)
+        await self._commit(moves, "order_triggered")
+        return set(decided)
 
     async def _expire(self, now: datetime) -> None:
         moves = []
@@ -137,12 +169,19 @@ class TriggerService:
             del self.held[order_id]
             self._disarm(order)
             moves.append((order, order.expire(now)))
-        await self._commit(moves, "order_expired")
+        await self._commit(moves, "order_expired", ends_watch=True)
 
-    async def _commit(self, moves: list[tuple[Order, OrderEvent]], what: str) -> int:
+    async def _commit(
+        self, moves: list[tuple[Order, OrderEvent]], what: str, *, ends_watch: bool = False
+    ) -> int:
+        """Persist the moves, then publish each written one and enqueue those now routing.
+
+        `ends_watch`: the moves end watches no fire decided (expiries), each with its exit;
+        otherwise the watches' exits are already committed (fires)."""
         if not moves:
             return 0
-        written = await self.store.save_many(moves)
+        save = self.store.end_watches if ends_watch else self.store.save_many
+        written = await save(moves)
         moved = []
         for (order, event), done in zip(moves, written, strict=True):
             if not done:
@@ -186,8 +225,10 @@ class TriggerService:
     async def _claim(self, now: datetime) -> None:
         while True:
             claimed = await self.store.claim_armed(self.id, now, CLAIM_BATCH)
+            fired = await self._apply_decided(claimed)
             for order in claimed:
-                self._hold(order)
+                if order.id not in fired:
+                    self._hold(order)
             if claimed:
                 log.info("armed_orders_claimed", count=len(claimed), watcher=self.id)
             if len(claimed) < CLAIM_BATCH:

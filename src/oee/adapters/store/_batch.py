@@ -116,13 +116,17 @@ class BatchCas:
         """Apply every CAS and insert the winners' events, in one transaction (a run_sync
         unit of work); returns, for each row, whether it won."""
         with conn.begin():
-            won = self._update(conn, updates)
-            done = [row[0] in won for row in updates]
-            inserted = [row for row, ok in zip(events, done, strict=True) if ok]
-            if inserted and self.postgres:
-                conn.exec_driver_sql(self._pg_insert, _by_column(inserted))
-            elif inserted:
-                conn.exec_driver_sql(_SQLITE_INSERT, inserted)
+            return self.apply(conn, updates, events)
+
+    def apply(self, conn: Connection, updates: list[Row], events: list[Row]) -> list[bool]:
+        """`run` inside the caller's transaction (the watch exits' moves share theirs)."""
+        won = self._update(conn, updates)
+        done = [row[0] in won for row in updates]
+        inserted = [row for row, ok in zip(events, done, strict=True) if ok]
+        if inserted and self.postgres:
+            conn.exec_driver_sql(self._pg_insert, _by_column(inserted))
+        elif inserted:
+            conn.exec_driver_sql(_SQLITE_INSERT, inserted)
         return done
 
     def _update(self, conn: Connection, rows: list[Row]) -> set[str]:

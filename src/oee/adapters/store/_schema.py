@@ -144,6 +144,22 @@ idempotency_keys = Table(
     Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
+# Who ended each watch of an armed order: one row per (order, seq it was watching at), kind
+# fired / cancelled / expired; a fire's row carries its firing (`Firing.to_dict` as JSON text).
+# The primary key is the arbiter: the first exit inserted wins, the others find it taken. A fire
+# decision is committed as these rows alone, before the orders move (`_exits`). No foreign key
+# to `orders`, on purpose: it would cost the fire's one statement a lookup per row, and every
+# exit is written for an order its writer just read (migration 0007; docs/decisions.md).
+watch_exits = Table(
+    "watch_exits",
+    metadata,
+    Column("order_id", String(36), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("firing", Text),
+    PrimaryKeyConstraint("order_id", "seq"),
+)
+
 # The kill switch (`oee.adapters.killswitch.sqlalchemy`): one row, id 1, absent until first set.
 trading_halt = Table(
     "trading_halt",

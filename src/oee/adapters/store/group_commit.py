@@ -24,6 +24,7 @@ from oee.domain.errors import StaleOrder
 from oee.domain.events import OrderEvent
 from oee.domain.orders import IdempotencyKey, Order
 from oee.domain.ports import OrderStore
+from oee.domain.triggers import Firing
 
 Move = tuple[Order, OrderEvent]
 _T = TypeVar("_T")
@@ -133,6 +134,18 @@ class GroupCommitStore:
     async def unfinished(self, updated_before: datetime, limit: int) -> list[str]:
         """Ids of non-terminal orders last changed before `updated_before`."""
         return await self.inner.unfinished(updated_before, limit)
+
+    async def decide_fires(self, fires: Sequence[tuple[Order, Firing]]) -> list[bool]:
+        """Commit the decision to fire each watching order (its watch's exit)."""
+        return await self.inner.decide_fires(fires)
+
+    async def end_watches(self, moves: Sequence[Move]) -> list[bool]:
+        """Cancel or expire watching orders, each exit with its move."""
+        return await self.inner.end_watches(moves)
+
+    async def fire_decisions(self, held: Sequence[Order]) -> dict[str, Firing]:
+        """The fire decisions taken for these watching orders at their current seqs."""
+        return await self.inner.fire_decisions(held)
 
     async def heartbeat(self, watcher: str, alive_until: datetime) -> bool:
         """Record that the trigger watcher lives until `alive_until`."""

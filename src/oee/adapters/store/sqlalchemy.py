@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from oee.adapters.store import _exits
 from oee.adapters.store._batch import BatchCas
 from oee.adapters.store._batch_pg import OneStatementCas
 from oee.adapters.store._codec import (
@@ -47,6 +48,7 @@ from oee.domain.events import OrderEvent
 from oee.domain.orders import IdempotencyKey, Order
 from oee.domain.status import TERMINAL, OrderStatus
 from oee.domain.tokens import MAINNET_TOKENS, Registry
+from oee.domain.triggers import Firing
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
@@ -453,6 +455,33 @@ class SqlAlchemyStore:
             async with self._reader.connect() as conn:
                 return await conn.run_sync(self._one_statement.run, updates, events)
         return await self._write(self._batch.run, updates, events)
+
+    async def decide_fires(self, fires: Sequence[tuple[Order, Firing]]) -> list[bool]:
+        """Commit the decision to fire each watching order at its current seq (its exit row),
+        one statement for the batch; whether each won its watch's exit (see `_exits`)."""
+        if not fires:
+            return []
+        columns = _exits.fire_rows(fires)
+        if self._one_statement is not None:  # PostgreSQL: autocommit, one round trip
+            async with self._reader.connect() as conn:
+                won = await conn.run_sync(_exits.fire_pg, columns)
+        else:
+            won = await self._write(_exits.fire_sqlite, columns)
+        return [order.id in won for order, _ in fires]
+
+    async def end_watches(self, moves: Sequence[tuple[Order, OrderEvent]]) -> list[bool]:
+        """Cancel or expire watching orders: each move's exit and the move itself (like
+        `save_many`'s) in one transaction; whether each was written."""
+        updates, events = self._batch.rows(moves)
+        if not updates:
+            return []
+        exits = [(o.id, o.seq - 1, o.status.value, None) for o, _ in moves]
+        return await self._write(_exits.end, self._batch, exits, updates, events)
+
+    async def fire_decisions(self, held: Sequence[Order]) -> dict[str, Firing]:
+        """The fire decisions already taken for these watching orders at their current seqs
+        (a crash between decision and move), by order id."""
+        return await self._read(_exits.fired_among, {o.id: o.seq for o in held})
 
     async def heartbeat(self, watcher: str, alive_until: datetime) -> bool:
         """Record that the trigger watcher `watcher` lives until `alive_until`.
