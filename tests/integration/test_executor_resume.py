@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,18 +83,33 @@ async def new_order(rig: Rig) -> Order:
 
 
 async def run_until(rig: Rig, order_id: str, status: OrderStatus) -> None:
-    """Run the executor and kill it as soon as the order reaches `status`."""
-    task = asyncio.create_task(rig.executor.run(order_id))
-    async with asyncio.timeout(10):
-        while True:
-            order = await rig.store.get(order_id)
-            assert order is not None
-            if order.status is status:
-                break
-            await asyncio.sleep(0.001)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    """Run the executor and kill it as soon as the order reaches `status`.
+
+    The executor is parked right after the save that reached `status` returns, then killed:
+    polling the store instead raced the executor's next save (a unit of work sent to the
+    store commits even when its caller is cancelled meanwhile, as after a real crash)."""
+    reached = asyncio.Event()
+    real_save = rig.store.save
+
+    async def save(order: Order, event: Any) -> None:
+        await real_save(order, event)
+        if order.id == order_id and order.status is status:
+            reached.set()
+            await asyncio.Event().wait()  # parked until killed
+
+    rig.store.save = save  # type: ignore[method-assign]
+    try:
+        task = asyncio.create_task(rig.executor.run(order_id))
+        async with asyncio.timeout(10):
+            await reached.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        del rig.store.save  # the class's method again
+    stored_order = await rig.store.get(order_id)
+    assert stored_order is not None
+    assert stored_order.status is status
 
 
 async def test_rerun_after_send_finds_the_landed_transaction(rig: Rig) -> None:
