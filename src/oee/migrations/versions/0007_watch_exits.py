@@ -37,5 +37,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop it."""
-    op.drop_table("watch_exits")
+    """Drop it (if there: SQLite runs DDL outside a transaction, so a downgrade refused by an
+    older revision, 0005 while halted, has already dropped it without moving the version)."""
+    op.execute("DROP TABLE IF EXISTS watch_exits")
