@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, select
 
 from oee.adapters.store._batch import SQLITE_MAX_VARIABLES, BatchCas, Row
+from oee.adapters.store._codec import json_text
 from oee.adapters.store._schema import watch_exits
 from oee.domain.orders import Order
 from oee.domain.triggers import Firing
@@ -79,7 +80,7 @@ def fire_rows(fires: Sequence[tuple[Order, Firing]]) -> tuple[list[Any], ...]:
     for order, firing in fires:
         at = index.get(id(firing))
         if at is None:
-            texts.append(json.dumps(firing.to_dict(), separators=(",", ":")))
+            texts.append(json_text(firing.to_dict()))  # the JSON columns' own encoder
             at = index[id(firing)] = len(texts)
         ids.append(order.id)
         seqs.append(order.seq)
